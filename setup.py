@@ -1,0 +1,84 @@
+"""Build the Cython kernels: every Extension and every compiler directive lives here.
+
+Environment switches
+--------------------
+CYPROP_BOUNDSCHECK=1
+    Compile with Cython's bounds, wraparound and initialisation checks turned
+    back on (slow; for debugging a kernel that reads or writes out of range).
+CYPROP_NATIVE=1
+    Add ``-march=native`` (local experiments only; never set for a wheel).
+
+The network kernels are compiled twice from one source
+(``_network_kernels.pxi``): ``_network_base`` for the architecture's baseline
+(SSE2 on x86-64, NEON on arm64) and, on x86-64 with GCC or Clang,
+``_network_avx2`` with ``-mavx2 -mfma``.  ``cyprop._dispatch`` picks one at
+import time from the running CPU, so a wheel never depends on the build
+machine's CPU.
+"""
+
+import os
+import platform
+import sys
+
+from Cython.Build import cythonize
+from setuptools import Extension, setup
+
+DEBUG_CHECKS = os.environ.get("CYPROP_BOUNDSCHECK", "0") == "1"
+NATIVE = os.environ.get("CYPROP_NATIVE", "0") == "1"
+
+DIRECTIVES = {
+    "language_level": 3,
+    "boundscheck": DEBUG_CHECKS,
+    "wraparound": DEBUG_CHECKS,
+    "initializedcheck": DEBUG_CHECKS,
+    "cdivision": True,
+    "embedsignature": True,
+    # The kernels touch only the arrays they are given and release the GIL;
+    # they hold no module state, so they are safe on free-threaded builds.
+    "freethreading_compatible": True,
+}
+
+IS_MSVC = sys.platform == "win32"
+MACHINE = platform.machine().lower()
+IS_X86_64 = MACHINE in ("x86_64", "amd64") and not IS_MSVC
+
+if IS_MSVC:
+    BASE_FLAGS = ["/O2", "/fp:precise", "/openmp:experimental"]
+else:
+    # -fopenmp-simd honours `#pragma omp simd` (vectorised reductions in
+    # csrc/cyprop_simd.h) without linking an OpenMP runtime.  No -ffast-math:
+    # results must follow IEEE arithmetic.
+    BASE_FLAGS = ["-O3", "-fopenmp-simd", "-fno-math-errno"]
+if NATIVE and not IS_MSVC:
+    BASE_FLAGS.append("-march=native")
+
+MACROS = [("NPY_NO_DEPRECATED_API", "NPY_1_7_API_VERSION")]
+INCLUDE = ["csrc", "src/cyprop"]
+
+
+def kernel(name, source, extra=()):
+    return Extension(
+        f"cyprop.{name}",
+        [source],
+        include_dirs=INCLUDE,
+        define_macros=MACROS,
+        extra_compile_args=BASE_FLAGS + list(extra),
+    )
+
+
+extensions = [
+    kernel("_tutorial_kernels", "src/cyprop/_tutorial_kernels.pyx"),
+    kernel("_network_base", "src/cyprop/_network_base.pyx"),
+]
+if IS_X86_64:
+    extensions.append(
+        kernel("_network_avx2", "src/cyprop/_network_avx2.pyx", ["-mavx2", "-mfma"])
+    )
+
+setup(
+    ext_modules=cythonize(
+        extensions,
+        compiler_directives=DIRECTIVES,
+        include_path=["src/cyprop"],
+    ),
+)

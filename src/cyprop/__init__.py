@@ -1,0 +1,33 @@
+"""cyprop: backpropagation for small fully-connected networks, in typed Cython kernels.
+
+The public API:
+
+- :class:`cyprop.Network` -- a feed-forward network of any depth, trained
+  online, in mini-batches or full batches by compiled per-sample kernels.
+- :mod:`cyprop.tutorials` -- three classic backpropagation tutorials, function
+  for function, with each training loop in one compiled call.
+
+Importing ``cyprop`` imports numpy and nothing heavy; the kernels load on
+first use.
+"""
+
+from ._version import __version__
+
+__all__ = ["Network", "History", "tutorials", "__version__"]
+
+
+def __getattr__(name):
+    # Lazy imports keep `import cyprop` as cheap as importing numpy.
+    if name in ("Network", "History"):
+        from . import network
+
+        return getattr(network, name)
+    if name == "tutorials":
+        import importlib
+
+        return importlib.import_module(".tutorials", __name__)
+    raise AttributeError(f"module 'cyprop' has no attribute {name!r}")
+
+
+def __dir__():
+    return sorted(list(globals()) + __all__)

@@ -1,0 +1,528 @@
+# Network kernels: forward pass, backward pass and in-place updates of a
+# fully-connected network, one sample at a time.
+#
+# This file is included by _network_base.pyx and _network_avx2.pyx, which
+# setup.py compiles with different instruction sets; cyprop._dispatch picks
+# one at import time.  Nothing here is called from Python per sample: each
+# public function runs its whole loop inside one `with nogil:` block.
+#
+# Parameter layout (see cyprop.network): one flat buffer `params`; layer l
+# maps sizes[l] inputs to sizes[l+1] outputs with a row-major weight matrix
+# W_l of shape (n_out, n_in) at params[w_off[l]:] and a bias vector b_l at
+# params[b_off[l]:].  Node buffers z (pre-activations) and a (activations)
+# hold every non-input layer back to back; layer l starts at n_off[l].
+
+from libc.math cimport exp, expf, log1p, fabs, isfinite, tanh, tanhf
+from libc.string cimport memcpy, memset
+from cython cimport floating
+
+cdef extern from "cyprop_simd.h" nogil:
+    double cyp_dot_d(const double*, const double*, Py_ssize_t)
+    float cyp_dot_f(const float*, const float*, Py_ssize_t)
+    void cyp_backprop_update_d(double*, double*, const double*, double, double, Py_ssize_t)
+    void cyp_backprop_update_f(float*, float*, const float*, float, float, Py_ssize_t)
+    void cyp_backprop_momentum_d(double*, double*, double*, const double*,
+                                 double, double, double, Py_ssize_t)
+    void cyp_backprop_momentum_f(float*, float*, float*, const float*,
+                                 float, float, float, Py_ssize_t)
+    void cyp_backprop_accumulate_d(const double*, double*, double*, const double*,
+                                   double, Py_ssize_t)
+    void cyp_backprop_accumulate_f(const float*, float*, float*, const float*,
+                                   float, Py_ssize_t)
+    void cyp_apply_gradient_d(double*, double*, double*, double, double, double, Py_ssize_t)
+    void cyp_apply_gradient_f(float*, float*, float*, double, double, float, Py_ssize_t)
+    int cyp_cpu_has_avx2_fma()
+
+# Codes shared with cyprop.network (exported below as dicts).
+cdef enum:
+    ACT_IDENTITY = 0
+    ACT_SIGMOID = 1
+    ACT_TANH = 2
+    ACT_RELU = 3
+    ACT_LEAKY_RELU = 4
+    ACT_RBF = 5
+    ACT_SOFTMAX = 6
+
+cdef enum:
+    LOSS_SQUARED_ERROR = 0
+    LOSS_CROSS_ENTROPY = 1
+
+cdef enum:
+    MODE_ONLINE = 0
+    MODE_ACCUMULATE = 1   # batch and mini-batch: one update per batch_size samples
+
+ACTIVATIONS = {
+    "identity": ACT_IDENTITY, "sigmoid": ACT_SIGMOID, "tanh": ACT_TANH,
+    "relu": ACT_RELU, "leaky_relu": ACT_LEAKY_RELU, "rbf": ACT_RBF,
+    "softmax": ACT_SOFTMAX,
+}
+LOSSES = {"squared_error": LOSS_SQUARED_ERROR, "cross_entropy": LOSS_CROSS_ENTROPY}
+cdef double _LEAKY = 0.01   # slope of leaky_relu for z <= 0
+LEAKY_RELU_SLOPE = _LEAKY
+
+
+def cpu_has_avx2_fma():
+    """True when the running CPU supports AVX2 and FMA."""
+    return bool(cyp_cpu_has_avx2_fma())
+
+
+# ----------------------------------------------------------------------------
+# scalar helpers (float32 uses the float versions of libm functions)
+
+cdef inline floating _exp(floating v) noexcept nogil:
+    if floating is float:
+        return expf(v)
+    else:
+        return exp(v)
+
+
+cdef inline floating _dot(const floating* w, const floating* a, Py_ssize_t n) noexcept nogil:
+    if floating is float:
+        return cyp_dot_f(w, a, n)
+    else:
+        return cyp_dot_d(w, a, n)
+
+
+cdef inline double _softplus(double v) noexcept nogil:
+    # log(1 + exp(v)) without overflow
+    if v > 0:
+        return v + log1p(exp(-v))
+    return log1p(exp(v))
+
+
+cdef inline void _activate(int act, const floating* z, floating* a, Py_ssize_t n) noexcept nogil:
+    cdef Py_ssize_t j
+    cdef floating zmax, total
+    if act == ACT_SIGMOID:
+        for j in range(n):
+            a[j] = 1 / (1 + _exp(-z[j]))
+    elif act == ACT_TANH:
+        for j in range(n):
+            if floating is float:
+                a[j] = tanhf(z[j])
+            else:
+                a[j] = tanh(z[j])
+    elif act == ACT_RELU:
+        for j in range(n):
+            a[j] = z[j] if z[j] > 0 else 0
+    elif act == ACT_LEAKY_RELU:
+        for j in range(n):
+            a[j] = z[j] if z[j] > 0 else <floating>_LEAKY * z[j]
+    elif act == ACT_RBF:
+        for j in range(n):
+            a[j] = _exp(-z[j] * z[j])
+    elif act == ACT_SOFTMAX:
+        zmax = z[0]
+        for j in range(1, n):
+            if z[j] > zmax:
+                zmax = z[j]
+        total = 0
+        for j in range(n):
+            a[j] = _exp(z[j] - zmax)
+            total += a[j]
+        for j in range(n):
+            a[j] = a[j] / total
+    else:  # identity
+        for j in range(n):
+            a[j] = z[j]
+
+
+cdef inline floating _derivative(int act, floating z, floating a) noexcept nogil:
+    """d a / d z, written with the activation a where that is cheaper."""
+    if act == ACT_SIGMOID:
+        return a * (1 - a)
+    elif act == ACT_TANH:
+        return 1 - a * a
+    elif act == ACT_RELU:
+        return 1 if z > 0 else 0
+    elif act == ACT_LEAKY_RELU:
+        return 1 if z > 0 else <floating>_LEAKY
+    elif act == ACT_RBF:
+        return -2 * z * a
+    return 1  # identity (softmax never reaches here: it pairs with cross-entropy)
+
+
+cdef inline double _output_delta(int loss, int act, const floating* z, const floating* a,
+                                 const floating* t, floating* delta,
+                                 Py_ssize_t n) noexcept nogil:
+    """Write dL/dz of the output layer into delta; return the sample's loss."""
+    cdef Py_ssize_t k
+    cdef double total = 0, e, lse, zmax
+    if loss == LOSS_SQUARED_ERROR:
+        for k in range(n):
+            e = a[k] - t[k]
+            total += e * e
+            delta[k] = <floating>e * _derivative(act, z[k], a[k])
+        return 0.5 * total
+    # cross-entropy: with sigmoid or softmax outputs, dL/dz = a - t
+    for k in range(n):
+        delta[k] = a[k] - t[k]
+    if act == ACT_SOFTMAX:
+        zmax = z[0]
+        for k in range(1, n):
+            if z[k] > zmax:
+                zmax = z[k]
+        lse = 0
+        for k in range(n):
+            lse += exp(z[k] - zmax)
+        lse = zmax + log1p(lse - 1)
+        for k in range(n):
+            total += t[k] * (lse - z[k])
+        return total
+    # sigmoid: -[t log a + (1-t) log(1-a)] = softplus(z) - t z, computed stably
+    for k in range(n):
+        total += _softplus(z[k]) - t[k] * z[k]
+    return total
+
+
+# ----------------------------------------------------------------------------
+# one sample: forward pass, then the backward pass in one of three flavours
+
+cdef inline void _forward(const floating* params, const Py_ssize_t* sizes,
+                          const Py_ssize_t* w_off, const Py_ssize_t* b_off,
+                          const Py_ssize_t* n_off, const int* acts, Py_ssize_t n_layers,
+                          const floating* x, floating* z, floating* a) noexcept nogil:
+    cdef Py_ssize_t l, j, n_in, n_out
+    cdef const floating* a_prev = x
+    cdef const floating* W
+    cdef const floating* b
+    cdef floating* zl
+    for l in range(n_layers):
+        n_in = sizes[l]
+        n_out = sizes[l + 1]
+        W = params + w_off[l]
+        b = params + b_off[l]
+        zl = z + n_off[l]
+        for j in range(n_out):
+            zl[j] = _dot(W + j * n_in, a_prev, n_in) + b[j]
+        _activate(acts[l], zl, a + n_off[l], n_out)
+        a_prev = a + n_off[l]
+
+
+cdef inline double _sample_step(int mode, floating* params, floating* grad, floating* velocity,
+                                const Py_ssize_t* sizes, const Py_ssize_t* w_off,
+                                const Py_ssize_t* b_off, const Py_ssize_t* n_off,
+                                const int* acts, Py_ssize_t n_layers, int loss, bint train_bias,
+                                const floating* x, const floating* t,
+                                floating* z, floating* a, floating* delta, floating* delta_prev,
+                                floating* back, double eta, double mu) noexcept nogil:
+    """Forward and backward pass for one sample; return its loss.
+
+    mode MODE_ONLINE: each layer's backward pass is fused with its SGD update
+    (one pass over W computes W^T delta with the old weights and updates W).
+    mode MODE_ACCUMULATE: the gradient is added to `grad`, weights untouched.
+    """
+    cdef Py_ssize_t l, j, i, n_in, n_out
+    cdef floating* W
+    cdef floating* b
+    cdef floating* G
+    cdef floating* V
+    cdef floating* back_l
+    cdef floating* swap
+    cdef const floating* a_prev
+    cdef floating d, step
+    cdef floating fmu = <floating>mu
+    cdef double sample_loss
+
+    # forward pass
+    _forward(params, sizes, w_off, b_off, n_off, acts, n_layers, x, z, a)
+    l = n_layers - 1
+    sample_loss = _output_delta(loss, acts[l], z + n_off[l], a + n_off[l], t, delta,
+                                sizes[n_layers])
+
+    # backward pass, output layer first
+    for l in range(n_layers - 1, -1, -1):
+        n_in = sizes[l]
+        n_out = sizes[l + 1]
+        W = params + w_off[l]
+        b = params + b_off[l]
+        a_prev = x if l == 0 else a + n_off[l - 1]
+        back_l = NULL
+        if l > 0:   # the input layer needs no delta
+            back_l = back
+            memset(back, 0, n_in * sizeof(floating))
+        for j in range(n_out):
+            d = delta[j]
+            if mode == MODE_ONLINE:
+                step = <floating>eta * d
+                if velocity == NULL:
+                    if floating is float:
+                        cyp_backprop_update_f(W + j * n_in, back_l, a_prev, d, step, n_in)
+                    else:
+                        cyp_backprop_update_d(W + j * n_in, back_l, a_prev, d, step, n_in)
+                    if train_bias:
+                        b[j] -= step
+                else:
+                    V = velocity + w_off[l]
+                    if floating is float:
+                        cyp_backprop_momentum_f(W + j * n_in, V + j * n_in, back_l, a_prev,
+                                                d, step, fmu, n_in)
+                    else:
+                        cyp_backprop_momentum_d(W + j * n_in, V + j * n_in, back_l, a_prev,
+                                                d, step, fmu, n_in)
+                    if train_bias:
+                        V = velocity + b_off[l]
+                        V[j] = fmu * V[j] - step
+                        b[j] += V[j]
+            else:
+                G = grad + w_off[l]
+                if floating is float:
+                    cyp_backprop_accumulate_f(W + j * n_in, G + j * n_in, back_l, a_prev, d, n_in)
+                else:
+                    cyp_backprop_accumulate_d(W + j * n_in, G + j * n_in, back_l, a_prev, d, n_in)
+                if train_bias:
+                    grad[b_off[l] + j] += d
+        if l > 0:
+            # delta of the layer below: (W^T delta) * f'(z)
+            for i in range(n_in):
+                delta_prev[i] = back[i] * _derivative(acts[l - 1], z[n_off[l - 1] + i],
+                                                      a[n_off[l - 1] + i])
+            swap = delta
+            delta = delta_prev
+            delta_prev = swap
+    return sample_loss
+
+
+cdef inline bint _all_finite(const floating* v, Py_ssize_t n) noexcept nogil:
+    cdef Py_ssize_t i
+    cdef floating total = 0
+    for i in range(n):
+        total += v[i] * 0   # NaN or inf anywhere makes the sum NaN
+    return total == 0
+
+
+cdef inline void _apply(floating* params, floating* grad, floating* velocity,
+                        double eta, double scale, double mu, Py_ssize_t n) noexcept nogil:
+    if floating is float:
+        cyp_apply_gradient_f(params, grad, velocity, eta, scale, <float>mu, n)
+    else:
+        cyp_apply_gradient_d(params, grad, velocity, eta, scale, mu, n)
+
+
+cdef inline floating* _ptr_or_null(floating[::1] v) noexcept nogil:
+    return &v[0] if v.shape[0] > 0 else NULL
+
+
+cdef Py_ssize_t _check_layout(const Py_ssize_t[::1] sizes, const Py_ssize_t[::1] w_off,
+                              const Py_ssize_t[::1] b_off, const Py_ssize_t[::1] n_off,
+                              const int[::1] acts, Py_ssize_t n_params,
+                              Py_ssize_t work_len) except -1:
+    """Last line of defence: the Python layer validates, this refuses to run
+    on a layout that would read or write outside the buffers."""
+    cdef Py_ssize_t n_layers = sizes.shape[0] - 1, l, n_nodes = 0, widest = 0
+    if n_layers < 1 or w_off.shape[0] != n_layers or b_off.shape[0] != n_layers \
+            or n_off.shape[0] != n_layers or acts.shape[0] != n_layers:
+        raise ValueError("inconsistent network layout arrays")
+    for l in range(n_layers + 1):
+        if sizes[l] < 1:
+            raise ValueError("layer sizes must be positive")
+        widest = max(widest, sizes[l])
+    for l in range(n_layers):
+        if n_off[l] != n_nodes or w_off[l] < 0 or b_off[l] < 0 \
+                or w_off[l] + sizes[l] * sizes[l + 1] > n_params \
+                or b_off[l] + sizes[l + 1] > n_params:
+            raise ValueError("network layout does not fit the parameter buffer")
+        if acts[l] < ACT_IDENTITY or acts[l] > ACT_SOFTMAX:
+            raise ValueError("unknown activation code")
+        n_nodes += sizes[l + 1]
+    if work_len < workspace_size(sizes):
+        raise ValueError("workspace too small")
+    return n_layers
+
+
+def workspace_size(const Py_ssize_t[::1] sizes):
+    """Length of the `work` buffer the kernels need for these layer sizes."""
+    cdef Py_ssize_t l, n_nodes = 0, widest = 0
+    for l in range(sizes.shape[0]):
+        widest = max(widest, sizes[l])
+        if l > 0:
+            n_nodes += sizes[l]
+    return 2 * n_nodes + 3 * widest
+
+
+# ----------------------------------------------------------------------------
+# public kernels
+
+def train_epochs(floating[::1] params, floating[::1] grad, floating[::1] velocity,
+                 floating[::1] backup, floating[::1] work,
+                 const Py_ssize_t[::1] sizes, const Py_ssize_t[::1] w_off,
+                 const Py_ssize_t[::1] b_off, const Py_ssize_t[::1] n_off,
+                 const int[::1] acts, int loss, bint train_bias,
+                 const floating[:, ::1] X, const floating[:, ::1] Y,
+                 const Py_ssize_t[:, :] order, double eta, double momentum,
+                 Py_ssize_t batch_size, double[::1] epoch_loss):
+    """Run ``order.shape[0]`` epochs of training; update ``params`` in place.
+
+    Parameters
+    ----------
+    params : (n_params,) float array, changed in place
+    grad : (n_params,) float array, scratch (and zero on return); empty in
+        online mode (``batch_size == 0``)
+    velocity : (n_params,) float array, changed in place; empty without momentum
+    backup : (n_params,) scratch, holds the weights at the start of an epoch
+        (and velocity after them) so a diverging epoch can be undone
+    work : (workspace_size(sizes),) scratch
+    X : (n_samples, sizes[0]); Y : (n_samples, sizes[-1])
+    order : (n_epochs, n_samples) sample indices, one row per epoch (any strides,
+        so a broadcast row serves every epoch without a copy)
+    eta, momentum : learning rate and momentum coefficient
+    batch_size : 0 for online SGD, otherwise samples per update
+    epoch_loss : (n_epochs,) float64, changed in place: mean training loss of
+        each epoch, summed over the samples as they were visited
+
+    Returns
+    -------
+    int
+        -1 when every epoch finished with finite loss and weights; otherwise
+        the index of the first epoch that did not, with ``params`` (and
+        ``velocity``) restored to their values at its start.
+    """
+    cdef Py_ssize_t n_params = params.shape[0]
+    cdef Py_ssize_t n_layers = _check_layout(sizes, w_off, b_off, n_off, acts,
+                                             n_params, work.shape[0])
+    cdef Py_ssize_t n_epochs = order.shape[0], n_samples = order.shape[1]
+    cdef Py_ssize_t e, s, idx, in_batch, n_nodes = n_off[n_layers - 1] + sizes[n_layers]
+    cdef Py_ssize_t widest = (work.shape[0] - 2 * n_nodes) // 3
+    cdef int mode = MODE_ONLINE if batch_size == 0 else MODE_ACCUMULATE
+    cdef floating* P = &params[0]
+    cdef floating* G = _ptr_or_null(grad)
+    cdef floating* V = _ptr_or_null(velocity)
+    cdef floating* z = &work[0]
+    cdef floating* a = z + n_nodes
+    cdef floating* delta = a + n_nodes
+    cdef floating* delta_prev = delta + widest
+    cdef floating* back = delta_prev + widest
+    cdef double total
+    cdef Py_ssize_t failed = -1
+
+    if X.shape[0] != Y.shape[0] or X.shape[1] != sizes[0] or Y.shape[1] != sizes[n_layers]:
+        raise ValueError("X and Y do not match the network's input and output sizes")
+    if epoch_loss.shape[0] < n_epochs:
+        raise ValueError("epoch_loss is shorter than the number of epochs")
+    if backup.shape[0] < 2 * n_params or (mode == MODE_ACCUMULATE and grad.shape[0] < n_params) \
+            or (momentum != 0 and velocity.shape[0] < n_params) or batch_size < 0:
+        raise ValueError("scratch buffers too small for this network")
+    if momentum == 0:
+        V = NULL
+    if n_samples == 0 or n_epochs == 0:
+        return -1
+    for e in range(n_epochs):
+        for s in range(n_samples):
+            if order[e, s] < 0 or order[e, s] >= X.shape[0]:
+                raise ValueError("sample order holds an index outside X")
+
+    with nogil:
+        if G != NULL:
+            memset(G, 0, n_params * sizeof(floating))
+        for e in range(n_epochs):
+            memcpy(&backup[0], P, n_params * sizeof(floating))
+            if V != NULL:
+                memcpy(&backup[n_params], V, n_params * sizeof(floating))
+            total = 0
+            in_batch = 0
+            for s in range(n_samples):
+                idx = order[e, s]
+                total += _sample_step(mode, P, G, V, &sizes[0], &w_off[0], &b_off[0],
+                                      &n_off[0], &acts[0], n_layers, loss, train_bias,
+                                      &X[idx, 0], &Y[idx, 0], z, a, delta, delta_prev, back,
+                                      eta, momentum)
+                if mode == MODE_ACCUMULATE:
+                    in_batch += 1
+                    if in_batch == batch_size or s == n_samples - 1:
+                        # gradient of the batch's mean loss
+                        _apply(P, G, V, eta, 1.0 / in_batch, momentum, n_params)
+                        in_batch = 0
+            epoch_loss[e] = total / n_samples
+            if not isfinite(epoch_loss[e]) or not _all_finite(P, n_params):
+                memcpy(P, &backup[0], n_params * sizeof(floating))
+                if V != NULL:
+                    memcpy(V, &backup[n_params], n_params * sizeof(floating))
+                if G != NULL:
+                    memset(G, 0, n_params * sizeof(floating))
+                failed = e
+                break
+    return failed
+
+
+def gradients(const floating[::1] params, floating[::1] grad, floating[::1] work,
+              const Py_ssize_t[::1] sizes, const Py_ssize_t[::1] w_off,
+              const Py_ssize_t[::1] b_off, const Py_ssize_t[::1] n_off,
+              const int[::1] acts, int loss, bint train_bias,
+              const floating[:, ::1] X, const floating[:, ::1] Y):
+    """Add the gradient of the SUMMED loss over X, Y to ``grad`` (in place).
+
+    ``params`` is not changed.  Returns the mean loss (float).
+    """
+    cdef Py_ssize_t n_params = params.shape[0]
+    cdef Py_ssize_t n_layers = _check_layout(sizes, w_off, b_off, n_off, acts,
+                                             n_params, work.shape[0])
+    cdef Py_ssize_t s, n_samples = X.shape[0], n_nodes = n_off[n_layers - 1] + sizes[n_layers]
+    cdef Py_ssize_t widest = (work.shape[0] - 2 * n_nodes) // 3
+    cdef floating* z = &work[0]
+    cdef floating* a = z + n_nodes
+    cdef floating* delta = a + n_nodes
+    cdef floating* delta_prev = delta + widest
+    cdef floating* back = delta_prev + widest
+    cdef double total = 0
+    if X.shape[0] != Y.shape[0] or X.shape[1] != sizes[0] or Y.shape[1] != sizes[n_layers]:
+        raise ValueError("X and Y do not match the network's input and output sizes")
+    if grad.shape[0] < n_params:
+        raise ValueError("grad is shorter than params")
+    if n_samples == 0:
+        return 0.0
+    with nogil:
+        for s in range(n_samples):
+            # the accumulate mode never writes to params: the cast drops const only
+            total += _sample_step(MODE_ACCUMULATE, <floating*>&params[0], &grad[0], NULL,
+                                  &sizes[0], &w_off[0], &b_off[0], &n_off[0], &acts[0],
+                                  n_layers, loss, train_bias, &X[s, 0], &Y[s, 0],
+                                  z, a, delta, delta_prev, back, 0.0, 0.0)
+    return total / n_samples
+
+
+def predict(const floating[::1] params, floating[::1] work,
+            const Py_ssize_t[::1] sizes, const Py_ssize_t[::1] w_off,
+            const Py_ssize_t[::1] b_off, const Py_ssize_t[::1] n_off,
+            const int[::1] acts, const floating[:, ::1] X, floating[:, ::1] out):
+    """Forward pass of every row of X; the outputs go into ``out`` (in place)."""
+    cdef Py_ssize_t n_layers = _check_layout(sizes, w_off, b_off, n_off, acts,
+                                             params.shape[0], work.shape[0])
+    cdef Py_ssize_t s, k, n_out = sizes[n_layers], n_nodes = n_off[n_layers - 1] + n_out
+    cdef floating* z = &work[0]
+    cdef floating* a = z + n_nodes
+    cdef floating* a_out = a + n_off[n_layers - 1]
+    if X.shape[1] != sizes[0] or out.shape[0] != X.shape[0] or out.shape[1] != n_out:
+        raise ValueError("X or out does not match the network's sizes")
+    with nogil:
+        for s in range(X.shape[0]):
+            _forward(&params[0], &sizes[0], &w_off[0], &b_off[0], &n_off[0], &acts[0],
+                     n_layers, &X[s, 0], z, a)
+            for k in range(n_out):
+                out[s, k] = a_out[k]
+
+
+def loss(const floating[::1] params, floating[::1] work,
+         const Py_ssize_t[::1] sizes, const Py_ssize_t[::1] w_off,
+         const Py_ssize_t[::1] b_off, const Py_ssize_t[::1] n_off,
+         const int[::1] acts, int loss, const floating[:, ::1] X, const floating[:, ::1] Y):
+    """Mean loss over the rows of X, Y (float)."""
+    cdef Py_ssize_t n_layers = _check_layout(sizes, w_off, b_off, n_off, acts,
+                                             params.shape[0], work.shape[0])
+    cdef Py_ssize_t s, n_out = sizes[n_layers], n_nodes = n_off[n_layers - 1] + n_out
+    cdef Py_ssize_t widest = (work.shape[0] - 2 * n_nodes) // 3
+    cdef floating* z = &work[0]
+    cdef floating* a = z + n_nodes
+    cdef floating* delta = a + n_nodes
+    cdef Py_ssize_t last = n_off[n_layers - 1]
+    cdef double total = 0
+    if X.shape[0] != Y.shape[0] or X.shape[1] != sizes[0] or Y.shape[1] != n_out:
+        raise ValueError("X and Y do not match the network's input and output sizes")
+    if X.shape[0] == 0:
+        return 0.0
+    with nogil:
+        for s in range(X.shape[0]):
+            _forward(&params[0], &sizes[0], &w_off[0], &b_off[0], &n_off[0], &acts[0],
+                     n_layers, &X[s, 0], z, a)
+            total += _output_delta(loss, acts[n_layers - 1], z + last, a + last, &Y[s, 0],
+                                   delta, n_out)
+    return total / X.shape[0]
