@@ -1,0 +1,84 @@
+"""Saving and loading networks: a versioned .npz, no pickle, written atomically."""
+
+import os
+import tempfile
+import zipfile
+
+import numpy as np
+
+FORMAT = "cyprop.Network"
+VERSION = 1
+_KEYS = {"format", "version", "layer_sizes", "hidden_activation", "output_activation",
+         "loss", "dtype", "bias", "parameters"}
+
+
+def save(net, path):
+    """Write ``net`` to ``path`` via a temporary file in the same folder and a rename."""
+    path = os.fspath(path)
+    folder = os.path.dirname(os.path.abspath(path))
+    fields = {
+        "format": np.array(FORMAT),
+        "version": np.array(VERSION),
+        "layer_sizes": np.array(net.layer_sizes, dtype=np.int64),
+        "hidden_activation": np.array(net.hidden_activation),
+        "output_activation": np.array(net.output_activation),
+        "loss": np.array(net.loss_name),
+        "dtype": np.array(net.dtype.name),
+        "bias": np.array(net.bias),
+        "parameters": net.parameters,
+    }
+    fd, tmp = tempfile.mkstemp(prefix=".cyprop-", suffix=".npz.tmp", dir=folder)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            np.savez(f, **fields)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        raise
+
+
+def load(cls, path):
+    """Read and check a file written by :func:`save`; return a new ``cls``."""
+    path = os.fspath(path)
+    try:
+        with np.load(path, allow_pickle=False) as data:
+            missing = _KEYS - set(data.files)
+            if missing:
+                raise ValueError(f"missing fields {sorted(missing)}")
+            fields = {key: data[key] for key in _KEYS}
+    except FileNotFoundError:
+        raise
+    except (ValueError, OSError, EOFError, zipfile.BadZipFile, KeyError) as exc:
+        raise ValueError(f"{path!r} is not a readable cyprop network file: {exc}") from None
+
+    def text(key):
+        value = fields[key]
+        if value.shape != () or value.dtype.kind != "U":
+            raise ValueError(f"{path!r}: field {key!r} is not a string")
+        return str(value)
+
+    if text("format") != FORMAT:
+        raise ValueError(f"{path!r} is not a cyprop network file (format {text('format')!r})")
+    version = fields["version"]
+    if version.shape != () or version.dtype.kind not in "iu" or int(version) != VERSION:
+        raise ValueError(f"{path!r} has format version {version!r}; this cyprop reads version {VERSION}")
+    sizes = fields["layer_sizes"]
+    if sizes.ndim != 1 or sizes.dtype.kind not in "iu":
+        raise ValueError(f"{path!r}: layer_sizes is not a list of integers")
+    try:
+        net = cls([int(s) for s in sizes], text("hidden_activation"), text("output_activation"),
+                  text("loss"), text("dtype"), seed=0, bias=bool(fields["bias"]))
+    except (TypeError, ValueError) as exc:
+        raise ValueError(f"{path!r} describes an invalid network: {exc}") from None
+    params = fields["parameters"]
+    if params.dtype != net.dtype or params.shape != net.parameters.shape:
+        raise ValueError(f"{path!r}: parameters have dtype {params.dtype} and shape {params.shape}, "
+                         f"but a {list(net.layer_sizes)} {net.dtype.name} network needs "
+                         f"{net.parameters.shape}")
+    net.parameters[...] = params
+    return net
