@@ -12,7 +12,7 @@
 # params[b_off[l]:].  Node buffers z (pre-activations) and a (activations)
 # hold every non-input layer back to back; layer l starts at n_off[l].
 
-from libc.math cimport exp, expf, log1p, fabs, isfinite, tanh, tanhf
+from libc.math cimport exp, log, log1p, isfinite, tanh, tanhf
 from libc.string cimport memcpy, memset
 from cython cimport floating
 
@@ -32,6 +32,14 @@ cdef extern from "cyprop_simd.h" nogil:
     void cyp_apply_gradient_d(double*, double*, double*, double, double, double, Py_ssize_t)
     void cyp_apply_gradient_f(float*, float*, float*, double, double, float, Py_ssize_t)
     int cyp_cpu_has_avx2_fma()
+    double cyp_exp_d(double)
+    float cyp_exp_f(float)
+    void cyp_sigmoid_d(const double*, double*, Py_ssize_t)
+    void cyp_sigmoid_f(const float*, float*, Py_ssize_t)
+    void cyp_rbf_d(const double*, double*, Py_ssize_t)
+    void cyp_rbf_f(const float*, float*, Py_ssize_t)
+    double cyp_exp_shifted_d(const double*, double*, double, Py_ssize_t)
+    float cyp_exp_shifted_f(const float*, float*, float, Py_ssize_t)
 
 # Codes shared with cyprop.network (exported below as dicts).
 cdef enum:
@@ -70,10 +78,21 @@ def cpu_has_avx2_fma():
 # scalar helpers (float32 uses the float versions of libm functions)
 
 cdef inline floating _exp(floating v) noexcept nogil:
+    # csrc/cyprop_simd.h: branch-free, vectorisable, within 2 ulp
     if floating is float:
-        return expf(v)
+        return cyp_exp_f(v)
     else:
-        return exp(v)
+        return cyp_exp_d(v)
+
+
+def fast_exp(const floating[::1] x, floating[::1] out):
+    """out[i] = exp(x[i]) with the kernels' own exp (exposed for testing)."""
+    cdef Py_ssize_t i
+    if out.shape[0] != x.shape[0]:
+        raise ValueError("x and out differ in length")
+    with nogil:
+        for i in range(x.shape[0]):
+            out[i] = _exp(x[i])
 
 
 cdef inline floating _dot(const floating* w, const floating* a, Py_ssize_t n) noexcept nogil:
@@ -94,8 +113,10 @@ cdef inline void _activate(int act, const floating* z, floating* a, Py_ssize_t n
     cdef Py_ssize_t j
     cdef floating zmax, total
     if act == ACT_SIGMOID:
-        for j in range(n):
-            a[j] = 1 / (1 + _exp(-z[j]))
+        if floating is float:
+            cyp_sigmoid_f(z, a, n)
+        else:
+            cyp_sigmoid_d(z, a, n)
     elif act == ACT_TANH:
         for j in range(n):
             if floating is float:
@@ -109,17 +130,19 @@ cdef inline void _activate(int act, const floating* z, floating* a, Py_ssize_t n
         for j in range(n):
             a[j] = z[j] if z[j] > 0 else <floating>_LEAKY * z[j]
     elif act == ACT_RBF:
-        for j in range(n):
-            a[j] = _exp(-z[j] * z[j])
+        if floating is float:
+            cyp_rbf_f(z, a, n)
+        else:
+            cyp_rbf_d(z, a, n)
     elif act == ACT_SOFTMAX:
         zmax = z[0]
         for j in range(1, n):
             if z[j] > zmax:
                 zmax = z[j]
-        total = 0
-        for j in range(n):
-            a[j] = _exp(z[j] - zmax)
-            total += a[j]
+        if floating is float:
+            total = cyp_exp_shifted_f(z, a, zmax, n)
+        else:
+            total = cyp_exp_shifted_d(z, a, zmax, n)
         for j in range(n):
             a[j] = a[j] / total
     else:  # identity
@@ -147,7 +170,7 @@ cdef inline double _output_delta(int loss, int act, const floating* z, const flo
                                  Py_ssize_t n) noexcept nogil:
     """Write dL/dz of the output layer into delta; return the sample's loss."""
     cdef Py_ssize_t k
-    cdef double total = 0, e, lse, zmax
+    cdef double total = 0, e
     if loss == LOSS_SQUARED_ERROR:
         for k in range(n):
             e = a[k] - t[k]
@@ -158,21 +181,35 @@ cdef inline double _output_delta(int loss, int act, const floating* z, const flo
     for k in range(n):
         delta[k] = a[k] - t[k]
     if act == ACT_SOFTMAX:
-        zmax = z[0]
-        for k in range(1, n):
-            if z[k] > zmax:
-                zmax = z[k]
-        lse = 0
+        # -sum_k t_k log a_k, one log per nonzero target; an a_k that
+        # underflowed to 0 falls back to log a_k = z_k - logsumexp(z)
         for k in range(n):
-            lse += exp(z[k] - zmax)
-        lse = zmax + log1p(lse - 1)
-        for k in range(n):
-            total += t[k] * (lse - z[k])
+            if t[k] != 0:
+                if a[k] > 0:
+                    total -= t[k] * log(a[k])
+                else:
+                    total += t[k] * (_logsumexp(z, n) - z[k])
         return total
-    # sigmoid: -[t log a + (1-t) log(1-a)] = softplus(z) - t z, computed stably
+    # sigmoid, per unit: -[t log a + (1-t) log(1-a)] = (1 - t) z - log(a),
+    # which needs one log and stays accurate when a is near 1; where a
+    # underflowed to 0, softplus(z) - t z.
     for k in range(n):
-        total += _softplus(z[k]) - t[k] * z[k]
+        if a[k] > 0:
+            total += (1 - t[k]) * z[k] - log(a[k])
+        else:
+            total += _softplus(z[k]) - t[k] * z[k]
     return total
+
+
+cdef inline double _logsumexp(const floating* z, Py_ssize_t n) noexcept nogil:
+    cdef Py_ssize_t k
+    cdef double zmax = z[0], total = 0
+    for k in range(1, n):
+        if z[k] > zmax:
+            zmax = z[k]
+    for k in range(n):
+        total += exp(z[k] - zmax)
+    return zmax + log(total)
 
 
 # ----------------------------------------------------------------------------
@@ -240,7 +277,8 @@ cdef inline double _sample_step(int mode, floating* params, floating* grad, floa
         back_l = NULL
         if l > 0:   # the input layer needs no delta
             back_l = back
-            memset(back, 0, n_in * sizeof(floating))
+            for i in range(n_in):   # (a loop: memset's call costs more on small layers)
+                back[i] = 0
         for j in range(n_out):
             d = delta[j]
             if mode == MODE_ONLINE:
