@@ -46,7 +46,10 @@ def load(cls, path):
     """Read and check a file written by :func:`save`; return a new ``cls``."""
     path = os.fspath(path)
     try:
-        with np.load(path, allow_pickle=False) as data:
+        data = np.load(path, allow_pickle=False)
+        if not isinstance(data, np.lib.npyio.NpzFile):
+            raise ValueError("it holds a single array, not an .npz archive")
+        with data:
             missing = _KEYS - set(data.files)
             if missing:
                 raise ValueError(f"missing fields {sorted(missing)}")
