@@ -17,8 +17,10 @@
 
 #if defined(_MSC_VER)
 #define CYP_RESTRICT __restrict
+#define CYP_ALWAYS_INLINE static __forceinline
 #else
 #define CYP_RESTRICT __restrict__
+#define CYP_ALWAYS_INLINE static inline __attribute__((always_inline))
 #endif
 
 #include <stdint.h>
@@ -34,27 +36,31 @@
  * correctly rounded exp (checked against numpy in the tests).  x above the
  * overflow threshold gives inf, below the underflow threshold 0, NaN gives NaN.
  */
-static inline double cyp_pow2i_d(int64_t k)        /* 2^k for -1022 <= k <= 1023 */
+/* 2^k for a double k holding an integer in [-1022, 1023]: the shifter puts k
+ * in the low mantissa bits, from where it moves to the exponent field.  Only
+ * 64-bit adds and left shifts: these vectorise on AVX2 (an arithmetic right
+ * shift of int64 would not). */
+CYP_ALWAYS_INLINE double cyp_pow2_d(double k)
 {
-    uint64_t bits = (uint64_t)(k + 1023) << 52;
+    const double shifter = 6755399441055744.0;       /* 1.5 * 2^52 */
+    double t = k + shifter;
+    uint64_t tb, sb;
+    memcpy(&tb, &t, sizeof tb);
+    memcpy(&sb, &shifter, sizeof sb);
+    uint64_t bits = (tb - sb + 1023) << 52;
     double v;
     memcpy(&v, &bits, sizeof v);
     return v;
 }
 
-static inline double cyp_exp_d(double x)
+CYP_ALWAYS_INLINE double cyp_exp_d(double x)
 {
     const double log2e = 1.4426950408889634074;
     const double ln2_hi = 6.93147180369123816490e-01;
     const double ln2_lo = 1.90821492927058770002e-10;
     const double shifter = 6755399441055744.0;       /* 1.5 * 2^52: rounds to integer */
     double xc = x > 709.8 ? 709.8 : (x < -745.2 ? -745.2 : x);
-    double t = xc * log2e + shifter;
-    double nd = t - shifter;
-    int64_t tb, sb;
-    memcpy(&tb, &t, sizeof tb);
-    memcpy(&sb, &shifter, sizeof sb);
-    int64_t n = tb - sb;
+    double nd = (xc * log2e + shifter) - shifter;      /* n = round(x / ln2) */
     double r = (xc - nd * ln2_hi) - nd * ln2_lo;
     /* Taylor coefficients 1/k!, k = 0..13, evaluated by Estrin's scheme
      * (short dependency chains: small layers are latency-bound) */
@@ -72,14 +78,15 @@ static inline double cyp_exp_d(double x)
     double c0_7 = c0_3 + r4 * c4_7;
     double c8_13 = c8_11 + r4 * c1213;
     double p = c0_7 + r8 * c8_13;
-    int64_t n1 = n >> 1;
-    double y = p * cyp_pow2i_d(n1) * cyp_pow2i_d(n - n1);
+    /* 2^n in two normal factors, so subnormal results round once, at the end */
+    double n1 = nd < -1022.0 ? -1022.0 : (nd > 1023.0 ? 1023.0 : nd);
+    double y = p * cyp_pow2_d(n1) * cyp_pow2_d(nd - n1);
     y = x > 709.782712893384 ? (double)INFINITY : y;
     y = x < -745.1332191019412 ? 0.0 : y;
     return x != x ? x : y;
 }
 
-static inline float cyp_pow2i_f(int32_t k)         /* 2^k for -126 <= k <= 127 */
+CYP_ALWAYS_INLINE float cyp_pow2i_f(int32_t k)         /* 2^k for -126 <= k <= 127 */
 {
     uint32_t bits = (uint32_t)(k + 127) << 23;
     float v;
@@ -87,7 +94,7 @@ static inline float cyp_pow2i_f(int32_t k)         /* 2^k for -126 <= k <= 127 *
     return v;
 }
 
-static inline float cyp_exp_f(float x)
+CYP_ALWAYS_INLINE float cyp_exp_f(float x)
 {
     const float log2e = 1.44269504088896341f;
     const float ln2_hi = 0.693145751953125f;
@@ -112,20 +119,34 @@ static inline float cyp_exp_f(float x)
     return x != x ? x : y;
 }
 
+/* Elementwise body over i < n: straight-line for n < 4 (shorter than one
+ * AVX2 vector of doubles), else a vector loop. */
+#define CYP_SMALL_OR_SIMD(n, BODY)                                             \
+    if ((n) < 4) {                                                             \
+        Py_ssize_t i = 0;                                                      \
+        switch (n) {                                                           \
+        case 3: { BODY; i++; } /* fall through */                              \
+        case 2: { BODY; i++; } /* fall through */                              \
+        case 1: { BODY; } /* fall through */                                   \
+        default: break;                                                        \
+        }                                                                      \
+    } else {                                                                   \
+        _Pragma("omp simd")                                                    \
+        for (Py_ssize_t i = 0; i < (n); i++) { BODY; }                         \
+    }
+
 #define CYP_DEFINE_ROW_HELPERS(T, SFX)                                          \
 /* a[i] = 1 / (1 + exp(-z[i])) */                                              \
 static inline void cyp_sigmoid_##SFX(const T *CYP_RESTRICT z, T *CYP_RESTRICT a,\
                                      Py_ssize_t n)                             \
 {                                                                              \
-    _Pragma("omp simd")                                                        \
-    for (Py_ssize_t i = 0; i < n; i++) a[i] = (T)1 / ((T)1 + cyp_exp_##SFX(-z[i]));\
+    CYP_SMALL_OR_SIMD(n, a[i] = (T)1 / ((T)1 + cyp_exp_##SFX(-z[i])))           \
 }                                                                              \
 /* a[i] = exp(-z[i]^2) */                                                      \
 static inline void cyp_rbf_##SFX(const T *CYP_RESTRICT z, T *CYP_RESTRICT a,    \
                                  Py_ssize_t n)                                 \
 {                                                                              \
-    _Pragma("omp simd")                                                        \
-    for (Py_ssize_t i = 0; i < n; i++) a[i] = cyp_exp_##SFX(-z[i] * z[i]);     \
+    CYP_SMALL_OR_SIMD(n, a[i] = cyp_exp_##SFX(-z[i] * z[i]))                    \
 }                                                                              \
 /* a[i] = exp(z[i] - shift); returns the sum */                                \
 static inline T cyp_exp_shifted_##SFX(const T *CYP_RESTRICT z, T *CYP_RESTRICT a,\
@@ -141,6 +162,15 @@ static inline T cyp_dot_##SFX(const T *CYP_RESTRICT w, const T *CYP_RESTRICT a, 
                               Py_ssize_t n)                                    \
 {                                                                              \
     T s = 0;                                                                   \
+    if (n <= 4) {   /* tiny rows: straight-line code, same summation order */  \
+        switch (n) {                                                           \
+        case 4: return ((w[0] * a[0] + w[1] * a[1]) + w[2] * a[2]) + w[3] * a[3];\
+        case 3: return (w[0] * a[0] + w[1] * a[1]) + w[2] * a[2];              \
+        case 2: return w[0] * a[0] + w[1] * a[1];                              \
+        case 1: return w[0] * a[0];                                            \
+        default: return 0;                                                     \
+        }                                                                      \
+    }                                                                          \
     _Pragma("omp simd reduction(+:s)")                                         \
     for (Py_ssize_t i = 0; i < n; i++) s += w[i] * a[i];                       \
     return s;                                                                  \
@@ -160,15 +190,9 @@ static inline void cyp_backprop_update_##SFX(T *CYP_RESTRICT w,                \
         Py_ssize_t n)                                                          \
 {                                                                              \
     if (back) {                                                                \
-        _Pragma("omp simd")                                                    \
-        for (Py_ssize_t i = 0; i < n; i++) {                                   \
-            T wi = w[i];                                                       \
-            back[i] += wi * d;                                                 \
-            w[i] = wi - step * a[i];                                           \
-        }                                                                      \
+        CYP_SMALL_OR_SIMD(n, T wi = w[i]; back[i] += wi * d; w[i] = wi - step * a[i])\
     } else {                                                                   \
-        _Pragma("omp simd")                                                    \
-        for (Py_ssize_t i = 0; i < n; i++) w[i] -= step * a[i];                \
+        CYP_SMALL_OR_SIMD(n, w[i] -= step * a[i])                              \
     }                                                                          \
 }                                                                              \
 /* The same with momentum: v = mu*v - step*a ; w += v. */                      \
@@ -201,14 +225,9 @@ static inline void cyp_backprop_accumulate_##SFX(const T *CYP_RESTRICT w,      \
         T d, Py_ssize_t n)                                                     \
 {                                                                              \
     if (back) {                                                                \
-        _Pragma("omp simd")                                                    \
-        for (Py_ssize_t i = 0; i < n; i++) {                                   \
-            back[i] += w[i] * d;                                               \
-            g[i] += d * a[i];                                                  \
-        }                                                                      \
+        CYP_SMALL_OR_SIMD(n, back[i] += w[i] * d; g[i] += d * a[i])            \
     } else {                                                                   \
-        _Pragma("omp simd")                                                    \
-        for (Py_ssize_t i = 0; i < n; i++) g[i] += d * a[i];                   \
+        CYP_SMALL_OR_SIMD(n, g[i] += d * a[i])                                 \
     }                                                                          \
 }                                                                              \
 /* Apply an accumulated gradient: v = mu*v - scale*(eta*g) ; w += v ; g = 0.   \

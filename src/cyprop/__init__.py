@@ -6,6 +6,10 @@ The public API:
   online, in mini-batches or full batches by compiled per-sample kernels.
 - :mod:`cyprop.tutorials` -- three classic backpropagation tutorials, function
   for function, with each training loop in one compiled call.
+- :func:`cyprop.sweep` -- one training per point of a parameter grid, run in
+  parallel on threads, processes or a Dask cluster.
+- :mod:`cyprop.sklearn` (scikit-learn estimators) and :mod:`cyprop.plot`
+  (matplotlib figures), for their optional dependencies.
 
 Importing ``cyprop`` imports numpy and nothing heavy; the kernels load on
 first use.
@@ -13,15 +17,21 @@ first use.
 
 from ._version import __version__
 
-__all__ = ["Network", "History", "tutorials", "__version__"]
+__all__ = ["Network", "History", "DivergenceError", "sweep", "SweepResults", "tutorials",
+           "__version__"]
 
 
 def __getattr__(name):
     # Lazy imports keep `import cyprop` as cheap as importing numpy.
-    if name in ("Network", "History"):
+    if name in ("Network", "History", "DivergenceError"):
         from . import network
 
         return getattr(network, name)
+    if name in ("sweep", "SweepResults"):
+        # the module is _sweep, so that importing it never shadows the function
+        from . import _sweep
+
+        return getattr(_sweep, name)
     if name == "tutorials":
         import importlib
 

@@ -19,6 +19,8 @@ from cython cimport floating
 cdef extern from "cyprop_simd.h" nogil:
     double cyp_dot_d(const double*, const double*, Py_ssize_t)
     float cyp_dot_f(const float*, const float*, Py_ssize_t)
+    void cyp_axpy_d(double*, const double*, double, Py_ssize_t)
+    void cyp_axpy_f(float*, const float*, float, Py_ssize_t)
     void cyp_backprop_update_d(double*, double*, const double*, double, double, Py_ssize_t)
     void cyp_backprop_update_f(float*, float*, const float*, float, float, Py_ssize_t)
     void cyp_backprop_momentum_d(double*, double*, double*, const double*,
@@ -56,8 +58,11 @@ cdef enum:
     LOSS_CROSS_ENTROPY = 1
 
 cdef enum:
-    MODE_ONLINE = 0
-    MODE_ACCUMULATE = 1   # batch and mini-batch: one update per batch_size samples
+    # Batch and mini-batch modes keep the weights fixed within a batch, so the
+    # samples of a batch are independent: they are processed BLOCK at a time,
+    # one sample per SIMD lane (node buffers laid out [unit][lane]).  The
+    # gradient is the same sum of per-sample gradients, summed in blocks.
+    BLOCK = 8
 
 ACTIVATIONS = {
     "identity": ACT_IDENTITY, "sigmoid": ACT_SIGMOID, "tanh": ACT_TANH,
@@ -100,6 +105,14 @@ cdef inline floating _dot(const floating* w, const floating* a, Py_ssize_t n) no
         return cyp_dot_f(w, a, n)
     else:
         return cyp_dot_d(w, a, n)
+
+
+cdef inline void _axpy(floating* y, const floating* x, floating w, Py_ssize_t n) noexcept nogil:
+    # y[i] += x[i] * w
+    if floating is float:
+        cyp_axpy_f(y, x, w, n)
+    else:
+        cyp_axpy_d(y, x, w, n)
 
 
 cdef inline double _softplus(double v) noexcept nogil:
@@ -163,6 +176,27 @@ cdef inline floating _derivative(int act, floating z, floating a) noexcept nogil
     elif act == ACT_RBF:
         return -2 * z * a
     return 1  # identity (softmax never reaches here: it pairs with cross-entropy)
+
+
+cdef inline void _hidden_delta(int act, const floating* back, const floating* z,
+                               const floating* a, floating* delta, Py_ssize_t n) noexcept nogil:
+    """delta = back * f'(z), with the activation's branch taken once per layer."""
+    cdef Py_ssize_t i
+    if act == ACT_SIGMOID:
+        for i in range(n):
+            delta[i] = back[i] * (a[i] * (1 - a[i]))
+    elif act == ACT_TANH:
+        for i in range(n):
+            delta[i] = back[i] * (1 - a[i] * a[i])
+    elif act == ACT_RBF:
+        for i in range(n):
+            delta[i] = back[i] * (-2 * z[i] * a[i])
+    elif act == ACT_IDENTITY:
+        for i in range(n):
+            delta[i] = back[i]
+    else:
+        for i in range(n):
+            delta[i] = back[i] * _derivative(act, z[i], a[i])
 
 
 cdef inline double _output_delta(int loss, int act, const floating* z, const floating* a,
@@ -236,23 +270,19 @@ cdef inline void _forward(const floating* params, const Py_ssize_t* sizes,
         a_prev = a + n_off[l]
 
 
-cdef inline double _sample_step(int mode, floating* params, floating* grad, floating* velocity,
+cdef inline double _sample_step(floating* params, floating* velocity,
                                 const Py_ssize_t* sizes, const Py_ssize_t* w_off,
                                 const Py_ssize_t* b_off, const Py_ssize_t* n_off,
                                 const int* acts, Py_ssize_t n_layers, int loss, bint train_bias,
                                 const floating* x, const floating* t,
                                 floating* z, floating* a, floating* delta, floating* delta_prev,
                                 floating* back, double eta, double mu) noexcept nogil:
-    """Forward and backward pass for one sample; return its loss.
-
-    mode MODE_ONLINE: each layer's backward pass is fused with its SGD update
-    (one pass over W computes W^T delta with the old weights and updates W).
-    mode MODE_ACCUMULATE: the gradient is added to `grad`, weights untouched.
-    """
+    """Online SGD on one sample: forward pass, then a backward pass fused with
+    the update (one pass over each W computes W^T delta with the old weights
+    and updates W).  Returns the sample's loss."""
     cdef Py_ssize_t l, j, i, n_in, n_out
     cdef floating* W
     cdef floating* b
-    cdef floating* G
     cdef floating* V
     cdef floating* back_l
     cdef floating* swap
@@ -277,48 +307,151 @@ cdef inline double _sample_step(int mode, floating* params, floating* grad, floa
         back_l = NULL
         if l > 0:   # the input layer needs no delta
             back_l = back
-            for i in range(n_in):   # (a loop: memset's call costs more on small layers)
+            for i in range(n_in):
                 back[i] = 0
         for j in range(n_out):
             d = delta[j]
-            if mode == MODE_ONLINE:
-                step = <floating>eta * d
-                if velocity == NULL:
-                    if floating is float:
-                        cyp_backprop_update_f(W + j * n_in, back_l, a_prev, d, step, n_in)
-                    else:
-                        cyp_backprop_update_d(W + j * n_in, back_l, a_prev, d, step, n_in)
-                    if train_bias:
-                        b[j] -= step
-                else:
-                    V = velocity + w_off[l]
-                    if floating is float:
-                        cyp_backprop_momentum_f(W + j * n_in, V + j * n_in, back_l, a_prev,
-                                                d, step, fmu, n_in)
-                    else:
-                        cyp_backprop_momentum_d(W + j * n_in, V + j * n_in, back_l, a_prev,
-                                                d, step, fmu, n_in)
-                    if train_bias:
-                        V = velocity + b_off[l]
-                        V[j] = fmu * V[j] - step
-                        b[j] += V[j]
-            else:
-                G = grad + w_off[l]
+            step = <floating>eta * d
+            if velocity == NULL:
                 if floating is float:
-                    cyp_backprop_accumulate_f(W + j * n_in, G + j * n_in, back_l, a_prev, d, n_in)
+                    cyp_backprop_update_f(W + j * n_in, back_l, a_prev, d, step, n_in)
                 else:
-                    cyp_backprop_accumulate_d(W + j * n_in, G + j * n_in, back_l, a_prev, d, n_in)
+                    cyp_backprop_update_d(W + j * n_in, back_l, a_prev, d, step, n_in)
                 if train_bias:
-                    grad[b_off[l] + j] += d
+                    b[j] -= step
+            else:
+                V = velocity + w_off[l]
+                if floating is float:
+                    cyp_backprop_momentum_f(W + j * n_in, V + j * n_in, back_l, a_prev,
+                                            d, step, fmu, n_in)
+                else:
+                    cyp_backprop_momentum_d(W + j * n_in, V + j * n_in, back_l, a_prev,
+                                            d, step, fmu, n_in)
+                if train_bias:
+                    V = velocity + b_off[l]
+                    V[j] = fmu * V[j] - step
+                    b[j] += V[j]
         if l > 0:
             # delta of the layer below: (W^T delta) * f'(z)
-            for i in range(n_in):
-                delta_prev[i] = back[i] * _derivative(acts[l - 1], z[n_off[l - 1] + i],
-                                                      a[n_off[l - 1] + i])
+            _hidden_delta(acts[l - 1], back, z + n_off[l - 1], a + n_off[l - 1],
+                          delta_prev, n_in)
             swap = delta
             delta = delta_prev
             delta_prev = swap
     return sample_loss
+
+
+cdef inline void _lane_gather(const floating* src, floating* col, Py_ssize_t lane,
+                              Py_ssize_t lanes, Py_ssize_t n) noexcept nogil:
+    cdef Py_ssize_t k
+    for k in range(n):
+        col[k] = src[k * lanes + lane]
+
+
+cdef inline double _block_step(floating* params, floating* grad,
+                               const Py_ssize_t* sizes, const Py_ssize_t* w_off,
+                               const Py_ssize_t* b_off, const Py_ssize_t* n_off,
+                               const int* acts, Py_ssize_t n_layers, int loss, bint train_bias,
+                               const floating* X, const floating* Y, const Py_ssize_t* ids,
+                               Py_ssize_t m, Py_ssize_t lanes, floating* zB, floating* aB, floating* xB,
+                               floating* delta, floating* delta_prev, floating* back,
+                               floating* col) noexcept nogil:
+    """Add the gradients of samples ids[:m] to ``grad``; return their summed loss.
+
+    ``lanes`` (4 or BLOCK, >= m) samples side by side, buffers laid out
+    [unit][lane]; lanes m..lanes-1 carry zero inputs and zero deltas, so
+    they add nothing.
+    """
+    cdef Py_ssize_t l, j, i, s, k, n_in, n_out
+    cdef Py_ssize_t n_x = sizes[0], n_last = sizes[n_layers]
+    cdef const floating* W
+    cdef const floating* b
+    cdef floating* G
+    cdef floating* zl
+    cdef floating* al
+    cdef floating* dj
+    cdef floating* swap
+    cdef const floating* a_prev
+    cdef double total = 0
+    cdef floating total_bias
+    cdef floating* cz = col
+    cdef floating* ca = col + n_last
+    cdef floating* cd = col + 2 * n_last
+
+    # inputs, one sample per lane
+    for i in range(n_x):
+        for s in range(lanes):
+            xB[i * lanes + s] = X[ids[s] * n_x + i] if s < m else 0
+
+    # forward pass: z[j, :] = sum_i W[j, i] a[i, :] + b[j], all lanes at once
+    a_prev = xB
+    for l in range(n_layers):
+        n_in = sizes[l]
+        n_out = sizes[l + 1]
+        W = params + w_off[l]
+        b = params + b_off[l]
+        zl = zB + n_off[l] * lanes
+        al = aB + n_off[l] * lanes
+        for j in range(n_out):
+            for s in range(lanes):
+                zl[j * lanes + s] = 0
+            for i in range(n_in):
+                _axpy(zl + j * lanes, a_prev + i * lanes, W[j * n_in + i], lanes)
+            for s in range(lanes):
+                zl[j * lanes + s] += b[j]
+        if acts[l] == ACT_SOFTMAX:   # normalised per sample: lane by lane
+            for s in range(lanes):
+                _lane_gather(zl, cz, s, lanes, n_out)
+                _activate(ACT_SOFTMAX, cz, ca, n_out)
+                for k in range(n_out):
+                    al[k * lanes + s] = ca[k]
+        else:
+            _activate(acts[l], zl, al, n_out * lanes)
+        a_prev = al
+
+    # output deltas and losses, lane by lane
+    zl = zB + n_off[n_layers - 1] * lanes
+    al = aB + n_off[n_layers - 1] * lanes
+    for s in range(lanes):
+        if s < m:
+            _lane_gather(zl, cz, s, lanes, n_last)
+            _lane_gather(al, ca, s, lanes, n_last)
+            total += _output_delta(loss, acts[n_layers - 1], cz, ca, Y + ids[s] * n_last,
+                                   cd, n_last)
+            for k in range(n_last):
+                delta[k * lanes + s] = cd[k]
+        else:
+            for k in range(n_last):
+                delta[k * lanes + s] = 0
+
+    # backward pass: dW[j, i] += sum over lanes of delta[j, :] a[i, :]
+    for l in range(n_layers - 1, -1, -1):
+        n_in = sizes[l]
+        n_out = sizes[l + 1]
+        W = params + w_off[l]
+        G = grad + w_off[l]
+        a_prev = xB if l == 0 else aB + n_off[l - 1] * lanes
+        if l > 0:
+            for i in range(n_in * lanes):
+                back[i] = 0
+        for j in range(n_out):
+            dj = delta + j * lanes
+            if train_bias:
+                total_bias = 0
+                for s in range(lanes):
+                    total_bias += dj[s]
+                grad[b_off[l] + j] += total_bias
+            for i in range(n_in):
+                G[j * n_in + i] += _dot(dj, a_prev + i * lanes, lanes)
+                if l > 0:
+                    _axpy(back + i * lanes, dj, W[j * n_in + i], lanes)
+        if l > 0:
+            _hidden_delta(acts[l - 1], back, zB + n_off[l - 1] * lanes,
+                          aB + n_off[l - 1] * lanes, delta_prev, n_in * lanes)
+            swap = delta
+            delta = delta_prev
+            delta_prev = swap
+    return total
 
 
 cdef inline bint _all_finite(const floating* v, Py_ssize_t n) noexcept nogil:
@@ -368,14 +501,48 @@ cdef Py_ssize_t _check_layout(const Py_ssize_t[::1] sizes, const Py_ssize_t[::1]
     return n_layers
 
 
+cdef enum:
+    # slots of the workspace, see _carve
+    W_Z, W_A, W_DELTA, W_DELTA_PREV, W_BACK, W_ZB, W_AB, W_XB, W_DB, W_DPB, W_BACKB, W_COL, W_END
+
+
+cdef inline void _dims(const Py_ssize_t* sizes, Py_ssize_t n_layers, Py_ssize_t* n_nodes,
+                       Py_ssize_t* widest) noexcept nogil:
+    cdef Py_ssize_t l
+    n_nodes[0] = 0
+    widest[0] = 0
+    for l in range(n_layers + 1):
+        widest[0] = max(widest[0], sizes[l])
+        if l > 0:
+            n_nodes[0] += sizes[l]
+
+
+cdef inline void _carve(floating* work, const Py_ssize_t* sizes, Py_ssize_t n_layers,
+                        floating** slot) noexcept nogil:
+    """Split the workspace: per-sample buffers, then [unit][lane] block buffers."""
+    cdef Py_ssize_t n_nodes, widest
+    _dims(sizes, n_layers, &n_nodes, &widest)
+    slot[W_Z] = work
+    slot[W_A] = slot[W_Z] + n_nodes
+    slot[W_DELTA] = slot[W_A] + n_nodes
+    slot[W_DELTA_PREV] = slot[W_DELTA] + widest
+    slot[W_BACK] = slot[W_DELTA_PREV] + widest
+    slot[W_ZB] = slot[W_BACK] + widest
+    slot[W_AB] = slot[W_ZB] + n_nodes * BLOCK
+    slot[W_XB] = slot[W_AB] + n_nodes * BLOCK
+    slot[W_DB] = slot[W_XB] + sizes[0] * BLOCK
+    slot[W_DPB] = slot[W_DB] + widest * BLOCK
+    slot[W_BACKB] = slot[W_DPB] + widest * BLOCK
+    slot[W_COL] = slot[W_BACKB] + widest * BLOCK
+    slot[W_END] = slot[W_COL] + 3 * sizes[n_layers]
+
+
 def workspace_size(const Py_ssize_t[::1] sizes):
     """Length of the `work` buffer the kernels need for these layer sizes."""
-    cdef Py_ssize_t l, n_nodes = 0, widest = 0
-    for l in range(sizes.shape[0]):
-        widest = max(widest, sizes[l])
-        if l > 0:
-            n_nodes += sizes[l]
-    return 2 * n_nodes + 3 * widest
+    cdef Py_ssize_t n_layers = sizes.shape[0] - 1, n_nodes, widest
+    _dims(&sizes[0], n_layers, &n_nodes, &widest)
+    return (2 * n_nodes + 3 * widest + (2 * n_nodes + sizes[0] + 3 * widest) * BLOCK
+            + 3 * sizes[n_layers])
 
 
 # ----------------------------------------------------------------------------
@@ -419,17 +586,14 @@ def train_epochs(floating[::1] params, floating[::1] grad, floating[::1] velocit
     cdef Py_ssize_t n_layers = _check_layout(sizes, w_off, b_off, n_off, acts,
                                              n_params, work.shape[0])
     cdef Py_ssize_t n_epochs = order.shape[0], n_samples = order.shape[1]
-    cdef Py_ssize_t e, s, idx, in_batch, n_nodes = n_off[n_layers - 1] + sizes[n_layers]
-    cdef Py_ssize_t widest = (work.shape[0] - 2 * n_nodes) // 3
-    cdef int mode = MODE_ONLINE if batch_size == 0 else MODE_ACCUMULATE
+    cdef Py_ssize_t e, s, q, m, start, batch_end
+    # small batches fill 4 lanes (one AVX2 vector of doubles) rather than 8
+    cdef Py_ssize_t lanes = 4 if 0 < batch_size <= 4 else BLOCK
+    cdef Py_ssize_t ids[BLOCK]
+    cdef floating* slot[W_END + 1]
     cdef floating* P = &params[0]
     cdef floating* G = _ptr_or_null(grad)
     cdef floating* V = _ptr_or_null(velocity)
-    cdef floating* z = &work[0]
-    cdef floating* a = z + n_nodes
-    cdef floating* delta = a + n_nodes
-    cdef floating* delta_prev = delta + widest
-    cdef floating* back = delta_prev + widest
     cdef double total
     cdef Py_ssize_t failed = -1
 
@@ -437,7 +601,7 @@ def train_epochs(floating[::1] params, floating[::1] grad, floating[::1] velocit
         raise ValueError("X and Y do not match the network's input and output sizes")
     if epoch_loss.shape[0] < n_epochs:
         raise ValueError("epoch_loss is shorter than the number of epochs")
-    if backup.shape[0] < 2 * n_params or (mode == MODE_ACCUMULATE and grad.shape[0] < n_params) \
+    if backup.shape[0] < 2 * n_params or (batch_size > 0 and grad.shape[0] < n_params) \
             or (momentum != 0 and velocity.shape[0] < n_params) or batch_size < 0:
         raise ValueError("scratch buffers too small for this network")
     if momentum == 0:
@@ -448,6 +612,7 @@ def train_epochs(floating[::1] params, floating[::1] grad, floating[::1] velocit
         for s in range(n_samples):
             if order[e, s] < 0 or order[e, s] >= X.shape[0]:
                 raise ValueError("sample order holds an index outside X")
+    _carve(&work[0], &sizes[0], n_layers, slot)
 
     with nogil:
         if G != NULL:
@@ -457,19 +622,31 @@ def train_epochs(floating[::1] params, floating[::1] grad, floating[::1] velocit
             if V != NULL:
                 memcpy(&backup[n_params], V, n_params * sizeof(floating))
             total = 0
-            in_batch = 0
-            for s in range(n_samples):
-                idx = order[e, s]
-                total += _sample_step(mode, P, G, V, &sizes[0], &w_off[0], &b_off[0],
-                                      &n_off[0], &acts[0], n_layers, loss, train_bias,
-                                      &X[idx, 0], &Y[idx, 0], z, a, delta, delta_prev, back,
-                                      eta, momentum)
-                if mode == MODE_ACCUMULATE:
-                    in_batch += 1
-                    if in_batch == batch_size or s == n_samples - 1:
-                        # gradient of the batch's mean loss
-                        _apply(P, G, V, eta, 1.0 / in_batch, momentum, n_params)
-                        in_batch = 0
+            if batch_size == 0:
+                for s in range(n_samples):
+                    q = order[e, s]
+                    total += _sample_step(P, V, &sizes[0], &w_off[0], &b_off[0], &n_off[0],
+                                          &acts[0], n_layers, loss, train_bias,
+                                          &X[q, 0], &Y[q, 0], slot[W_Z], slot[W_A],
+                                          slot[W_DELTA], slot[W_DELTA_PREV], slot[W_BACK],
+                                          eta, momentum)
+            else:
+                s = 0
+                while s < n_samples:
+                    start = s
+                    batch_end = min(s + batch_size, n_samples)
+                    while s < batch_end:
+                        m = min(lanes, batch_end - s)
+                        for q in range(m):
+                            ids[q] = order[e, s + q]
+                        total += _block_step(P, G, &sizes[0], &w_off[0], &b_off[0], &n_off[0],
+                                             &acts[0], n_layers, loss, train_bias,
+                                             &X[0, 0], &Y[0, 0], ids, m, lanes, slot[W_ZB],
+                                             slot[W_AB], slot[W_XB], slot[W_DB], slot[W_DPB], slot[W_BACKB],
+                                             slot[W_COL])
+                        s += m
+                    # one step along the batch's mean gradient
+                    _apply(P, G, V, eta, 1.0 / (batch_end - start), momentum, n_params)
             epoch_loss[e] = total / n_samples
             if not isfinite(epoch_loss[e]) or not _all_finite(P, n_params):
                 memcpy(P, &backup[0], n_params * sizeof(floating))
@@ -494,13 +671,9 @@ def gradients(const floating[::1] params, floating[::1] grad, floating[::1] work
     cdef Py_ssize_t n_params = params.shape[0]
     cdef Py_ssize_t n_layers = _check_layout(sizes, w_off, b_off, n_off, acts,
                                              n_params, work.shape[0])
-    cdef Py_ssize_t s, n_samples = X.shape[0], n_nodes = n_off[n_layers - 1] + sizes[n_layers]
-    cdef Py_ssize_t widest = (work.shape[0] - 2 * n_nodes) // 3
-    cdef floating* z = &work[0]
-    cdef floating* a = z + n_nodes
-    cdef floating* delta = a + n_nodes
-    cdef floating* delta_prev = delta + widest
-    cdef floating* back = delta_prev + widest
+    cdef Py_ssize_t s, q, m, n_samples = X.shape[0]
+    cdef Py_ssize_t ids[BLOCK]
+    cdef floating* slot[W_END + 1]
     cdef double total = 0
     if X.shape[0] != Y.shape[0] or X.shape[1] != sizes[0] or Y.shape[1] != sizes[n_layers]:
         raise ValueError("X and Y do not match the network's input and output sizes")
@@ -508,13 +681,19 @@ def gradients(const floating[::1] params, floating[::1] grad, floating[::1] work
         raise ValueError("grad is shorter than params")
     if n_samples == 0:
         return 0.0
+    _carve(&work[0], &sizes[0], n_layers, slot)
     with nogil:
-        for s in range(n_samples):
-            # the accumulate mode never writes to params: the cast drops const only
-            total += _sample_step(MODE_ACCUMULATE, <floating*>&params[0], &grad[0], NULL,
-                                  &sizes[0], &w_off[0], &b_off[0], &n_off[0], &acts[0],
-                                  n_layers, loss, train_bias, &X[s, 0], &Y[s, 0],
-                                  z, a, delta, delta_prev, back, 0.0, 0.0)
+        s = 0
+        while s < n_samples:
+            m = min(<Py_ssize_t>BLOCK, n_samples - s)
+            for q in range(m):
+                ids[q] = s + q
+            # the block step never writes to params: the cast drops const only
+            total += _block_step(<floating*>&params[0], &grad[0], &sizes[0], &w_off[0],
+                                 &b_off[0], &n_off[0], &acts[0], n_layers, loss, train_bias,
+                                 &X[0, 0], &Y[0, 0], ids, m, BLOCK, slot[W_ZB], slot[W_AB], slot[W_XB],
+                                 slot[W_DB], slot[W_DPB], slot[W_BACKB], slot[W_COL])
+            s += m
     return total / n_samples
 
 
@@ -525,9 +704,11 @@ def predict(const floating[::1] params, floating[::1] work,
     """Forward pass of every row of X; the outputs go into ``out`` (in place)."""
     cdef Py_ssize_t n_layers = _check_layout(sizes, w_off, b_off, n_off, acts,
                                              params.shape[0], work.shape[0])
-    cdef Py_ssize_t s, k, n_out = sizes[n_layers], n_nodes = n_off[n_layers - 1] + n_out
-    cdef floating* z = &work[0]
-    cdef floating* a = z + n_nodes
+    cdef Py_ssize_t s, k, n_out = sizes[n_layers]
+    cdef floating* slot[W_END + 1]
+    _carve(&work[0], &sizes[0], n_layers, slot)
+    cdef floating* z = slot[W_Z]
+    cdef floating* a = slot[W_A]
     cdef floating* a_out = a + n_off[n_layers - 1]
     if X.shape[1] != sizes[0] or out.shape[0] != X.shape[0] or out.shape[1] != n_out:
         raise ValueError("X or out does not match the network's sizes")
@@ -546,11 +727,12 @@ def loss(const floating[::1] params, floating[::1] work,
     """Mean loss over the rows of X, Y (float)."""
     cdef Py_ssize_t n_layers = _check_layout(sizes, w_off, b_off, n_off, acts,
                                              params.shape[0], work.shape[0])
-    cdef Py_ssize_t s, n_out = sizes[n_layers], n_nodes = n_off[n_layers - 1] + n_out
-    cdef Py_ssize_t widest = (work.shape[0] - 2 * n_nodes) // 3
-    cdef floating* z = &work[0]
-    cdef floating* a = z + n_nodes
-    cdef floating* delta = a + n_nodes
+    cdef Py_ssize_t s, n_out = sizes[n_layers]
+    cdef floating* slot[W_END + 1]
+    _carve(&work[0], &sizes[0], n_layers, slot)
+    cdef floating* z = slot[W_Z]
+    cdef floating* a = slot[W_A]
+    cdef floating* delta = slot[W_DELTA]
     cdef Py_ssize_t last = n_off[n_layers - 1]
     cdef double total = 0
     if X.shape[0] != Y.shape[0] or X.shape[1] != sizes[0] or Y.shape[1] != n_out:

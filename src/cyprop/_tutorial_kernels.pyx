@@ -13,7 +13,22 @@ in cyprop.tutorials validate and convert the arguments first.  Float64 only:
 these reproduce printed numbers.
 """
 
-from libc.math cimport exp, log, fabs, isfinite, pow
+from libc.math cimport exp, log, fabs, isfinite
+
+cdef extern from *:
+    """
+    #include <math.h>
+    /* x ** y as Python computes it: a real call to pow.  The exponent goes
+       through a volatile so the compiler cannot fold pow(x, 2.0) into x*x --
+       glibc's pow is not always correctly rounded, so the two can differ in
+       the last bit, and the tutorial's printed minimum depends on it. */
+    static double cyp_python_pow(double x, double y)
+    {
+        volatile double y_ = y;
+        return pow(x, y_);
+    }
+    """
+    double cyp_python_pow(double x, double y) nogil
 from cython.view cimport array as cvarray
 
 
@@ -108,9 +123,8 @@ def descend(double x_start, double gamma, double precision, Py_ssize_t max_steps
                 status = 1
                 break
             x_old = x_new
-            # pow, not x*x*x: Python's x**3 calls pow, and the tutorial's
-            # printed minimum depends on that rounding.
-            x_new = x_old - gamma * (4.0 * pow(x_old, 3.0) - 9.0 * pow(x_old, 2.0))
+            x_new = x_old - gamma * (4.0 * cyp_python_pow(x_old, 3.0)
+                                     - 9.0 * cyp_python_pow(x_old, 2.0))
             n += 1
             if not isfinite(x_new):
                 status = 2

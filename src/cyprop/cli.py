@@ -1,9 +1,15 @@
 """The ``cyprop`` command line (also ``python -m cyprop``)."""
 
 import argparse
+import os
 import sys
 
+from . import _cli_train, _cli_tutorial
 from ._version import __version__
+
+
+class CommandError(Exception):
+    """A user error in a command: printed as one line, exit status 1."""
 
 
 def _bench(args):
@@ -30,6 +36,8 @@ def build_parser():
                     "they agree and print times and speed-ups.  Exit status 1 if any disagree.")
     bench.add_argument("--quick", action="store_true", help="shorter runs (a few seconds)")
     bench.set_defaults(handler=_bench)
+    _cli_tutorial.add_parser(commands)
+    _cli_train.add_parsers(commands)
     return parser
 
 
@@ -39,7 +47,20 @@ def main(argv=None):
     if getattr(args, "handler", None) is None:
         parser.print_help()
         return 2
-    return args.handler(args)
+    from ._table import TableError
+
+    try:
+        return args.handler(args)
+    except (CommandError, TableError) as exc:
+        print(f"cyprop {args.command}: error: {exc}", file=sys.stderr)
+        return 1
+    except BrokenPipeError:  # e.g. `cyprop predict ... | head`: stop quietly
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return 1
+    except KeyboardInterrupt:
+        print(f"\ncyprop {args.command}: interrupted", file=sys.stderr)
+        return 130
 
 
 if __name__ == "__main__":
