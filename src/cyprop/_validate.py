@@ -73,3 +73,20 @@ def check_choice(value, name, choices):
         options = ", ".join(repr(c) for c in choices)
         raise ValueError(f"{name} must be one of {options}; got {value!r}")
     return value
+
+
+def broadcast_grids(first, second, names):
+    """Two parameter grids as float arrays broadcast together.
+
+    Returns ``(first_flat, second_flat, out)``: C-contiguous 1-D copies of the
+    broadcast grids, and an empty output array of their broadcast shape whose
+    ``reshape(-1)`` is a view a kernel can fill.
+    """
+    a = as_float_array(first, names[0])
+    b = as_float_array(second, names[1])
+    try:
+        a, b = np.broadcast_arrays(a, b)
+    except ValueError:
+        raise ValueError(f"{names[0]} {a.shape} and {names[1]} {b.shape} do not broadcast "
+                         "together") from None
+    return a.ravel().copy(), b.ravel().copy(), np.empty(a.shape)

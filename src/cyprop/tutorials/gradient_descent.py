@@ -27,7 +27,7 @@ that its code leaves out; :func:`cross_entropy_cost` follows the code (a sum).
 import numpy as np
 
 from .. import _tutorial_kernels as _tk
-from .._validate import as_count, as_float_array, as_real, check_choice
+from .._validate import as_count, as_float_array, as_real, broadcast_grids, check_choice
 
 __all__ = ["f", "f_derivative", "descend", "sigmoid", "run", "cost", "cross_entropy_cost",
            "train", "cost_surface"]
@@ -177,14 +177,7 @@ def cost_surface(X, y, theta1, theta2, cost="mse"):
     if X.ndim != 2 or X.shape[1] != 2 or X.shape[0] == 0:
         raise ValueError(f"cost_surface needs X of shape (m, 2) with m >= 1, got {X.shape}")
     X, y, _ = _check_problem(X, y, np.zeros(2))
-    t1 = as_float_array(theta1, "theta1")
-    t2 = as_float_array(theta2, "theta2")
-    try:
-        t1, t2 = np.broadcast_arrays(t1, t2)
-    except ValueError:
-        raise ValueError(f"theta1 {t1.shape} and theta2 {t2.shape} do not broadcast together") from None
-    out = np.empty(t1.shape)
-    _tk.sigmoid_cost_grid(X, np.ascontiguousarray(y[:, 0]), np.ascontiguousarray(t1).ravel(),
-                          np.ascontiguousarray(t2).ravel(), cost == "cross_entropy",
+    t1, t2, out = broadcast_grids(theta1, theta2, ("theta1", "theta2"))
+    _tk.sigmoid_cost_grid(X, np.ascontiguousarray(y[:, 0]), t1, t2, cost == "cross_entropy",
                           out.reshape(-1))
     return out

@@ -22,7 +22,7 @@ wh=1.12 and bo=-0.44" (its prose says 50 iterations; its code ran 20).
 import numpy as np
 
 from .. import _tutorial_kernels as _tk
-from .._validate import as_count, as_float_array, as_real
+from .._validate import as_count, as_float_array, as_real, broadcast_grids
 
 __all__ = [
     "make_data", "rbf", "logistic", "hidden_activations", "output_activations", "nn",
@@ -182,13 +182,6 @@ def loss_surface(x, t, wh_grid, bo_grid):
         shape of the grids.
     """
     x, t = _check_data(x, t)
-    wh = as_float_array(wh_grid, "wh_grid")
-    bo = as_float_array(bo_grid, "bo_grid")
-    try:
-        wh, bo = np.broadcast_arrays(wh, bo)
-    except ValueError:
-        raise ValueError(f"wh_grid {wh.shape} and bo_grid {bo.shape} do not broadcast together") from None
-    out = np.empty(wh.shape)
-    _tk.rbf_loss_grid(x, t, np.ascontiguousarray(wh).ravel(), np.ascontiguousarray(bo).ravel(),
-                      out.reshape(-1))
+    wh, bo, out = broadcast_grids(wh_grid, bo_grid, ("wh_grid", "bo_grid"))
+    _tk.rbf_loss_grid(x, t, wh, bo, out.reshape(-1))
     return out
