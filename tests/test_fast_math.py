@@ -1,0 +1,77 @@
+"""The kernels' own branch-free exp and log (csrc/cyprop_simd.h) against numpy's.
+
+They replace libm in the vectorised activation and loss-surface loops, so
+they must stay within a couple of ulp everywhere and get the special values
+(0, inf, NaN, underflow, overflow, subnormals) exactly right.
+"""
+
+import importlib
+
+import numpy as np
+import pytest
+
+MODULES = ["cyprop._network_base", "cyprop._network_avx2"]
+
+
+def kernel_modules():
+    found = []
+    for name in MODULES:
+        try:
+            module = importlib.import_module(name)
+        except ImportError:
+            continue
+        if name.endswith("avx2") and not module.cpu_has_avx2_fma():
+            continue
+        found.append(module)
+    return found
+
+
+def ulp_error(got, want):
+    finite = np.isfinite(want) & (want != 0)
+    return np.abs(got[finite] - want[finite]) / np.spacing(np.abs(want[finite]).astype(want.dtype))
+
+
+def special_mismatch(got, want):
+    other = ~(np.isfinite(want) & (want != 0))
+    return not np.array_equal(got[other], want[other], equal_nan=True)
+
+
+@pytest.mark.parametrize("module", kernel_modules(), ids=lambda m: m.__name__)
+def test_log_is_within_two_ulp_and_exact_on_special_values(module):
+    rng = np.random.default_rng(1)
+    x = np.concatenate([
+        rng.uniform(0, 1, 200_000), rng.uniform(0.9, 1.1, 200_000),
+        np.exp(rng.uniform(-744, 709, 200_000)),           # the whole normal range
+        rng.uniform(0.70, 0.72, 50_000), rng.uniform(1.40, 1.43, 50_000),  # around sqrt(2)
+        [0.0, -0.0, -1.0, -np.inf, np.inf, np.nan, 5e-324, 1e-310, 1.0, 2.0, 0.5,
+         np.nextafter(1, 0), np.nextafter(1, 2), np.finfo(float).max, np.finfo(float).tiny],
+    ])
+    got = np.empty_like(x)
+    module.fast_log(x, got)
+    with np.errstate(all="ignore"):
+        want = np.log(x)
+    assert ulp_error(got, want).max() <= 2.0
+    assert not special_mismatch(got, want)
+    assert got[np.flatnonzero(x == 1.0)[0]] == 0.0
+
+
+@pytest.mark.parametrize("module", kernel_modules(), ids=lambda m: m.__name__)
+@pytest.mark.parametrize("dtype, max_ulp", [(np.float64, 2.0), (np.float32, 3.0)])
+def test_exp_is_within_a_few_ulp_and_exact_on_special_values(module, dtype, max_ulp):
+    rng = np.random.default_rng(2)
+    info = np.finfo(dtype)
+    top, bottom = np.log(info.max), np.log(info.smallest_subnormal)
+    x = np.concatenate([
+        rng.uniform(bottom - 2, top + 2, 200_000), rng.uniform(-5, 5, 200_000),
+        [0.0, -0.0, np.inf, -np.inf, np.nan, top, bottom, 1e-30, -1e-30],
+    ]).astype(dtype)
+    got = np.empty_like(x)
+    module.fast_exp(x, got)
+    with np.errstate(all="ignore"):
+        want = np.exp(x)
+    normal = np.abs(want) >= info.tiny                     # subnormal results: checked below
+    assert ulp_error(got[normal], want[normal]).max() <= max_ulp
+    assert not special_mismatch(got[normal | ~np.isfinite(want)], want[normal | ~np.isfinite(want)])
+    # results in the subnormal range stay within one subnormal step of numpy's
+    small = ~normal & np.isfinite(want)
+    assert np.all(np.abs(got[small] - want[small]) <= 2 * info.smallest_subnormal)
