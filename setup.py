@@ -17,8 +17,9 @@ machine's CPU.
 """
 
 import os
-import platform
+import re
 import sys
+import sysconfig
 
 from Cython.Build import cythonize
 from setuptools import Extension, setup
@@ -39,8 +40,25 @@ DIRECTIVES = {
 }
 
 IS_MSVC = sys.platform == "win32"
-MACHINE = platform.machine().lower()
-IS_X86_64 = MACHINE in ("x86_64", "amd64") and not IS_MSVC
+
+
+def target_archs():
+    """The CPU architectures the extensions are compiled FOR.
+
+    Not the build machine's (platform.machine()): cibuildwheel cross-compiles
+    on macOS (ARCHFLAGS, _PYTHON_HOST_PLATFORM), and a python.org macOS Python
+    builds universal2 (-arch arm64 -arch x86_64 in its CFLAGS) by default.
+    """
+    if sys.platform == "darwin":
+        flags = os.environ.get("ARCHFLAGS") or sysconfig.get_config_var("CFLAGS") or ""
+        archs = re.findall(r"-arch\s+(\S+)", flags)
+        if archs:
+            return {a.lower() for a in archs}
+    return {sysconfig.get_platform().rsplit("-", 1)[-1].lower()}
+
+
+# x86-64 only, and never in a universal2 build (-mavx2 is no arm64 flag).
+IS_X86_64 = target_archs() <= {"x86_64", "amd64"} and not IS_MSVC
 
 if IS_MSVC:
     BASE_FLAGS = ["/O2", "/fp:precise", "/openmp:experimental"]

@@ -15,13 +15,21 @@
 
 #include <Python.h>
 
+#include <math.h>
+
 #if defined(_MSC_VER)
 #define CYP_RESTRICT __restrict
 #define CYP_ALWAYS_INLINE static __forceinline
+#define CYP_PRAGMA(x) __pragma(x)
 #else
 #define CYP_RESTRICT __restrict__
 #define CYP_ALWAYS_INLINE static inline __attribute__((always_inline))
+#define CYP_PRAGMA(x) _Pragma(#x)
 #endif
+/* `omp simd` needs -fopenmp-simd (GCC, Clang) or /openmp:experimental (MSVC);
+ * without them the pragmas are ignored and the loops stay correct. */
+#define CYP_OMP_SIMD CYP_PRAGMA(omp simd)
+#define CYP_OMP_SIMD_SUM(v) CYP_PRAGMA(omp simd reduction(+:v))
 
 #include <stdint.h>
 #include <string.h>
@@ -178,8 +186,14 @@ CYP_ALWAYS_INLINE float cyp_exp_f(float x)
         case 1: { BODY; } /* fall through */                                   \
         default: break;                                                        \
         }                                                                      \
+    } else if ((n) == 4) {  /* one block of 4 lanes: no loop set-up */       \
+        CYP_OMP_SIMD                                                    \
+        for (Py_ssize_t i = 0; i < 4; i++) { BODY; }                           \
+    } else if ((n) == 8) {  /* one block of 8 lanes */                         \
+        CYP_OMP_SIMD                                                    \
+        for (Py_ssize_t i = 0; i < 8; i++) { BODY; }                           \
     } else {                                                                   \
-        _Pragma("omp simd")                                                    \
+        CYP_OMP_SIMD                                                    \
         for (Py_ssize_t i = 0; i < (n); i++) { BODY; }                         \
     }
 
@@ -201,9 +215,42 @@ static inline T cyp_exp_shifted_##SFX(const T *CYP_RESTRICT z, T *CYP_RESTRICT a
                                       T shift, Py_ssize_t n)                   \
 {                                                                              \
     T s = 0;                                                                   \
-    _Pragma("omp simd reduction(+:s)")                                         \
+    CYP_OMP_SIMD_SUM(s)                                         \
     for (Py_ssize_t i = 0; i < n; i++) { a[i] = cyp_exp_##SFX(z[i] - shift); s += a[i]; }\
     return s;                                                                  \
+}                                                                              \
+/* Output layer of a sample block, [unit][lane] layout, n = units * lanes:   \
+ * delta = a - t (cross-entropy with sigmoid outputs); returns the summed      \
+ * loss (1 - t) z - log a, or -t z where a underflowed to 0 (z < -745),       \
+ * over the lanes that hold samples (mask[i] = 1).  */                        \
+static inline double cyp_sigmoid_xent_##SFX(const T *CYP_RESTRICT z,             \
+        const T *CYP_RESTRICT a, const T *CYP_RESTRICT t, const T *CYP_RESTRICT mask,\
+        T *CYP_RESTRICT delta, Py_ssize_t n)                                   \
+{                                                                              \
+    double total = 0;                                                          \
+    CYP_OMP_SIMD_SUM(total)                                     \
+    for (Py_ssize_t i = 0; i < n; i++) {                                       \
+        double ai = a[i], ti = t[i], zi = z[i];                                \
+        double li = ai > 0 ? (1 - ti) * zi - cyp_log_d(ai) : -ti * zi;         \
+        delta[i] = (a[i] - t[i]) * mask[i];                                    \
+        total += li * mask[i];                                                 \
+    }                                                                          \
+    return total;                                                              \
+}                                                                              \
+/* The same for squared error: e = a - t, returns sum(e^2) / 2 over the       \
+ * masked lanes; delta = e (times f'(z), applied by the caller). */            \
+static inline double cyp_squared_error_##SFX(const T *CYP_RESTRICT a,          \
+        const T *CYP_RESTRICT t, const T *CYP_RESTRICT mask,                   \
+        T *CYP_RESTRICT err, Py_ssize_t n)                                     \
+{                                                                              \
+    double total = 0;                                                          \
+    CYP_OMP_SIMD_SUM(total)                                     \
+    for (Py_ssize_t i = 0; i < n; i++) {                                       \
+        double e = ((double)a[i] - (double)t[i]) * mask[i];                    \
+        err[i] = (T)e;                                                         \
+        total += e * e;                                                        \
+    }                                                                          \
+    return 0.5 * total;                                                        \
 }                                                                              \
 /* sum_i w[i] * a[i] */                                                        \
 static inline T cyp_dot_##SFX(const T *CYP_RESTRICT w, const T *CYP_RESTRICT a, \
@@ -219,23 +266,29 @@ static inline T cyp_dot_##SFX(const T *CYP_RESTRICT w, const T *CYP_RESTRICT a, 
         default: return 0;                                                     \
         }                                                                      \
     }                                                                          \
+    if (n == 4 || n == 8) {  /* one block of lanes */                           \
+        T acc[8] = {0};                                                        \
+        CYP_OMP_SIMD                                                    \
+        for (Py_ssize_t k = 0; k < 8; k++) acc[k] = k < n ? w[k] * a[k] : 0;   \
+        return ((acc[0] + acc[4]) + (acc[1] + acc[5])) + ((acc[2] + acc[6]) + (acc[3] + acc[7]));\
+    }                                                                          \
     Py_ssize_t i = 0;                                                          \
     if (n >= CYP_DOT_LANES(T)) {                                               \
         /* long rows: four vectors of independent partial sums, so the       \
          * additions are not one serial chain; added pairwise at the end */   \
         T acc[CYP_DOT_LANES(T)] = {0};                                         \
         for (; i + CYP_DOT_LANES(T) <= n; i += CYP_DOT_LANES(T)) {             \
-            _Pragma("omp simd")                                                \
+            CYP_OMP_SIMD                                                \
             for (Py_ssize_t k = 0; k < CYP_DOT_LANES(T); k++)                  \
                 acc[k] += w[i + k] * a[i + k];                                 \
         }                                                                      \
         for (Py_ssize_t h = CYP_DOT_LANES(T) / 2; h >= 1; h /= 2) {            \
-            _Pragma("omp simd")                                                \
+            CYP_OMP_SIMD                                                \
             for (Py_ssize_t k = 0; k < h; k++) acc[k] += acc[k + h];           \
         }                                                                      \
         s = acc[0];                                                            \
     }                                                                          \
-    _Pragma("omp simd reduction(+:s)")                                         \
+    CYP_OMP_SIMD_SUM(s)                                         \
     for (Py_ssize_t k = i; k < n; k++) s += w[k] * a[k];                       \
     return s;                                                                  \
 }                                                                              \
@@ -243,7 +296,7 @@ static inline T cyp_dot_##SFX(const T *CYP_RESTRICT w, const T *CYP_RESTRICT a, 
 static inline void cyp_axpy_##SFX(T *CYP_RESTRICT back, const T *CYP_RESTRICT w,\
                                   T d, Py_ssize_t n)                           \
 {                                                                              \
-    _Pragma("omp simd")                                                        \
+    CYP_OMP_SIMD                                                        \
     for (Py_ssize_t i = 0; i < n; i++) back[i] += w[i] * d;                    \
 }                                                                              \
 /* Fused backward pass and SGD update of one row, one pass over w:            \
@@ -265,7 +318,7 @@ static inline void cyp_backprop_momentum_##SFX(T *CYP_RESTRICT w,              \
         T d, T step, T mu, Py_ssize_t n)                                       \
 {                                                                              \
     if (back) {                                                                \
-        _Pragma("omp simd")                                                    \
+        CYP_OMP_SIMD                                                    \
         for (Py_ssize_t i = 0; i < n; i++) {                                   \
             T wi = w[i];                                                       \
             back[i] += wi * d;                                                 \
@@ -274,7 +327,7 @@ static inline void cyp_backprop_momentum_##SFX(T *CYP_RESTRICT w,              \
             w[i] = wi + vi;                                                    \
         }                                                                      \
     } else {                                                                   \
-        _Pragma("omp simd")                                                    \
+        CYP_OMP_SIMD                                                    \
         for (Py_ssize_t i = 0; i < n; i++) {                                   \
             T vi = mu * v[i] - step * a[i];                                    \
             v[i] = vi;                                                         \

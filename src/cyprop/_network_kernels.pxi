@@ -37,6 +37,12 @@ cdef extern from "cyprop_simd.h" nogil:
     double cyp_exp_d(double)
     float cyp_exp_f(float)
     double cyp_log_d(double)
+    double cyp_sigmoid_xent_d(const double*, const double*, const double*, const double*,
+                              double*, Py_ssize_t)
+    double cyp_sigmoid_xent_f(const float*, const float*, const float*, const float*,
+                              float*, Py_ssize_t)
+    double cyp_squared_error_d(const double*, const double*, const double*, double*, Py_ssize_t)
+    double cyp_squared_error_f(const float*, const float*, const float*, float*, Py_ssize_t)
     void cyp_sigmoid_d(const double*, double*, Py_ssize_t)
     void cyp_sigmoid_f(const float*, float*, Py_ssize_t)
     void cyp_rbf_d(const double*, double*, Py_ssize_t)
@@ -366,7 +372,7 @@ cdef inline double _block_step(floating* params, floating* grad,
                                const floating* X, const floating* Y, const Py_ssize_t* ids,
                                Py_ssize_t m, Py_ssize_t lanes, floating* zB, floating* aB, floating* xB,
                                floating* delta, floating* delta_prev, floating* back,
-                               floating* col) noexcept nogil:
+                               floating* col, floating* yB, floating* mask) noexcept nogil:
     """Add the gradients of samples ids[:m] to ``grad``; return their summed loss.
 
     ``lanes`` (4 or BLOCK, >= m) samples side by side, buffers laid out
@@ -389,10 +395,14 @@ cdef inline double _block_step(floating* params, floating* grad,
     cdef floating* ca = col + n_last
     cdef floating* cd = col + 2 * n_last
 
-    # inputs, one sample per lane
+    # inputs and targets, one sample per lane; mask marks the lanes in use
     for i in range(n_x):
         for s in range(lanes):
             xB[i * lanes + s] = X[ids[s] * n_x + i] if s < m else 0
+    for k in range(n_last):
+        for s in range(lanes):
+            yB[k * lanes + s] = Y[ids[s] * n_last + k] if s < m else 0
+            mask[k * lanes + s] = 1 if s < m else 0
 
     # forward pass: z[j, :] = sum_i W[j, i] a[i, :] + b[j], all lanes at once
     a_prev = xB
@@ -420,20 +430,33 @@ cdef inline double _block_step(floating* params, floating* grad,
             _activate(acts[l], zl, al, n_out * lanes)
         a_prev = al
 
-    # output deltas and losses, lane by lane
-    zl = zB + n_off[n_layers - 1] * lanes
-    al = aB + n_off[n_layers - 1] * lanes
-    for s in range(lanes):
-        if s < m:
-            _lane_gather(zl, cz, s, lanes, n_last)
-            _lane_gather(al, ca, s, lanes, n_last)
-            total += _output_delta(loss, acts[n_layers - 1], cz, ca, Y + ids[s] * n_last,
-                                   cd, n_last)
-            for k in range(n_last):
-                delta[k * lanes + s] = cd[k]
+    # output deltas and losses, all lanes at once (softmax: lane by lane)
+    l = n_layers - 1
+    zl = zB + n_off[l] * lanes
+    al = aB + n_off[l] * lanes
+    if acts[l] == ACT_SOFTMAX:
+        for s in range(lanes):
+            if s < m:
+                _lane_gather(zl, cz, s, lanes, n_last)
+                _lane_gather(al, ca, s, lanes, n_last)
+                total += _output_delta(loss, ACT_SOFTMAX, cz, ca, Y + ids[s] * n_last, cd,
+                                       n_last)
+                for k in range(n_last):
+                    delta[k * lanes + s] = cd[k]
+            else:
+                for k in range(n_last):
+                    delta[k * lanes + s] = 0
+    elif loss == LOSS_CROSS_ENTROPY:   # with sigmoid outputs
+        if floating is float:
+            total = cyp_sigmoid_xent_f(zl, al, yB, mask, delta, n_last * lanes)
         else:
-            for k in range(n_last):
-                delta[k * lanes + s] = 0
+            total = cyp_sigmoid_xent_d(zl, al, yB, mask, delta, n_last * lanes)
+    else:                              # squared error: delta = (a - t) f'(z)
+        if floating is float:
+            total = cyp_squared_error_f(al, yB, mask, delta, n_last * lanes)
+        else:
+            total = cyp_squared_error_d(al, yB, mask, delta, n_last * lanes)
+        _hidden_delta(acts[l], delta, zl, al, delta, n_last * lanes)
 
     # backward pass: dW[j, i] += sum over lanes of delta[j, :] a[i, :]
     for l in range(n_layers - 1, -1, -1):
@@ -514,7 +537,8 @@ cdef Py_ssize_t _check_layout(const Py_ssize_t[::1] sizes, const Py_ssize_t[::1]
 
 cdef enum:
     # slots of the workspace, see _carve
-    W_Z, W_A, W_DELTA, W_DELTA_PREV, W_BACK, W_ZB, W_AB, W_XB, W_DB, W_DPB, W_BACKB, W_COL, W_END
+    W_Z, W_A, W_DELTA, W_DELTA_PREV, W_BACK, W_ZB, W_AB, W_XB, W_DB, W_DPB, W_BACKB, W_COL,
+    W_YB, W_MASK, W_END
 
 
 cdef inline void _dims(const Py_ssize_t* sizes, Py_ssize_t n_layers, Py_ssize_t* n_nodes,
@@ -545,7 +569,9 @@ cdef inline void _carve(floating* work, const Py_ssize_t* sizes, Py_ssize_t n_la
     slot[W_DPB] = slot[W_DB] + widest * BLOCK
     slot[W_BACKB] = slot[W_DPB] + widest * BLOCK
     slot[W_COL] = slot[W_BACKB] + widest * BLOCK
-    slot[W_END] = slot[W_COL] + 3 * sizes[n_layers]
+    slot[W_YB] = slot[W_COL] + 3 * sizes[n_layers]
+    slot[W_MASK] = slot[W_YB] + sizes[n_layers] * BLOCK
+    slot[W_END] = slot[W_MASK] + sizes[n_layers] * BLOCK
 
 
 def workspace_size(const Py_ssize_t[::1] sizes):
@@ -553,7 +579,7 @@ def workspace_size(const Py_ssize_t[::1] sizes):
     cdef Py_ssize_t n_layers = sizes.shape[0] - 1, n_nodes, widest
     _dims(&sizes[0], n_layers, &n_nodes, &widest)
     return (2 * n_nodes + 3 * widest + (2 * n_nodes + sizes[0] + 3 * widest) * BLOCK
-            + 3 * sizes[n_layers])
+            + 3 * sizes[n_layers] + 2 * sizes[n_layers] * BLOCK)
 
 
 # ----------------------------------------------------------------------------
@@ -650,11 +676,22 @@ def train_epochs(floating[::1] params, floating[::1] grad, floating[::1] velocit
                         m = min(lanes, batch_end - s)
                         for q in range(m):
                             ids[q] = order[e, s + q]
-                        total += _block_step(P, G, &sizes[0], &w_off[0], &b_off[0], &n_off[0],
-                                             &acts[0], n_layers, loss, train_bias,
-                                             &X[0, 0], &Y[0, 0], ids, m, lanes, slot[W_ZB],
-                                             slot[W_AB], slot[W_XB], slot[W_DB], slot[W_DPB], slot[W_BACKB],
-                                             slot[W_COL])
+                        # a literal lane count per call site lets the compiler
+                        # specialise the block step for 4 and 8 lanes
+                        if lanes == 4:
+                            total += _block_step(P, G, &sizes[0], &w_off[0], &b_off[0],
+                                                 &n_off[0], &acts[0], n_layers, loss, train_bias,
+                                                 &X[0, 0], &Y[0, 0], ids, m, 4, slot[W_ZB],
+                                                 slot[W_AB], slot[W_XB], slot[W_DB], slot[W_DPB],
+                                                 slot[W_BACKB], slot[W_COL], slot[W_YB],
+                                                 slot[W_MASK])
+                        else:
+                            total += _block_step(P, G, &sizes[0], &w_off[0], &b_off[0],
+                                                 &n_off[0], &acts[0], n_layers, loss, train_bias,
+                                                 &X[0, 0], &Y[0, 0], ids, m, BLOCK, slot[W_ZB],
+                                                 slot[W_AB], slot[W_XB], slot[W_DB], slot[W_DPB],
+                                                 slot[W_BACKB], slot[W_COL], slot[W_YB],
+                                                 slot[W_MASK])
                         s += m
                     # one step along the batch's mean gradient
                     _apply(P, G, V, eta, 1.0 / (batch_end - start), momentum, n_params)
@@ -703,7 +740,8 @@ def gradients(const floating[::1] params, floating[::1] grad, floating[::1] work
             total += _block_step(<floating*>&params[0], &grad[0], &sizes[0], &w_off[0],
                                  &b_off[0], &n_off[0], &acts[0], n_layers, loss, train_bias,
                                  &X[0, 0], &Y[0, 0], ids, m, BLOCK, slot[W_ZB], slot[W_AB], slot[W_XB],
-                                 slot[W_DB], slot[W_DPB], slot[W_BACKB], slot[W_COL])
+                                 slot[W_DB], slot[W_DPB], slot[W_BACKB], slot[W_COL],
+                                 slot[W_YB], slot[W_MASK])
             s += m
     return total / n_samples
 
