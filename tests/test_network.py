@@ -1096,3 +1096,19 @@ def test_saturated_outputs_keep_losses_and_gradients_finite():
     out = softmax.predict(big)
     np.testing.assert_array_equal(out, [[1.0, 0.0, 0.0]])
     assert softmax.loss(big, [2]) == pytest.approx(1600.0, rel=1e-14)
+
+
+def test_pickle_round_trip_keeps_weights_as_views_of_parameters():
+    import pickle
+
+    net = cyprop.Network([3, 4, 2], "tanh", "sigmoid", dtype="float32", seed=3, bias=False)
+    clone = pickle.loads(pickle.dumps(net))
+    assert (clone.layer_sizes, clone.hidden_activation, clone.dtype, clone.bias) == \
+        (net.layer_sizes, net.hidden_activation, net.dtype, net.bias)
+    np.testing.assert_array_equal(clone.parameters, net.parameters)
+    # the views still alias the flat buffer, both ways
+    clone.weights[0][0, 0] = 42.0
+    assert clone.parameters[0] == 42.0
+    clone.parameters[-1] = -7.0
+    assert clone.biases[-1][-1] == -7.0
+    assert net.parameters[0] != 42.0

@@ -27,7 +27,7 @@ def add_parsers(commands):
     """Add the ``train`` and ``predict`` subcommands to an argparse subparsers object."""
     train = commands.add_parser(
         "train", help="train a network on a CSV file and save it",
-        description="Train a fully-connected network on the rows of a CSV file, showing a "
+        description="Train a fully-connected network on the rows of a CSV file, showing a\n"
                     "progress bar, and save it (with its input scaling) for 'cyprop predict'.",
         epilog=TRAIN_EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
     train.add_argument("data", metavar="DATA.csv", help="training data, with a header row")

@@ -9,8 +9,8 @@ import numpy as np
 
 TUTORIALS = {
     "rbf": "a hidden RBF unit trained by backpropagation (loss surface figure)",
-    "descent": "gradient descent on a polynomial, a sigmoid neuron and the NOT network "
-               "(cost surfaces figure)",
+    "descent": "gradient descent on a polynomial, a sigmoid neuron and the NOT\n"
+               "           network (cost surfaces figure)",
     "xor": "a 2-3-1 sigmoid network learning XOR (decision boundary figure)",
     "step": "backpropagation step by step on a linear 2-2-1 network (no figure)",
 }
@@ -23,7 +23,7 @@ def add_parser(commands):
     listing = "\n".join(f"  {name:8} {text}" for name, text in TUTORIALS.items())
     parser = commands.add_parser(
         "tutorial", help="run a tutorial and print its results",
-        description="Run one of the backpropagation tutorials on cyprop's kernels and print "
+        description="Run one of the backpropagation tutorials on cyprop's kernels and print\n"
                     "its results; --plot saves its figure.",
         epilog=f"tutorials:\n{listing}", formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("name", choices=tuple(TUTORIALS), metavar="NAME",

@@ -8,11 +8,11 @@ the class names (classification) or the target's standardisation
 """
 
 import os
-import tempfile
 import zipfile
 
 import numpy as np
 
+from . import _persist
 from ._scaling import Standardizer
 
 FORMAT = "cyprop.train-model"
@@ -53,8 +53,6 @@ class Model:
 
     def save(self, path):
         """Write the model to ``path`` atomically."""
-        path = os.fspath(path)
-        folder = os.path.dirname(os.path.abspath(path))
         empty = np.empty(0)
         extra = {
             "model_format": np.array(FORMAT), "model_version": np.array(VERSION),
@@ -64,24 +62,7 @@ class Model:
             "y_mean": self.y_scaling.mean if self.y_scaling else empty,
             "y_scale": self.y_scaling.scale if self.y_scaling else empty,
         }
-        fd, tmp = tempfile.mkstemp(prefix=".cyprop-", suffix=".npz.tmp", dir=folder)
-        os.close(fd)
-        try:
-            self.network.save(tmp)  # the network's own fields, in its own format
-            with np.load(tmp, allow_pickle=False) as data:
-                fields = {key: data[key] for key in data.files}
-            fields.update(extra)
-            with open(tmp, "wb") as f:
-                np.savez(f, **fields)
-                f.flush()
-                os.fsync(f.fileno())
-            os.replace(tmp, path)
-        except BaseException:
-            try:
-                os.unlink(tmp)
-            except OSError:
-                pass
-            raise
+        _persist.save(self.network, path, extra)  # atomic, beside the network's own fields
 
     @classmethod
     def load(cls, path):

@@ -12,11 +12,20 @@ _KEYS = {"format", "version", "layer_sizes", "hidden_activation", "output_activa
          "loss", "dtype", "bias", "parameters"}
 
 
-def save(net, path):
-    """Write ``net`` to ``path`` via a temporary file in the same folder and a rename."""
+def save(net, path, extra=None):
+    """Write ``net`` to ``path`` via a temporary file in the same folder and a rename.
+
+    ``extra`` maps further field names to arrays stored beside the network's
+    (for files that wrap a network, such as the models of ``cyprop train``);
+    :func:`load` ignores them.
+    """
     path = os.fspath(path)
     folder = os.path.dirname(os.path.abspath(path))
-    fields = {
+    fields = dict(extra or {})
+    clash = _KEYS & set(fields)
+    if clash:
+        raise ValueError(f"extra fields may not reuse the network's names: {sorted(clash)}")
+    fields.update({
         "format": np.array(FORMAT),
         "version": np.array(VERSION),
         "layer_sizes": np.array(net.layer_sizes, dtype=np.int64),
@@ -26,7 +35,7 @@ def save(net, path):
         "dtype": np.array(net.dtype.name),
         "bias": np.array(net.bias),
         "parameters": net.parameters,
-    }
+    })
     fd, tmp = tempfile.mkstemp(prefix=".cyprop-", suffix=".npz.tmp", dir=folder)
     try:
         with os.fdopen(fd, "wb") as f:

@@ -42,6 +42,15 @@ def as_float_array(value, name, dtype=np.float64, ndim=None, finite=True):
 
 def as_real(value, name, positive=False, nonnegative=False):
     """Return ``value`` as a finite Python float (rejecting bools and strings)."""
+    if type(value) is float or type(value) is int:   # the common case, without numpy
+        result = float(value)
+        if result != result or result in (float("inf"), float("-inf")):
+            raise ValueError(f"{name} must be finite, got {result}")
+        if positive and result <= 0:
+            raise ValueError(f"{name} must be positive, got {result}")
+        if nonnegative and result < 0:
+            raise ValueError(f"{name} must be non-negative, got {result}")
+        return result
     if isinstance(value, (bool, np.bool_)) or not isinstance(value, (numbers.Real, np.ndarray)):
         raise TypeError(f"{name} must be a real number, got {type(value).__name__}")
     arr = np.asarray(value)

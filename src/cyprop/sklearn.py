@@ -54,7 +54,7 @@ class _BaseMLP(BaseEstimator):
     _output_activation = None
     _loss = None
 
-    def __init__(self, hidden_layer_sizes=(100,), activation="relu", *, epochs=200,
+    def __init__(self, hidden_layer_sizes=(100,), activation="tanh", *, epochs=200,
                  learning_rate=0.001, mode="online", batch_size=None, momentum=0.0,
                  shuffle=True, dtype="float64", random_state=None):
         self.hidden_layer_sizes = hidden_layer_sizes
@@ -102,7 +102,7 @@ class _BaseMLP(BaseEstimator):
         if self.mode != "minibatch" and self.batch_size is not None:
             raise ValueError(f"batch_size is only used with mode='minibatch' (mode={self.mode!r})")
         # every call gets its own shuffling stream, fixed by random_state and the epochs so far
-        seed = np.random.SeedSequence([self._fit_seed, self.n_iter_])
+        seed = int(np.random.SeedSequence([self._fit_seed, self.n_iter_]).generate_state(1)[0])
         history = self.network_.fit(X, targets, epochs=epochs, learning_rate=self.learning_rate,
                                     mode=self.mode, batch_size=batch_size,
                                     momentum=self.momentum, shuffle=self.shuffle, seed=seed)
@@ -160,9 +160,11 @@ _PARAMETERS_DOC = """
     ----------
     hidden_layer_sizes : int or sequence of int, default (100,)
         Units in each hidden layer; ``()`` for none.
-    activation : str, default "relu"
+    activation : str, default "tanh"
         Hidden-layer activation: "identity", "sigmoid" (or scikit-learn's
-        name, "logistic"), "tanh", "relu", "leaky_relu" or "rbf".
+        name, "logistic"), "tanh", "relu", "leaky_relu" or "rbf".  The
+        default is tanh rather than scikit-learn's relu: with plain SGD on
+        unscaled inputs, relu units can grow without bound and diverge.
     epochs : int, default 200
         Passes over the data in :meth:`fit` (no early stopping; scikit-learn
         calls this ``max_iter``).  :meth:`partial_fit` runs one.
