@@ -43,20 +43,16 @@ def as_float_array(value, name, dtype=np.float64, ndim=None, finite=True):
 def as_real(value, name, positive=False, nonnegative=False):
     """Return ``value`` as a finite Python float (rejecting bools and strings)."""
     if type(value) is float or type(value) is int:   # the common case, without numpy
-        result = float(value)
-        if result != result or result in (float("inf"), float("-inf")):
-            raise ValueError(f"{name} must be finite, got {result}")
-        if positive and result <= 0:
-            raise ValueError(f"{name} must be positive, got {result}")
-        if nonnegative and result < 0:
-            raise ValueError(f"{name} must be non-negative, got {result}")
-        return result
+        return _checked_real(float(value), name, positive, nonnegative)
     if isinstance(value, (bool, np.bool_)) or not isinstance(value, (numbers.Real, np.ndarray)):
         raise TypeError(f"{name} must be a real number, got {type(value).__name__}")
     arr = np.asarray(value)
     if arr.size != 1 or arr.dtype.kind not in "iuf":
         raise TypeError(f"{name} must be a real number, got {value!r}")
-    result = float(arr.reshape(()))
+    return _checked_real(float(arr.reshape(())), name, positive, nonnegative)
+
+
+def _checked_real(result, name, positive, nonnegative):
     if not np.isfinite(result):
         raise ValueError(f"{name} must be finite, got {result}")
     if positive and result <= 0:
