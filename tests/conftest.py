@@ -6,8 +6,12 @@ on ``sys.path``.
 """
 
 import os
+import sys
 
 from hypothesis import HealthCheck, settings
+
+# tests/ itself (not src/) on sys.path, for the shared helpers in _common.py
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 # Deterministic, modest example counts: the whole suite has to stay fast on a
 # 2-core machine.  CYPROP_HYPOTHESIS_PROFILE=thorough runs more examples.

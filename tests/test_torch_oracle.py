@@ -15,17 +15,7 @@ import cyprop
 
 torch = pytest.importorskip("torch")
 
-
-def examples(n):
-    """``n`` hypothesis examples under the default profile; more under "thorough"."""
-    return max(1, round(n * settings.default.max_examples / 20))
-
-
-HIDDEN = ("identity", "sigmoid", "tanh", "relu", "leaky_relu", "rbf")
-OUTPUT_LOSS = [(act, "squared_error") for act in HIDDEN] + [
-    ("sigmoid", "cross_entropy"),
-    ("softmax", "cross_entropy"),
-]
+from _common import HIDDEN, OUTPUT_LOSS, assert_close, examples  # noqa: E402
 
 
 def torch_activation(name, z):
@@ -73,11 +63,6 @@ def torch_gradients(net, X, T, bias=True):
     grads = [(w.grad.numpy(), b.grad.numpy() if bias else None)
              for w, b in zip(weights, biases)]
     return float(value.detach()), grads
-
-
-def assert_close(actual, expected, rtol):
-    scale = float(np.max(np.abs(expected))) if np.size(expected) else 0.0
-    np.testing.assert_allclose(actual, expected, rtol=rtol, atol=rtol * max(scale, 1e-300))
 
 
 @settings(max_examples=examples(40))

@@ -24,23 +24,10 @@ from cyprop.tutorials import rbf_network as rbf
 from cyprop.tutorials import step_by_step as sbs
 from cyprop.tutorials import xor_network as xor
 
-
-def examples(n):
-    """``n`` hypothesis examples under the default profile; more under "thorough"."""
-    return max(1, round(n * settings.default.max_examples / 20))
+from _common import assert_close, examples
 
 
 BAD_ARGS = (ValueError, TypeError)
-
-
-def assert_close(actual, expected, rtol=1e-12, what=""):
-    """Relative comparison with an absolute floor at rtol times the array's scale."""
-    actual = np.asarray(actual, dtype=np.float64)
-    expected = np.asarray(expected, dtype=np.float64)
-    assert actual.shape == expected.shape, f"{what}: shape {actual.shape} != {expected.shape}"
-    scale = float(np.max(np.abs(expected))) if expected.size else 0.0
-    np.testing.assert_allclose(actual, expected, rtol=rtol, atol=rtol * max(scale, 1e-300),
-                               err_msg=what)
 
 
 def awkward_copies(a):

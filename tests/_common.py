@@ -1,0 +1,30 @@
+"""Helpers shared by the test modules (conftest.py puts this folder on sys.path)."""
+
+import numpy as np
+from hypothesis import settings
+
+HIDDEN = ("identity", "sigmoid", "tanh", "relu", "leaky_relu", "rbf")
+# (output activation, loss) pairs the engine supports
+OUTPUT_LOSS = [(act, "squared_error") for act in HIDDEN] + [
+    ("sigmoid", "cross_entropy"),
+    ("softmax", "cross_entropy"),
+]
+
+
+def examples(n):
+    """``n`` hypothesis examples under the default profile; more under "thorough"."""
+    return max(1, round(n * settings.default.max_examples / 20))
+
+
+def assert_close(actual, expected, rtol=1e-12, what=""):
+    """Relative comparison with an absolute floor at rtol times the array's scale.
+
+    Entries far smaller than the array's largest are compared absolutely at
+    that scale, so round-off on near-zero entries does not fail the test.
+    """
+    actual = np.asarray(actual, dtype=np.float64)
+    expected = np.asarray(expected, dtype=np.float64)
+    assert actual.shape == expected.shape, f"{what}: shape {actual.shape} != {expected.shape}"
+    scale = float(np.max(np.abs(expected))) if expected.size else 0.0
+    np.testing.assert_allclose(actual, expected, rtol=rtol, atol=rtol * max(scale, 1e-300),
+                               err_msg=what)
