@@ -343,6 +343,29 @@ def test_same_seed_gives_bit_identical_training():
     assert not np.array_equal(net.parameters, runs[0][0])
 
 
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
+@pytest.mark.parametrize("n_in", [3, 8, 13, 40, 100])
+def test_deferred_first_layer_update_is_exact(dtype, n_in):
+    # Online mode applies sample s's first-layer update in sample s+1's forward
+    # pass (one pass over W_0 instead of two).  Fitting the samples one call at
+    # a time (each call applies its update before returning) must give the
+    # same weights, bit for bit: row lengths 3, 8, 13, 40 and 100 take every
+    # branch of the fused update-and-dot (short row, one block, tail only,
+    # partial sums + tail).
+    rng = np.random.default_rng(n_in)
+    X = rng.normal(size=(12, n_in))
+    Y = rng.random((12, 2))
+    together = cyprop.Network([n_in, 6, 2], "tanh", dtype=dtype, seed=5)
+    one_by_one = cyprop.Network([n_in, 6, 2], "tanh", dtype=dtype, seed=5)
+    h = together.fit(X, Y, epochs=1, learning_rate=0.3, shuffle=False)
+    losses = [one_by_one.fit(X[s:s + 1], Y[s:s + 1], learning_rate=0.3).loss[0]
+              for s in range(len(X))]
+    np.testing.assert_array_equal(together.parameters, one_by_one.parameters)
+    assert h.loss[0] == pytest.approx(np.mean(losses), rel=1e-6 if dtype == "float32" else 1e-14)
+    assert not np.array_equal(together.parameters, cyprop.Network([n_in, 6, 2], "tanh",
+                                                                  dtype=dtype, seed=5).parameters)
+
+
 def test_fit_continues_where_it_left_off():
     # two fits of 2 epochs == the reference's two runs of 2 epochs (velocity restarts at zero)
     net, X, Y = _fit_problem()

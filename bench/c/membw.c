@@ -6,7 +6,9 @@
  * W -= step a^T, into which the backward product is fused).  These two
  * passes, with no arithmetic worth the name, on a buffer of the same size
  * as the network's weights, are the traffic floor the benchmark compares
- * every contender with.  Both use several independent accumulators / plain
+ * every contender with.  (A kernel that defers the first layer's update into
+ * the next sample's forward pass, as cyprop does, needs one read-modify-write
+ * pass over that layer instead of two passes, and can beat this floor.)  Both use several independent accumulators / plain
  * streaming stores so the compiler can vectorise them (-O3 -march=native).
  */
 #include <stddef.h>

@@ -13,8 +13,11 @@ traffic cost on this machine, without any training around them.
 ``kind="membw"`` (memory traffic)
     Per sample, one read pass and one read-modify-write pass over a buffer as
     large as the weights (bench/c/membw.c, -O3 -march=native): the traffic
-    that any online SGD step must at least make (forward reads W; the update,
-    with the backward product fused into it, reads and writes W).
+    of the textbook online SGD step that the C loops implement (forward reads
+    W; the update, with the backward product fused into it, reads and writes
+    W).  cyprop defers the first layer's update into the next sample's
+    forward pass (one read-modify-write pass over W_0 per sample), so on
+    networks dominated by W_0 it can run below this floor.
 
 Neither produces weights: the agreement column says "floor".
 """

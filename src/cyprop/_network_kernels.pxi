@@ -19,6 +19,12 @@ from cython cimport floating
 cdef extern from "cyprop_simd.h" nogil:
     double cyp_dot_d(const double*, const double*, Py_ssize_t)
     float cyp_dot_f(const float*, const float*, Py_ssize_t)
+    double cyp_update_dot_d(double*, const double*, double, const double*, Py_ssize_t)
+    float cyp_update_dot_f(float*, const float*, float, const float*, Py_ssize_t)
+    double cyp_momentum_dot_d(double*, double*, const double*, double, double,
+                              const double*, Py_ssize_t)
+    float cyp_momentum_dot_f(float*, float*, const float*, float, float,
+                             const float*, Py_ssize_t)
     void cyp_axpy_d(double*, const double*, double, Py_ssize_t)
     void cyp_axpy_f(float*, const float*, float, Py_ssize_t)
     void cyp_backprop_update_d(double*, double*, const double*, double, double, Py_ssize_t)
@@ -122,6 +128,39 @@ cdef inline floating _dot(const floating* w, const floating* a, Py_ssize_t n) no
         return cyp_dot_f(w, a, n)
     else:
         return cyp_dot_d(w, a, n)
+
+
+cdef inline floating _update_dot(floating* w, const floating* a_old, floating step,
+                                 const floating* x, Py_ssize_t n) noexcept nogil:
+    # w[i] -= step * a_old[i], then return sum_i w[i] * x[i] (one pass over w)
+    if floating is float:
+        return cyp_update_dot_f(w, a_old, step, x, n)
+    else:
+        return cyp_update_dot_d(w, a_old, step, x, n)
+
+
+cdef inline floating _momentum_dot(floating* w, floating* v, const floating* a_old,
+                                   floating step, floating mu, const floating* x,
+                                   Py_ssize_t n) noexcept nogil:
+    # v[i] = mu * v[i] - step * a_old[i]; w[i] += v[i]; return sum_i w[i] * x[i]
+    if floating is float:
+        return cyp_momentum_dot_f(w, v, a_old, step, mu, x, n)
+    else:
+        return cyp_momentum_dot_d(w, v, a_old, step, mu, x, n)
+
+
+cdef inline void _update_row(floating* w, floating* v, const floating* a, floating step,
+                             floating mu, Py_ssize_t n) noexcept nogil:
+    # w[i] -= step * a[i], or with momentum (v not NULL) v = mu*v - step*a; w += v
+    if v == NULL:
+        if floating is float:
+            cyp_backprop_update_f(w, NULL, a, 0, step, n)
+        else:
+            cyp_backprop_update_d(w, NULL, a, 0, step, n)
+    elif floating is float:
+        cyp_backprop_momentum_f(w, v, NULL, a, 0, step, mu, n)
+    else:
+        cyp_backprop_momentum_d(w, v, NULL, a, 0, step, mu, n)
 
 
 cdef inline void _axpy(floating* y, const floating* x, floating w, Py_ssize_t n) noexcept nogil:
@@ -270,12 +309,21 @@ cdef inline void _forward(const floating* params, const Py_ssize_t* sizes,
                           const Py_ssize_t* w_off, const Py_ssize_t* b_off,
                           const Py_ssize_t* n_off, const int* acts, Py_ssize_t n_layers,
                           const floating* x, floating* z, floating* a) noexcept nogil:
+    _forward_from(0, params, sizes, w_off, b_off, n_off, acts, n_layers, x, z, a)
+
+
+cdef inline void _forward_from(Py_ssize_t first, const floating* params,
+                               const Py_ssize_t* sizes, const Py_ssize_t* w_off,
+                               const Py_ssize_t* b_off, const Py_ssize_t* n_off,
+                               const int* acts, Py_ssize_t n_layers, const floating* a_prev,
+                               floating* z, floating* a) noexcept nogil:
+    """Forward pass through layers first..n_layers-1; a_prev is the input of
+    layer ``first`` (x when first == 0)."""
     cdef Py_ssize_t l, j, n_in, n_out
-    cdef const floating* a_prev = x
     cdef const floating* W
     cdef const floating* b
     cdef floating* zl
-    for l in range(n_layers):
+    for l in range(first, n_layers):
         n_in = sizes[l]
         n_out = sizes[l + 1]
         W = params + w_off[l]
@@ -293,10 +341,21 @@ cdef inline double _sample_step(floating* params, floating* velocity,
                                 const int* acts, Py_ssize_t n_layers, int loss, bint train_bias,
                                 const floating* x, const floating* t,
                                 floating* z, floating* a, floating* delta, floating* delta_prev,
-                                floating* back, double eta, double mu) noexcept nogil:
+                                floating* back, floating* pending, const floating** pending_x,
+                                double eta, double mu) noexcept nogil:
     """Online SGD on one sample: forward pass, then a backward pass fused with
     the update (one pass over each W computes W^T delta with the old weights
-    and updates W).  Returns the sample's loss."""
+    and updates W).  Returns the sample's loss.
+
+    The first layer's weight update is deferred to the next sample: its
+    steps eta * delta_j are left in ``pending`` (sizes[1] long) and
+    ``pending_x[0]`` points at this sample's input; the next call applies
+    them in the same pass over W_0 (and its velocity) as its forward dot
+    products, and _apply_pending applies them at the end of an epoch.  Every
+    weight comes out exactly as without deferring (same expressions, same
+    order of the sums), but W_0, the largest matrix of a typical network, is
+    read twice per sample instead of three times.
+    """
     cdef Py_ssize_t l, j, i, n_in, n_out
     cdef floating* W
     cdef floating* b
@@ -308,8 +367,26 @@ cdef inline double _sample_step(floating* params, floating* velocity,
     cdef floating fmu = <floating>mu
     cdef double sample_loss
 
-    # forward pass
-    _forward(params, sizes, w_off, b_off, n_off, acts, n_layers, x, z, a)
+    # forward pass; the first layer applies the previous sample's deferred
+    # update on the way (W_0 row by row: update, then dot with this x)
+    if pending_x[0] != NULL:
+        n_in = sizes[0]
+        n_out = sizes[1]
+        W = params + w_off[0]
+        b = params + b_off[0]
+        if velocity == NULL:
+            for j in range(n_out):
+                z[n_off[0] + j] = _update_dot(W + j * n_in, pending_x[0], pending[j], x,
+                                              n_in) + b[j]
+        else:
+            V = velocity + w_off[0]
+            for j in range(n_out):
+                z[n_off[0] + j] = _momentum_dot(W + j * n_in, V + j * n_in, pending_x[0],
+                                                pending[j], fmu, x, n_in) + b[j]
+        _activate(acts[0], z + n_off[0], a + n_off[0], n_out)
+        _forward_from(1, params, sizes, w_off, b_off, n_off, acts, n_layers, a + n_off[0], z, a)
+    else:
+        _forward(params, sizes, w_off, b_off, n_off, acts, n_layers, x, z, a)
     l = n_layers - 1
     sample_loss = _output_delta(loss, acts[l], z + n_off[l], a + n_off[l], t, delta,
                                 sizes[n_layers])
@@ -321,6 +398,20 @@ cdef inline double _sample_step(floating* params, floating* velocity,
         W = params + w_off[l]
         b = params + b_off[l]
         a_prev = x if l == 0 else a + n_off[l - 1]
+        if l == 0:
+            # defer W_0's update to the next forward pass (biases now)
+            for j in range(n_out):
+                step = <floating>eta * delta[j]
+                pending[j] = step
+                if train_bias:
+                    if velocity == NULL:
+                        b[j] -= step
+                    else:
+                        V = velocity + b_off[l]
+                        V[j] = fmu * V[j] - step
+                        b[j] += V[j]
+            pending_x[0] = x
+            break
         back_l = NULL
         if l > 0:   # the input layer needs no delta
             back_l = back
@@ -356,6 +447,20 @@ cdef inline double _sample_step(floating* params, floating* velocity,
             delta = delta_prev
             delta_prev = swap
     return sample_loss
+
+
+cdef inline void _apply_pending(floating* params, floating* velocity, const Py_ssize_t* sizes,
+                                const Py_ssize_t* w_off, const floating* pending,
+                                const floating** pending_x, double mu) noexcept nogil:
+    """Apply a first-layer update that _sample_step deferred, if any."""
+    cdef Py_ssize_t j, n_in = sizes[0]
+    if pending_x[0] == NULL:
+        return
+    for j in range(sizes[1]):
+        _update_row(params + w_off[0] + j * n_in,
+                    NULL if velocity == NULL else velocity + w_off[0] + j * n_in,
+                    pending_x[0], pending[j], <floating>mu, n_in)
+    pending_x[0] = NULL
 
 
 cdef inline void _lane_gather(const floating* src, floating* col, Py_ssize_t lane,
@@ -537,7 +642,7 @@ cdef Py_ssize_t _check_layout(const Py_ssize_t[::1] sizes, const Py_ssize_t[::1]
 
 cdef enum:
     # slots of the workspace, see _carve
-    W_Z, W_A, W_DELTA, W_DELTA_PREV, W_BACK, W_ZB, W_AB, W_XB, W_DB, W_DPB, W_BACKB, W_COL,
+    W_Z, W_A, W_DELTA, W_DELTA_PREV, W_BACK, W_PEND, W_ZB, W_AB, W_XB, W_DB, W_DPB, W_BACKB, W_COL,
     W_YB, W_MASK, W_END
 
 
@@ -562,7 +667,8 @@ cdef inline void _carve(floating* work, const Py_ssize_t* sizes, Py_ssize_t n_la
     slot[W_DELTA] = slot[W_A] + n_nodes
     slot[W_DELTA_PREV] = slot[W_DELTA] + widest
     slot[W_BACK] = slot[W_DELTA_PREV] + widest
-    slot[W_ZB] = slot[W_BACK] + widest
+    slot[W_PEND] = slot[W_BACK] + widest
+    slot[W_ZB] = slot[W_PEND] + widest
     slot[W_AB] = slot[W_ZB] + n_nodes * BLOCK
     slot[W_XB] = slot[W_AB] + n_nodes * BLOCK
     slot[W_DB] = slot[W_XB] + sizes[0] * BLOCK
@@ -578,7 +684,7 @@ def workspace_size(const Py_ssize_t[::1] sizes):
     """Length of the `work` buffer the kernels need for these layer sizes."""
     cdef Py_ssize_t n_layers = sizes.shape[0] - 1, n_nodes, widest
     _dims(&sizes[0], n_layers, &n_nodes, &widest)
-    return (2 * n_nodes + 3 * widest + (2 * n_nodes + sizes[0] + 3 * widest) * BLOCK
+    return (2 * n_nodes + 4 * widest + (2 * n_nodes + sizes[0] + 3 * widest) * BLOCK
             + 3 * sizes[n_layers] + 2 * sizes[n_layers] * BLOCK)
 
 
@@ -633,6 +739,8 @@ def train_epochs(floating[::1] params, floating[::1] grad, floating[::1] velocit
     cdef floating* V = _ptr_or_null(velocity)
     cdef double total
     cdef Py_ssize_t failed = -1
+    cdef floating* pending
+    cdef const floating* pending_x = NULL
 
     if X.shape[0] != Y.shape[0] or X.shape[1] != sizes[0] or Y.shape[1] != sizes[n_layers]:
         raise ValueError("X and Y do not match the network's input and output sizes")
@@ -650,6 +758,7 @@ def train_epochs(floating[::1] params, floating[::1] grad, floating[::1] velocit
             if order[e, s] < 0 or order[e, s] >= X.shape[0]:
                 raise ValueError("sample order holds an index outside X")
     _carve(&work[0], &sizes[0], n_layers, slot)
+    pending = slot[W_PEND]
 
     with nogil:
         if G != NULL:
@@ -666,7 +775,8 @@ def train_epochs(floating[::1] params, floating[::1] grad, floating[::1] velocit
                                           &acts[0], n_layers, loss, train_bias,
                                           &X[q, 0], &Y[q, 0], slot[W_Z], slot[W_A],
                                           slot[W_DELTA], slot[W_DELTA_PREV], slot[W_BACK],
-                                          eta, momentum)
+                                          pending, &pending_x, eta, momentum)
+                _apply_pending(P, V, &sizes[0], &w_off[0], pending, &pending_x, momentum)
             else:
                 s = 0
                 while s < n_samples:
