@@ -11,9 +11,10 @@ CYPROP_NATIVE=1
 The network kernels are compiled twice from one source
 (``_network_kernels.pxi``): ``_network_base`` for the architecture's baseline
 (SSE2 on x86-64, NEON on arm64) and, on x86-64 with GCC or Clang,
-``_network_avx2`` with ``-mavx2 -mfma``.  ``cyprop._dispatch`` picks one at
-import time from the running CPU, so a wheel never depends on the build
-machine's CPU.
+``_network_avx2`` with ``-mavx2 -mfma``; the tutorial kernels
+(``_tutorial_kernels.pxi``) likewise as ``_tutorial_base`` and
+``_tutorial_avx2``.  ``cyprop._dispatch`` picks one of each at import time
+from the running CPU, so a wheel never depends on the build machine's CPU.
 """
 
 import os
@@ -87,17 +88,20 @@ def kernel(name, source, extra=()):
 
 
 # The tutorial kernels reproduce printed numbers to the last bit: no fused
-# multiply-adds there (GCC and Clang contract a*b+c by default on arm64).
+# multiply-adds there (GCC and Clang contract a*b+c by default on arm64, and
+# in the -mfma build), so both builds compute the same roundings.
 EXACT_FLAGS = [] if IS_MSVC else ["-ffp-contract=off"]
 
 extensions = [
-    kernel("_tutorial_kernels", "src/cyprop/_tutorial_kernels.pyx", EXACT_FLAGS),
+    kernel("_tutorial_base", "src/cyprop/_tutorial_base.pyx", EXACT_FLAGS),
     kernel("_network_base", "src/cyprop/_network_base.pyx"),
 ]
 if IS_X86_64:
-    extensions.append(
-        kernel("_network_avx2", "src/cyprop/_network_avx2.pyx", ["-mavx2", "-mfma"])
-    )
+    extensions += [
+        kernel("_tutorial_avx2", "src/cyprop/_tutorial_avx2.pyx",
+               EXACT_FLAGS + ["-mavx2", "-mfma"]),
+        kernel("_network_avx2", "src/cyprop/_network_avx2.pyx", ["-mavx2", "-mfma"]),
+    ]
 
 setup(
     ext_modules=cythonize(

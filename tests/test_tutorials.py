@@ -678,3 +678,50 @@ def test_tutorials_package_exposes_the_four_modules():
                       "xor_network": ref_xor, "step_by_step": ref_sbs}[name]
         for function in ref_module.__all__:
             assert callable(getattr(module, function)), f"{name}.{function}"
+
+
+# ---------------------------------------------------------------------------
+# both kernel builds
+
+_BUILD_SCRIPT = r"""
+import sys
+import numpy as np
+from cyprop import _dispatch
+from cyprop.tutorials import gradient_descent as gd, rbf_network as rbf, step_by_step as sbs
+x, t = rbf.make_data()
+wh, bo = np.meshgrid(np.linspace(-4, 4, 13), np.linspace(-4, 4, 7))
+X = np.array([[0.0, 1.0], [1.0, 1.0], [1.0, 0.0]]); y = np.array([[1.0], [0.0], [1.0]])
+np.savez(sys.argv[1], simd=_dispatch.simd, descend=gd.descend()[0],
+         rbf_path=rbf.train(x, t, 2.3, 1.4, 2.0, 20)[2],
+         rbf_surface=rbf.loss_surface(x, t, wh, bo),
+         neuron=gd.train(X, y, np.array([[0.5], [-0.5]]), 0.5, 300),
+         step=sbs.train(np.array([2.0, 3.0]), 1.0,
+                        np.array([[0.11, 0.21], [0.12, 0.08]]), np.array([[0.14], [0.15]]),
+                        0.05, 7, variant="code")[0])
+"""
+
+
+def test_both_kernel_builds_print_the_same_numbers(tmp_path):
+    # The tutorial kernels are compiled for the baseline ISA and with AVX2/FMA,
+    # both without FMA contraction: scalar loops give identical bits, the RBF
+    # loops (vectorised sums, 2 or 4 lanes) agree to round-off.
+    import os
+    import subprocess
+    import sys
+
+    results = {}
+    for simd in ("baseline", "auto"):
+        path = tmp_path / f"{simd}.npz"
+        subprocess.run([sys.executable, "-c", _BUILD_SCRIPT, str(path)], check=True,
+                       env=dict(os.environ, CYPROP_SIMD=simd), cwd=tmp_path, timeout=120)
+        with np.load(path) as data:
+            results[simd] = {k: data[k] for k in data.files}
+    base, auto = results["baseline"], results["auto"]
+    assert str(base["simd"]) == "baseline"
+    assert float(base["descend"]) == float(auto["descend"]) == 2.2500325268933734
+    for key in ("neuron", "step"):
+        np.testing.assert_array_equal(base[key], auto[key], err_msg=key)
+    for key in ("rbf_path", "rbf_surface"):
+        assert_close(auto[key], base[key], 1e-14, key)
+    x, t = ref_rbf.make_data()
+    assert_close(base["rbf_path"], ref_rbf.train(x, t, 2.3, 1.4, 2.0, 20)[2], 1e-12, "rbf path")

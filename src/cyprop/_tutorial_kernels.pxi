@@ -1,17 +1,22 @@
-"""Kernels for the tutorials whose maths is not the general network's.
-
-The XOR network and the correct ("prose") step-by-step update are ordinary
-fully-connected networks and run on the engine's kernels
-(cyprop._network_*).  What is here is the rest: the RBF toy network (its
-output weight is fixed at 1), plain gradient descent on f(x), the one-layer
-sigmoid networks of the gradient-descent tutorial (with the tutorial's own
-update rule), and the step-by-step tutorial's code, which updates the hidden
-weights with the already-updated output weights.
-
-Every function runs its whole loop in one `with nogil:` block; the wrappers
-in cyprop.tutorials validate and convert the arguments first.  Float64 only:
-these reproduce printed numbers.
-"""
+# Kernels for the tutorials whose maths is not the general network's.
+#
+# This file is included by _tutorial_base.pyx and _tutorial_avx2.pyx, which
+# setup.py compiles for the baseline instruction set and with -mavx2 -mfma,
+# both with -ffp-contract=off (no fused multiply-adds the source does not
+# write: the printed numbers come out the same on every CPU and build);
+# cyprop._dispatch picks one at import time.
+#
+# The XOR network and the correct ("prose") step-by-step update are ordinary
+# fully-connected networks and run on the engine's kernels
+# (_network_kernels.pxi).  What is here is the rest: the RBF toy network (its
+# output weight is fixed at 1), plain gradient descent on f(x), the one-layer
+# sigmoid networks of the gradient-descent tutorial (with the tutorial's own
+# update rule), and the step-by-step tutorial's code, which updates the hidden
+# weights with the already-updated output weights.
+#
+# Every function runs its whole loop in one `with nogil:` block; the wrappers
+# in cyprop.tutorials validate and convert the arguments first.  Float64 only:
+# these reproduce printed numbers.
 
 from libc.math cimport exp, log, fabs, isfinite
 
@@ -33,12 +38,13 @@ cdef extern from *:
 cdef extern from *:
     """
     #include "cyprop_simd.h"
-    /* Mean cross-entropy of the RBF network at (wh, bo), for loss surfaces:
-       the branch-free exp and log of csrc/cyprop_simd.h (within 2 ulp of
-       libm) in one vectorised pass over the samples. */
+    /* The RBF network's pieces with the branch-free exp and log of
+       csrc/cyprop_simd.h (within 2 ulp of libm), so each loop over the
+       samples is one vectorised pass. */
     static double cyp_rbf_surface_loss(const double *x, const double *t, Py_ssize_t n,
                                        double wh, double bo)
     {
+        /* mean cross-entropy at (wh, bo) */
         double total = 0.0;
         #pragma omp simd reduction(+:total)
         for (Py_ssize_t i = 0; i < n; i++) {
@@ -48,9 +54,31 @@ cdef extern from *:
         }
         return -(total / n);
     }
+    /* One full-batch step: sums over the samples of the tutorial's per-sample
+       updates wh - lr * dL/dwh and bo - lr * dL/dbo (forward pass, then
+       delta_o = y - t and delta_h = delta_o * dh/dzh, per sample). */
+    static void cyp_rbf_step_sums(const double *x, const double *t, Py_ssize_t n,
+                                  double wh, double bo, double lr,
+                                  double *sum_wh, double *sum_bo)
+    {
+        double s_wh = 0.0, s_bo = 0.0;
+        #pragma omp simd reduction(+:s_wh, s_bo)
+        for (Py_ssize_t i = 0; i < n; i++) {
+            double zh = x[i] * wh;
+            double h = cyp_exp_d(-zh * zh);
+            double y = 1.0 / (1.0 + cyp_exp_d(-(h + bo)));
+            double delta_o = y - t[i];
+            s_wh += wh - lr * (x[i] * -2.0 * zh * h * delta_o);
+            s_bo += bo - lr * delta_o;
+        }
+        *sum_wh = s_wh;
+        *sum_bo = s_bo;
+    }
     """
     double cyp_rbf_surface_loss(const double* x, const double* t, Py_ssize_t n,
                                 double wh, double bo) nogil
+    void cyp_rbf_step_sums(const double* x, const double* t, Py_ssize_t n, double wh,
+                           double bo, double lr, double* sum_wh, double* sum_bo) nogil
 from cython.view cimport array as cvarray
 
 
@@ -61,20 +89,6 @@ cdef inline double _logistic(double z) noexcept nogil:
 # ---------------------------------------------------------------------------
 # RBF tutorial: y = logistic(exp(-(x*wh)^2) + bo), cross-entropy loss
 
-cdef inline double _rbf_loss(const double[::1] x, const double[::1] t,
-                             double wh, double bo) noexcept nogil:
-    """Mean cross-entropy of the RBF network, written as the tutorial writes it."""
-    cdef Py_ssize_t i, n = x.shape[0]
-    cdef double zh, h, y, total = 0.0
-    for i in range(n):
-        # forward pass
-        zh = x[i] * wh
-        h = exp(-zh * zh)
-        y = _logistic(h + bo)
-        total += t[i] * log(y) + (1.0 - t[i]) * log(1.0 - y)
-    return -(total / n)
-
-
 def rbf_train(const double[::1] x, const double[::1] t, double wh, double bo,
               double learning_rate, double[:, ::1] params_loss):
     """Full-batch gradient descent on the RBF network.
@@ -83,33 +97,23 @@ def rbf_train(const double[::1] x, const double[::1] t, double wh, double bo,
     (wh, bo, loss) before the first update and after every update.
     Returns the final (wh, bo).
     """
-    cdef Py_ssize_t i, k, n = x.shape[0], n_iter = params_loss.shape[0] - 1
-    cdef double zh, h, y, delta_o, sum_wh, sum_bo
+    cdef Py_ssize_t k, n = x.shape[0], n_iter = params_loss.shape[0] - 1
+    cdef double sum_wh = 0.0, sum_bo = 0.0
     if t.shape[0] != n or n == 0 or n_iter < 0 or params_loss.shape[1] != 3:
         raise ValueError("rbf_train: inconsistent shapes")
     with nogil:
         params_loss[0, 0] = wh
         params_loss[0, 1] = bo
-        params_loss[0, 2] = _rbf_loss(x, t, wh, bo)
+        params_loss[0, 2] = cyp_rbf_surface_loss(&x[0], &t[0], n, wh, bo)
         for k in range(n_iter):
-            # The tutorial averages (wh - lr * grad_i) over samples i; we sum the
-            # same terms in order and divide once.
-            sum_wh = 0.0
-            sum_bo = 0.0
-            for i in range(n):
-                # forward pass
-                zh = x[i] * wh
-                h = exp(-zh * zh)
-                y = _logistic(h + bo)
-                # backward pass: delta_o = dL/dz_o, delta_h = delta_o * d h / d zh
-                delta_o = y - t[i]
-                sum_wh += wh - learning_rate * (x[i] * -2.0 * zh * h * delta_o)
-                sum_bo += bo - learning_rate * delta_o
+            # The tutorial averages (wh - lr * grad_i) over samples i; we sum
+            # the same terms (in SIMD lanes) and divide once.
+            cyp_rbf_step_sums(&x[0], &t[0], n, wh, bo, learning_rate, &sum_wh, &sum_bo)
             wh = sum_wh / n
             bo = sum_bo / n
             params_loss[k + 1, 0] = wh
             params_loss[k + 1, 1] = bo
-            params_loss[k + 1, 2] = _rbf_loss(x, t, wh, bo)
+            params_loss[k + 1, 2] = cyp_rbf_surface_loss(&x[0], &t[0], n, wh, bo)
     return wh, bo
 
 
@@ -117,8 +121,8 @@ def rbf_loss_grid(const double[::1] x, const double[::1] t, const double[::1] wh
                   const double[::1] bo, double[::1] out):
     """out[p] = loss at (wh[p], bo[p]) for every grid point p (in place).
 
-    Uses the kernels' own vectorised exp and log (within 2 ulp of libm's), so
-    a surface point may differ from ``rbf_train``'s loss in the last bits.
+    The same loss as ``rbf_train`` records (the kernels' own vectorised exp
+    and log, within 2 ulp of libm's).
     """
     cdef Py_ssize_t p
     if wh.shape[0] != bo.shape[0] or out.shape[0] != wh.shape[0] or t.shape[0] != x.shape[0]:
