@@ -44,7 +44,7 @@ BASE = "cyprop"
 # the scaling sweeps plot one line per contender: the O3 C builds (close to
 # the native ones) are left out to keep the plot readable
 SCALING_CONTENDERS = {"cyprop", "cyprop-baseline", "reference", "c-persample-native",
-                      "c-fused-native", "numba", "torch", "jax", "blas-floor", "membw-floor"}
+                      "c-fused-native", "c-deferred-native", "numba", "torch", "jax", "blas-floor", "membw-floor"}
 
 # Agreement tolerances (relative): final loss, and the largest parameter
 # difference over the largest parameter magnitude.  Contenders that run the
@@ -392,7 +392,8 @@ def key_ratios(results):
         if task not in tasks:
             continue
         row = {}
-        for c in ("c-fused-native", "c-persample-native", "c-fused-O3", "c-persample-O3"):
+        for c in ("c-fused-native", "c-persample-native", "c-fused-O3", "c-persample-O3",
+                  "c-deferred-native"):
             v = ratio(task, c)
             if v is not None:
                 row[f"cyprop_time_over_{c}"] = v
@@ -583,7 +584,8 @@ def markdown(results):
 PALETTE = {
     "cyprop": "#1f77b4", "cyprop-baseline": "#aec7e8", "reference": "#9467bd",
     "numpy-tutorial": "#c5b0d5", "c-persample-O3": "#98df8a", "c-fused-O3": "#b5cf6b",
-    "c-persample-native": "#2ca02c", "c-fused-native": "#006d2c", "numba": "#ff7f0e",
+    "c-persample-native": "#2ca02c", "c-fused-native": "#006d2c", "c-deferred-native": "#00441b",
+    "numba": "#ff7f0e",
     "torch": "#d62728", "jax": "#e377c2", "sklearn": "#8c564b", "fann": "#bcbd22",
     "blas-floor": "#7f7f7f", "membw-floor": "#000000",
 }
@@ -599,8 +601,8 @@ def _log_axis(ax, lo, hi, axis="x"):
     a.set_minor_formatter(NullFormatter())
 
 
-SUMMARY_COLUMNS = ["c-fused-native", "c-persample-native", "cyprop-baseline", "numba", "jax",
-                   "torch", "sklearn", "fann", "reference", "numpy-tutorial", "numpy-per-sample"]
+SUMMARY_COLUMNS = ["c-fused-native", "c-persample-native", "c-deferred-native", "cyprop-baseline",
+                   "numba", "jax", "torch", "sklearn", "fann", "reference", "numpy-tutorial", "numpy-per-sample"]
 
 
 def summary_markdown(results):

@@ -10,7 +10,11 @@
  *
  *   per-sample (fused = 0)  all deltas first (one pass over each W_l, l > 0,
  *                           for W_l^T delta), then all updates (a second pass);
- *   fused (fused = 1)       W_l^T delta_l and the update of W_l in one pass.
+ *   fused (fused = 1)       W_l^T delta_l and the update of W_l in one pass;
+ *   deferred (fused = 2)    as fused, and the first layer's update is applied
+ *                           in the next sample's forward pass (one pass over
+ *                           W_0 per sample instead of two; online SGD only),
+ *                           the scheme cyprop's online kernel uses.
  *
  * Compiled by bench/cbuild.py at benchmark time, once with `-O3` and once
  * with `-O3 -march=native` (both with -fopenmp-simd so that the

@@ -78,6 +78,41 @@ static inline void SFX(axpy_update)(REAL *restrict back, REAL *restrict w,
     }
 }
 
+/* deferred: w[i] -= step * a_old[i], then sum_i w[i] * x[i], in one pass
+ * (the dot product's summation order is SFX(dot)'s) */
+static inline REAL SFX(update_dot)(REAL *restrict w, const REAL *restrict a_old, REAL step,
+                                   const REAL *restrict x, long n)
+{
+    REAL s = 0;
+    long i = 0;
+#ifndef CB_SIMPLE_DOT
+    if (n >= DOT_BLOCKED_MIN) {
+        REAL acc[128 / (long)sizeof(REAL)] = {0};
+        const long lanes = 128 / (long)sizeof(REAL);
+        for (; i + lanes <= n; i += lanes) {
+#pragma omp simd
+            for (long k = 0; k < lanes; k++) {
+                REAL wk = w[i + k] - step * a_old[i + k];
+                w[i + k] = wk;
+                acc[k] += wk * x[i + k];
+            }
+        }
+        for (long h = lanes / 2; h >= 1; h /= 2) {
+#pragma omp simd
+            for (long k = 0; k < h; k++) acc[k] += acc[k + h];
+        }
+        s = acc[0];
+    }
+#endif
+#pragma omp simd reduction(+ : s)
+    for (long k = i; k < n; k++) {
+        REAL wk = w[k] - step * a_old[k];
+        w[k] = wk;
+        s += wk * x[k];
+    }
+    return s;
+}
+
 /* g[i] += d * a[i] */
 static inline void SFX(accumulate)(REAL *restrict g, const REAL *restrict a, REAL d, long n)
 {
@@ -180,17 +215,23 @@ static void SFX(layout)(SFX(net_t) *net, long n_layers, const long *sizes, const
     net->widest = widest;
 }
 
-/* Forward pass; returns log-sum-exp of the output layer when it is softmax. */
-static inline REAL SFX(forward)(const SFX(net_t) *net, const REAL *p, const REAL *x,
-                                REAL *z, REAL *a)
+/* Forward pass; returns log-sum-exp of the output layer when it is softmax.
+ * With pend_x != NULL (the "deferred" flavour), first-layer row j is first
+ * updated by w -= pend[j] * pend_x, in the same pass as its dot product. */
+static inline REAL SFX(forward)(const SFX(net_t) *net, REAL *p, const REAL *x,
+                                REAL *z, REAL *a, const REAL *pend, const REAL *pend_x)
 {
     const REAL *in = x;
     REAL lse = 0;
     for (long l = 0; l < net->n_layers; l++) {
         long n_in = net->sizes[l], n_out = net->sizes[l + 1];
-        const REAL *W = p + net->w_off[l], *b = p + net->b_off[l];
+        REAL *W = p + net->w_off[l], *b = p + net->b_off[l];
         REAL *zl = z + net->n_off[l], *al = a + net->n_off[l];
-        for (long j = 0; j < n_out; j++) zl[j] = SFX(dot)(W + j * n_in, in, n_in) + b[j];
+        if (l == 0 && pend_x != NULL)
+            for (long j = 0; j < n_out; j++)
+                zl[j] = SFX(update_dot)(W + j * n_in, pend_x, pend[j], in, n_in) + b[j];
+        else
+            for (long j = 0; j < n_out; j++) zl[j] = SFX(dot)(W + j * n_in, in, n_in) + b[j];
         lse = SFX(activate)(net->acts[l], zl, al, n_out);
         in = al;
     }
@@ -231,13 +272,16 @@ static inline double SFX(output_delta)(const SFX(net_t) *net, int loss, const RE
  *   then the updates (a second pass over every W_l).
  * fused == 1: each layer's backward product is fused into its update, one
  *   pass over W_l computes W_l^T delta_l with the old weights and updates W_l.
+ * fused == 2 ("deferred", online only): as 1, but the first layer's steps
+ *   eta * delta_j go to `pend` and its update is left to the next forward
+ *   pass (SFX(update_dot)), or to the end of the epoch.
  *
  * grad == NULL: SGD update with learning rate eta.  Otherwise the gradient is
  * added to grad and the weights are untouched.
  */
 static inline void SFX(backward)(const SFX(net_t) *net, int fused, REAL *p, REAL *grad,
                                  const REAL *x, const REAL *z, const REAL *a, REAL *deltas,
-                                 REAL *back, REAL eta, int train_bias)
+                                 REAL *back, REAL eta, int train_bias, REAL *pend)
 {
     long L = net->n_layers;
     if (!fused) {
@@ -280,7 +324,12 @@ static inline void SFX(backward)(const SFX(net_t) *net, int fused, REAL *p, REAL
         const REAL *d = deltas + net->n_off[l];
         const REAL *in = l == 0 ? x : a + net->n_off[l - 1];
         if (l > 0) memset(back, 0, n_in * sizeof(REAL));
-        if (grad == NULL) {
+        if (l == 0 && pend != NULL) {
+            for (long j = 0; j < n_out; j++) {
+                pend[j] = eta * d[j];
+                if (train_bias) b[j] -= pend[j];
+            }
+        } else if (grad == NULL) {
             for (long j = 0; j < n_out; j++) {
                 REAL step = eta * d[j];
                 if (l > 0)
@@ -327,7 +376,7 @@ int SFX(mlp_train)(long n_layers, const long *sizes, const int *acts, int loss, 
     SFX(layout)(&net, n_layers, sizes, acts);
     long n_params = net.b_off[n_layers - 1] + sizes[n_layers];
     long n_in = sizes[0], n_out = sizes[n_layers];
-    REAL *work = calloc(3 * net.n_nodes + net.widest, sizeof(REAL));
+    REAL *work = calloc(3 * net.n_nodes + 2 * net.widest, sizeof(REAL));
     REAL *grad = batch > 0 ? calloc(n_params, sizeof(REAL)) : NULL;
     if (work == NULL || (batch > 0 && grad == NULL)) {
         free(work);
@@ -337,15 +386,19 @@ int SFX(mlp_train)(long n_layers, const long *sizes, const int *acts, int loss, 
     REAL *z = work, *a = z + net.n_nodes, *deltas = a + net.n_nodes, *back = deltas + net.n_nodes;
     REAL *out_delta = deltas + net.n_off[n_layers - 1];
     REAL reta = (REAL)eta;
+    REAL *pend = (fused == 2 && batch == 0) ? back + net.widest : NULL;
+    const REAL *pend_x = NULL;
 
     for (long e = 0; e < epochs; e++) {
         double total = 0;
         long in_batch = 0;
         for (long s = 0; s < n_samples; s++) {
             const REAL *x = X + s * n_in, *t = Y + s * n_out;
-            REAL lse = SFX(forward)(&net, params, x, z, a);
+            REAL lse = SFX(forward)(&net, params, x, z, a, pend, pend_x);
             total += SFX(output_delta)(&net, loss, z, a, t, lse, out_delta);
-            SFX(backward)(&net, fused, params, grad, x, z, a, deltas, back, reta, train_bias);
+            SFX(backward)(&net, fused, params, grad, x, z, a, deltas, back, reta, train_bias,
+                          pend);
+            if (pend != NULL) pend_x = x;
             if (grad != NULL && (++in_batch == batch || s == n_samples - 1)) {
                 double scale = 1.0 / in_batch;
                 for (long i = 0; i < n_params; i++) {
@@ -354,6 +407,11 @@ int SFX(mlp_train)(long n_layers, const long *sizes, const int *acts, int loss, 
                 }
                 in_batch = 0;
             }
+        }
+        if (pend_x != NULL) {   /* the epoch's last deferred update */
+            for (long j = 0; j < sizes[1]; j++)
+                SFX(update)(params + net.w_off[0] + j * n_in, pend_x, pend[j], n_in);
+            pend_x = NULL;
         }
         epoch_loss[e] = total / n_samples;
     }
@@ -374,7 +432,7 @@ double SFX(mlp_loss)(long n_layers, const long *sizes, const int *acts, int loss
     REAL *z = work, *a = z + net.n_nodes, *deltas = a + net.n_nodes;
     double total = 0;
     for (long s = 0; s < n_samples; s++) {
-        REAL lse = SFX(forward)(&net, params, X + s * sizes[0], z, a);
+        REAL lse = SFX(forward)(&net, (REAL *)params, X + s * sizes[0], z, a, NULL, NULL);
         total += SFX(output_delta)(&net, loss, z, a, Y + s * sizes[n_layers], lse,
                                    deltas + net.n_off[n_layers - 1]);
     }

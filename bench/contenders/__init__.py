@@ -61,6 +61,8 @@ CONTENDERS = [
               "C per-sample, -O3 -march=native"),
     Contender("c-fused-native", "cc", {"flags": "native", "fused": True}, {}, ("c",),
               "C fused, -O3 -march=native"),
+    Contender("c-deferred-native", "cc", {"flags": "native", "fused": "deferred"}, {}, ("c",),
+              "C fused + deferred first layer, -O3 -march=native"),
     Contender("numba", "numba_", {}, {}, ("numba",), "numba @njit loops", needs_install=True),
     Contender("torch", "torch_", {}, {}, ("torch", "pytorch"), "PyTorch per-sample loop",
               needs_install=True),

@@ -1,8 +1,9 @@
 """Our plain-C loops (bench/c/mlp.c, rbf.c), called through ctypes.
 
 Options: ``flags`` ("O3" or "native": which build of the library) and
-``fused`` (backward pass fused into the update, or the per-sample textbook
-order).  The library is compiled by bench/cbuild.py at the start of the run;
+``fused`` (False: the per-sample textbook order; True: backward pass fused
+into the update; "deferred": fused, and the first layer's update applied in
+the next sample's forward pass, online SGD only).  The library is compiled by bench/cbuild.py at the start of the run;
 its path arrives in ``options["libs"]``.  One ctypes call runs the whole
 training; the arguments' pointers are prepared before timing.
 """
@@ -16,6 +17,7 @@ from ._util import flat_params, mlp_result, unflatten
 ACT = {"identity": 0, "sigmoid": 1, "tanh": 2, "relu": 3, "rbf": 5, "softmax": 6}
 LOSS = {"squared_error": 0, "cross_entropy": 1}
 
+_FUSED = {False: 0, True: 1, "deferred": 2}   # mlp.c's `fused` argument
 _c_long_p = ctypes.POINTER(ctypes.c_long)
 _c_int_p = ctypes.POINTER(ctypes.c_int)
 
@@ -34,6 +36,8 @@ def available(options):
 def supports(task, options):
     if task["kind"] == "mlp" and (task["hidden"] not in ACT or task["output"] not in ACT):
         return False, "activation not implemented in bench/c"
+    if options.get("fused") == "deferred" and (task["kind"] != "mlp" or task["mode"] != "online"):
+        return False, "online SGD tasks only"
     return True, ""
 
 
@@ -42,7 +46,7 @@ def maths(task, options):
 
 
 def info(options):
-    return {"library": _lib_path(options), "fused": bool(options.get("fused"))}
+    return {"library": _lib_path(options), "fused": options.get("fused", False)}
 
 
 def _ptr(a, ctype):
@@ -97,7 +101,7 @@ class Runner:
         batch = 0 if task["mode"] == "online" else self._X.shape[0]
         self.args = (ctypes.c_long(n_layers), _ptr(self._sizes, ctypes.c_long),
                      _ptr(self._acts, ctypes.c_int), ctypes.c_int(LOSS[task["loss"]]),
-                     ctypes.c_long(batch), ctypes.c_int(1 if options.get("fused") else 0),
+                     ctypes.c_long(batch), ctypes.c_int(_FUSED[options.get("fused", False)]),
                      ctypes.c_int(1), _ptr(self.params, ctype), _ptr(self._X, ctype),
                      _ptr(self._Y, ctype), ctypes.c_long(self._X.shape[0]),
                      ctypes.c_long(task["epochs"]), ctypes.c_double(task["lr"]),
