@@ -291,18 +291,33 @@ static inline T cyp_dot_##SFX(const T *CYP_RESTRICT w, const T *CYP_RESTRICT a, 
     for (Py_ssize_t k = i; k < n; k++) s += w[k] * a[k];                       \
     return s;                                                                  \
 }                                                                              \
-/* The previous sample's SGD update of a first-layer row, then this sample's  \
- * dot product with the updated row, in one pass over w:                      \
- * w[i] -= step * a_old[i] ; returns sum_i w[i] * x[i].                        \
- * Gives exactly what cyp_backprop_update (back == NULL) followed by          \
- * cyp_dot would: each element is updated by the same expression, and the     \
- * sum is taken in cyp_dot's order (same partial sums, same tail). */          \
-static inline T cyp_update_dot_##SFX(T *CYP_RESTRICT w,                        \
-        const T *CYP_RESTRICT a_old, T step, const T *CYP_RESTRICT x,          \
-        Py_ssize_t n)                                                          \
+/* The deferred first-layer update (see _sample_step in the kernels): the      \
+ * previous sample's update of one row, then this sample's dot product with    \
+ * the updated row, in one pass over w.  One element's update is, without      \
+ * momentum, w[k] -= step * a_old[k]; with momentum (a constant after          \
+ * inlining), v[k] = mu * v[k] - step * a_old[k]; w[k] += v[k]: the            \
+ * expressions of cyp_backprop_update / cyp_backprop_momentum.  The sum is     \
+ * taken in cyp_dot's order (same partial sums, same tail), so the weights     \
+ * and z come out exactly as from the update followed by cyp_dot. */           \
+CYP_ALWAYS_INLINE void cyp_deferred_step_##SFX(T *CYP_RESTRICT w, T *CYP_RESTRICT v,\
+        const T *CYP_RESTRICT a_old, T step, T mu, Py_ssize_t k, int momentum) \
 {                                                                              \
-    if (n <= 8) {   /* short rows: nothing to save, reuse the two helpers */   \
-        CYP_SMALL_OR_SIMD(n, w[i] -= step * a_old[i])                          \
+    if (momentum) {                                                            \
+        T vk = mu * v[k] - step * a_old[k];                                    \
+        v[k] = vk;                                                             \
+        w[k] += vk;                                                            \
+    } else {                                                                   \
+        w[k] -= step * a_old[k];                                               \
+    }                                                                          \
+}                                                                              \
+CYP_ALWAYS_INLINE T cyp_deferred_dot_##SFX(T *CYP_RESTRICT w, T *CYP_RESTRICT v,\
+        const T *CYP_RESTRICT a_old, T step, T mu, const T *CYP_RESTRICT x,    \
+        Py_ssize_t n, int momentum)                                            \
+{                                                                              \
+    if (n <= 8) {   /* short rows: update, then the plain dot */               \
+        CYP_OMP_SIMD                                                           \
+        for (Py_ssize_t k = 0; k < n; k++)                                     \
+            cyp_deferred_step_##SFX(w, v, a_old, step, mu, k, momentum);       \
         return cyp_dot_##SFX(w, x, n);                                         \
     }                                                                          \
     T s = 0;                                                                   \
@@ -312,62 +327,31 @@ static inline T cyp_update_dot_##SFX(T *CYP_RESTRICT w,                        \
         for (; i + CYP_DOT_LANES(T) <= n; i += CYP_DOT_LANES(T)) {             \
             CYP_OMP_SIMD                                                       \
             for (Py_ssize_t k = 0; k < CYP_DOT_LANES(T); k++) {                \
-                T wk = w[i + k] - step * a_old[i + k];                         \
-                w[i + k] = wk;                                                 \
-                acc[k] += wk * x[i + k];                                       \
+                cyp_deferred_step_##SFX(w, v, a_old, step, mu, i + k, momentum);\
+                acc[k] += w[i + k] * x[i + k];                                 \
             }                                                                  \
         }                                                                      \
         CYP_OMP_SIMD_SUM(s)                                                    \
         for (Py_ssize_t k = 0; k < CYP_DOT_LANES(T); k++) s += acc[k];         \
     }                                                                          \
     CYP_OMP_SIMD                                                               \
-    for (Py_ssize_t k = i; k < n; k++) w[k] -= step * a_old[k];                \
+    for (Py_ssize_t k = i; k < n; k++)                                         \
+        cyp_deferred_step_##SFX(w, v, a_old, step, mu, k, momentum);           \
     CYP_OMP_SIMD_SUM(s)                                                        \
     for (Py_ssize_t k = i; k < n; k++) s += w[k] * x[k];                       \
     return s;                                                                  \
 }                                                                              \
-/* The same with momentum: v[i] = mu*v[i] - step*a_old[i] ; w[i] += v[i] ;    \
- * returns sum_i w[i] * x[i] (as cyp_backprop_momentum, back == NULL, then   \
- * cyp_dot). */                                                                \
-static inline T cyp_momentum_dot_##SFX(T *CYP_RESTRICT w, T *CYP_RESTRICT v,   \
-        const T *CYP_RESTRICT a_old, T step, T mu, const T *CYP_RESTRICT x,    \
-        Py_ssize_t n)                                                          \
+/* w[i] -= step * a_old[i] ; returns sum_i w[i] * x[i] */                      \
+static inline T cyp_update_dot_##SFX(T *CYP_RESTRICT w, const T *CYP_RESTRICT a_old,\
+        T step, const T *CYP_RESTRICT x, Py_ssize_t n)                         \
 {                                                                              \
-    if (n <= 8) {                                                              \
-        CYP_OMP_SIMD                                                           \
-        for (Py_ssize_t i = 0; i < n; i++) {                                   \
-            T vi = mu * v[i] - step * a_old[i];                                \
-            v[i] = vi;                                                         \
-            w[i] += vi;                                                        \
-        }                                                                      \
-        return cyp_dot_##SFX(w, x, n);                                         \
-    }                                                                          \
-    T s = 0;                                                                   \
-    Py_ssize_t i = 0;                                                          \
-    if (n >= CYP_DOT_LANES(T)) {                                               \
-        T acc[CYP_DOT_LANES(T)] = {0};                                         \
-        for (; i + CYP_DOT_LANES(T) <= n; i += CYP_DOT_LANES(T)) {             \
-            CYP_OMP_SIMD                                                       \
-            for (Py_ssize_t k = 0; k < CYP_DOT_LANES(T); k++) {                \
-                T vk = mu * v[i + k] - step * a_old[i + k];                    \
-                v[i + k] = vk;                                                 \
-                T wk = w[i + k] + vk;                                          \
-                w[i + k] = wk;                                                 \
-                acc[k] += wk * x[i + k];                                       \
-            }                                                                  \
-        }                                                                      \
-        CYP_OMP_SIMD_SUM(s)                                                    \
-        for (Py_ssize_t k = 0; k < CYP_DOT_LANES(T); k++) s += acc[k];         \
-    }                                                                          \
-    CYP_OMP_SIMD                                                               \
-    for (Py_ssize_t k = i; k < n; k++) {                                       \
-        T vk = mu * v[k] - step * a_old[k];                                    \
-        v[k] = vk;                                                             \
-        w[k] += vk;                                                            \
-    }                                                                          \
-    CYP_OMP_SIMD_SUM(s)                                                        \
-    for (Py_ssize_t k = i; k < n; k++) s += w[k] * x[k];                       \
-    return s;                                                                  \
+    return cyp_deferred_dot_##SFX(w, NULL, a_old, step, 0, x, n, 0);           \
+}                                                                              \
+/* v[i] = mu*v[i] - step*a_old[i] ; w[i] += v[i] ; returns sum_i w[i] * x[i] */\
+static inline T cyp_momentum_dot_##SFX(T *CYP_RESTRICT w, T *CYP_RESTRICT v,   \
+        const T *CYP_RESTRICT a_old, T step, T mu, const T *CYP_RESTRICT x, Py_ssize_t n)\
+{                                                                              \
+    return cyp_deferred_dot_##SFX(w, v, a_old, step, mu, x, n, 1);             \
 }                                                                              \
 /* back[i] += w[i] * d  (the row's share of W^T delta) */                      \
 static inline void cyp_axpy_##SFX(T *CYP_RESTRICT back, const T *CYP_RESTRICT w,\
