@@ -354,7 +354,7 @@ cdef inline double _sample_step(floating* params, floating* velocity,
     products, and _apply_pending applies them at the end of an epoch.  Every
     weight comes out exactly as without deferring (same expressions, same
     order of the sums), but W_0, the largest matrix of a typical network, is
-    read twice per sample instead of three times.
+    read and written once per sample instead of read twice and written once.
     """
     cdef Py_ssize_t l, j, i, n_in, n_out
     cdef floating* W
