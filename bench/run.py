@@ -203,14 +203,14 @@ class Session:
                 entry["status"] = "skipped"
                 entry["note"] = (st or {}).get("note", "not started").strip().splitlines()[-1]
                 continue
-            ok, note = module.supports(task, c.options)
+            ok, note = registry.supports(module, task, c.options)
             if ok and task["group"] == "scaling" and c.name not in SCALING_CONTENDERS:
                 ok, note = False, "not in the scaling sweep"
             if not ok:
                 entry["status"] = "n/a"
                 entry["note"] = note
                 continue
-            entry["maths"] = module.maths(task, c.options)
+            entry["maths"] = registry.maths(module, task, c.options)
             active.append(c)
 
         # setup and warm-up (first call: JIT compilation, caches; second: estimate)

@@ -5,11 +5,11 @@ A contender module defines
 ``available(options) -> (bool, str)``
     Whether it can run here (its library imports, its shared library built),
     with a note for the table when it cannot.
-``supports(task, options) -> (bool, str)``
-    Whether it runs this task (a note when not).
-``maths(task, options) -> dict or None``
+``supports(task, options) -> (bool, str)`` (optional)
+    Whether it runs this task (a note when not); default: every task.
+``maths(task, options) -> dict or None`` (optional)
     Activations/loss it trains with when they necessarily differ from the
-    task's (FANN has no softmax); None when it uses the task's own.
+    task's (FANN has no softmax); default None: the task's own.
 ``Runner(task, options)``
     Built once per task inside the contender's worker process.  ``reset()``
     (untimed) restores the initial weights, ``run()`` (timed) trains,
@@ -89,3 +89,21 @@ def select(selectors):
         names = sorted({c.name for c in CONTENDERS} | {g for c in CONTENDERS for g in c.groups})
         raise ValueError(f"unknown contender(s) {unknown}; choose from {names}")
     return [c for c in CONTENDERS if any(c.matches(s) for s in selectors)]
+
+
+def _runs_every_task(task, options):
+    return True, ""
+
+
+def _task_maths(task, options):
+    return None
+
+
+def supports(module, task, options):
+    """``module.supports``, or every task when the contender does not define it."""
+    return getattr(module, "supports", _runs_every_task)(task, options)
+
+
+def maths(module, task, options):
+    """``module.maths``, or None (the task's own maths) when not defined."""
+    return getattr(module, "maths", _task_maths)(task, options)

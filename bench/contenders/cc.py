@@ -41,9 +41,6 @@ def supports(task, options):
     return True, ""
 
 
-def maths(task, options):
-    return None
-
 
 def info(options):
     return {"library": _lib_path(options), "fused": options.get("fused", False)}

@@ -25,12 +25,6 @@ def available(options):
     return True, ""
 
 
-def supports(task, options):
-    return True, ""
-
-
-def maths(task, options):
-    return None
 
 
 def info(options):

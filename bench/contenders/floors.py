@@ -46,9 +46,6 @@ def supports(task, options):
     return True, ""
 
 
-def maths(task, options):
-    return None
-
 
 def info(options):
     if options.get("kind") == "blas":

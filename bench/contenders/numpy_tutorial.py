@@ -32,9 +32,6 @@ def supports(task, options):
                    else "XOR only (the ndarray variant of the tutorial's np.matrix loop)")
 
 
-def maths(task, options):
-    return None
-
 
 def info(options):
     import warnings

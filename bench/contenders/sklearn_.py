@@ -35,9 +35,6 @@ def supports(task, options):
     return True, ""
 
 
-def maths(task, options):
-    return None
-
 
 def info(options):
     import sklearn
