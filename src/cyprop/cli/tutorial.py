@@ -7,6 +7,8 @@ figure (or None when it has none) for ``--plot FILE``.
 
 import numpy as np
 
+from ._errors import CommandError
+
 TUTORIALS = {
     "rbf": "a hidden RBF unit trained by backpropagation (loss surface figure)",
     "descent": "gradient descent on a polynomial, a sigmoid neuron and the NOT\n"
@@ -36,8 +38,6 @@ def add_parser(commands):
 
 
 def tutorial_command(args):
-    from .cli import CommandError
-
     if args.plot and args.name == "step":
         raise CommandError("the step-by-step tutorial has no figure; --plot works with "
                            "rbf, descent and xor")
@@ -69,7 +69,7 @@ def _pyplot(error):
 
 
 def _rbf(args):
-    from .tutorials import rbf_network as rbf
+    from ..tutorials import rbf_network as rbf
 
     x, t = rbf.make_data()
     wh, bo, path = rbf.train(x, t, 2.3, 1.4, 2.0, 20)
@@ -83,7 +83,7 @@ def _rbf(args):
     print(f"training accuracy {100 * accuracy:.0f}%")
 
     def draw():
-        from .plot import loss_surface
+        from ..plot import loss_surface
 
         return loss_surface(path, x, t)
 
@@ -91,7 +91,7 @@ def _rbf(args):
 
 
 def _descent(args):
-    from .tutorials import gradient_descent as gd
+    from ..tutorials import gradient_descent as gd
 
     x_min, steps = gd.descend()
     print("1. Gradient descent on f(x) = x**4 - 3x**3 + 2 from x = 4, step 0.01")
@@ -121,7 +121,7 @@ def _descent(args):
           "see cyprop.tutorials.gradient_descent for the exact gradient.)")
 
     def draw():
-        from .plot import cost_surface
+        from ..plot import cost_surface
 
         return cost_surface(Xn, yn)
 
@@ -129,8 +129,8 @@ def _descent(args):
 
 
 def _xor(args):
-    from .network import Network
-    from .tutorials import xor_network as xor
+    from ..network import Network
+    from ..tutorials import xor_network as xor
 
     X = np.array([[0.0, 0.0], [0.0, 1.0], [1.0, 0.0], [1.0, 1.0]])
     y = np.array([[0.0], [1.0], [1.0], [0.0]])
@@ -143,7 +143,7 @@ def _xor(args):
     print(f"Rounded: {np.round(xor.forward(X, theta1, theta2)).ravel()} (expected [0. 1. 1. 0.])")
 
     def draw():
-        from .plot import decision_boundary
+        from ..plot import decision_boundary
 
         net = Network([2, theta1.shape[1], 1], "sigmoid", "sigmoid", "cross_entropy")
         for layer, theta in enumerate((theta1, theta2)):  # tutorial layout: bias in the last row
@@ -157,7 +157,7 @@ def _xor(args):
 
 
 def _step(args):
-    from .tutorials import step_by_step as step
+    from ..tutorials import step_by_step as step
 
     inputs = np.array([2.0, 3.0])
     actual = 1.0
