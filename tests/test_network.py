@@ -22,10 +22,9 @@ import cyprop
 from cyprop import _dispatch
 from cyprop._reference import network as ref
 
-from _common import HIDDEN, OUTPUT_LOSS, assert_close, examples
+from _common import HIDDEN, MODES, OUTPUT_LOSS, assert_close, examples
 
 
-MODES = ("online", "batch", "minibatch")
 
 
 # ---------------------------------------------------------------------------

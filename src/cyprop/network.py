@@ -18,15 +18,13 @@ import numpy as np
 
 from . import _persist
 from ._dispatch import kernels as _k
+from ._options import DTYPES as _DTYPE_NAMES
+from ._options import HIDDEN_ACTIVATIONS, LOSSES, MODES, OUTPUT_ACTIVATIONS
 from ._validate import as_count, as_float_array, as_real, check_choice
 
 __all__ = ["Network", "History", "DivergenceError"]
 
-HIDDEN_ACTIVATIONS = ("identity", "sigmoid", "tanh", "relu", "leaky_relu", "rbf")
-OUTPUT_ACTIVATIONS = HIDDEN_ACTIVATIONS + ("softmax",)
-LOSSES = ("squared_error", "cross_entropy")
-MODES = ("online", "batch", "minibatch")
-DTYPES = {"float64": np.float64, "float32": np.float32}
+DTYPES = {name: np.dtype(name).type for name in _DTYPE_NAMES}
 
 # Sample orders are generated in blocks of at most this many indices.
 _ORDER_BLOCK = 1 << 22

@@ -5,6 +5,7 @@ import time
 
 import numpy as np
 
+from .._options import DTYPES, HIDDEN_ACTIVATIONS, MODES
 from ._errors import CommandError
 
 TRAIN_EPILOG = """\
@@ -43,11 +44,11 @@ def add_parser(commands):
     train.add_argument("--task", choices=("auto", "classification", "regression"), default="auto",
                        help="override the automatic choice (default: auto)")
     train.add_argument("--activation", default="tanh",
-                       choices=("identity", "sigmoid", "tanh", "relu", "leaky_relu", "rbf"),
+                       choices=HIDDEN_ACTIVATIONS,
                        help="hidden-layer activation (default: tanh)")
     train.add_argument("--learning-rate", type=float, default=0.01, metavar="ETA",
                        help="SGD step size (default: 0.01)")
-    train.add_argument("--mode", choices=("online", "minibatch", "batch"), default="online",
+    train.add_argument("--mode", choices=MODES, default="online",
                        help="update after every sample, every --batch-size samples, or once "
                             "per epoch (default: online)")
     train.add_argument("--batch-size", type=int, metavar="N",
@@ -55,7 +56,7 @@ def add_parser(commands):
     train.add_argument("--momentum", type=float, default=0.0, help="momentum in [0, 1) (default: 0)")
     train.add_argument("--seed", type=int, default=0,
                        help="seed of the initial weights and the shuffling (default: 0)")
-    train.add_argument("--dtype", choices=("float64", "float32"), default="float64",
+    train.add_argument("--dtype", choices=DTYPES, default="float64",
                        help="precision (default: float64)")
     train.add_argument("--ignore", default="", metavar="COL,COL,...", type=_names,
                        help="columns that are not inputs (e.g. an id column)")
