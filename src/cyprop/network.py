@@ -250,18 +250,33 @@ class Network:
                 f"output_activation={self.output_activation!r}, loss={self.loss_name!r}, "
                 f"dtype={self.dtype.name!r}" + ("" if self.bias else ", bias=False") + ")")
 
+    def _config(self):
+        """The constructor arguments that rebuild this network (all but the seed)."""
+        return {"layer_sizes": self.layer_sizes, "hidden_activation": self.hidden_activation,
+                "output_activation": self.output_activation, "loss": self.loss_name,
+                "dtype": self.dtype.name, "bias": self.bias}
+
+    @classmethod
+    def _from_config(cls, config, parameters=None):
+        """A new network from :meth:`_config`'s dict; the one rebuild path.
+
+        ``parameters`` (any array of the right size, cast to the dtype) is
+        copied into the new network's buffer as is; without it the weights
+        are the seed-0 initialisation.
+        """
+        net = cls(**config, seed=0)
+        if parameters is not None:
+            np.copyto(net._params, parameters, casting="unsafe")
+        return net
+
     def __reduce__(self):
         # Rebuild from the configuration and the flat buffer, so an unpickled
         # network's weights and biases are views into its parameters again.
-        return (_rebuild, (self.layer_sizes, self.hidden_activation, self.output_activation,
-                           self.loss_name, self.dtype.name, self.bias, self._params.copy()))
+        return (_rebuild, (*self._config().values(), self._params.copy()))
 
     def copy(self):
         """An independent network with the same configuration and parameters."""
-        other = Network(self.layer_sizes, self.hidden_activation, self.output_activation,
-                        self.loss_name, self.dtype.name, seed=0, bias=self.bias)
-        other._params[...] = self._params
-        return other
+        return Network._from_config(self._config(), self._params)
 
     # -- argument checks --------------------------------------------------------
 
@@ -520,10 +535,7 @@ class Network:
         return float(np.max(np.abs(backprop - numeric) / scale))
 
     def _as_float64(self):
-        other = Network(self.layer_sizes, self.hidden_activation, self.output_activation,
-                        self.loss_name, "float64", seed=0, bias=self.bias)
-        other._params[...] = self._params
-        return other
+        return Network._from_config({**self._config(), "dtype": "float64"}, self._params)
 
     # -- persistence --------------------------------------------------------------
 
@@ -550,9 +562,9 @@ class Network:
 
 def _rebuild(layer_sizes, hidden_activation, output_activation, loss, dtype, bias, parameters):
     """Unpickle a Network (see Network.__reduce__)."""
-    net = Network(layer_sizes, hidden_activation, output_activation, loss, dtype, seed=0, bias=bias)
-    net.parameters = parameters
-    return net
+    config = {"layer_sizes": layer_sizes, "hidden_activation": hidden_activation,
+              "output_activation": output_activation, "loss": loss, "dtype": dtype, "bias": bias}
+    return Network._from_config(config, parameters)
 
 
 def _is_bias_index(net, p):
