@@ -378,6 +378,38 @@ class Network:
             When an epoch's loss or weights become NaN or infinite; the
             network keeps the weights it had at the start of that epoch.
         """
+        X, Y, epochs, eta, mu, batch = self._check_fit_args(
+            X, Y, epochs, learning_rate, mode, batch_size, momentum, callback)
+        scratch = _FitScratch(self, epochs, batch, mu)
+        orders = _SampleOrders(X.shape[0], shuffle, seed)
+        chunks = _EpochChunks(epochs, orders.max_epochs_per_call,
+                              one_at_a_time=callback is not None, growing=progress)
+        history = History()
+        bar = _progress_bar(epochs) if progress else None
+        for first, count in chunks:
+            started = time.perf_counter()
+            try:
+                self._train_epochs(X, Y, orders.next(count), eta, mu, batch, scratch,
+                                   first, count, history)
+            except DivergenceError:
+                if bar is not None:
+                    bar.close()
+                raise
+            done = first + count
+            if bar is not None:
+                bar.update(count, history.loss[-1])
+                chunks.took(time.perf_counter() - started)
+            if callback is not None and callback(done, history.loss[-1], self) is False:
+                break
+        if bar is not None:
+            bar.close()
+        return history
+
+    def _check_fit_args(self, X, Y, epochs, learning_rate, mode, batch_size, momentum, callback):
+        """Check :meth:`fit`'s arguments; return ``X, Y, epochs, eta, mu, batch``.
+
+        ``batch`` is the kernel's: 0 for online, ``n_samples`` for batch mode.
+        """
         X, Y = self._check_XY(X, Y)
         epochs = as_count(epochs, "epochs")
         eta = as_real(learning_rate, "learning_rate", positive=True)
@@ -385,71 +417,36 @@ class Network:
         mu = as_real(momentum, "momentum", nonnegative=True)
         if mu >= 1:
             raise ValueError(f"momentum must be in [0, 1), got {mu}")
-        n = X.shape[0]
         if mode == "minibatch":
             batch = as_count(32 if batch_size is None else batch_size, "batch_size")
         elif batch_size is not None:
             raise ValueError(f"batch_size is only used with mode='minibatch' (mode={mode!r})")
         else:
-            batch = 0 if mode == "online" else n
+            batch = 0 if mode == "online" else X.shape[0]
         if callback is not None and not callable(callback):
             raise TypeError("callback must be callable")
+        return X, Y, epochs, eta, mu, batch
 
-        # all workspace for this fit, allocated once
-        n_params = self._params.size
-        grad = np.zeros(n_params if batch else 0, dtype=self.dtype)
-        velocity = np.zeros(n_params if mu else 0, dtype=self.dtype)
-        backup = np.empty(2 * n_params, dtype=self.dtype)
-        work = self._workspace()
-        losses = np.empty(epochs, dtype=np.float64)
-        rng = np.random.default_rng(seed) if shuffle else None  # (seeding from the OS costs ~30 us)
-        history = History()
-        ordered = np.arange(n, dtype=np.intp)
-        bar = _progress_bar(epochs) if progress else None
+    def _train_epochs(self, X, Y, order, eta, mu, batch, scratch, first, count, history):
+        """Run epochs ``first .. first + count - 1`` in one kernel call.
 
-        def run(first, count):
-            if shuffle:
-                # the same stream as one rng.permutation(n) per epoch, in one call
-                order = rng.permuted(np.tile(np.arange(n, dtype=np.intp), (count, 1)), axis=1)
-            else:  # one row for every epoch: a stride-0 view, no copy
-                order = np.ndarray((count, n), np.intp, ordered, 0, (0, ordered.itemsize))
-            failed = _k.train_epochs(self._params, grad, velocity, backup, work,
-                                     *self._layout_args(), self._loss_code, self.bias,
-                                     X, Y, order, eta, mu, batch, losses[first:first + count])
-            done = count if failed < 0 else failed
-            history.loss.extend(losses[first:first + done].tolist())
-            if failed >= 0:
-                epoch = first + failed + 1
-                if bar is not None:
-                    bar.close()
-                raise DivergenceError(
-                    f"training diverged in epoch {epoch}: the loss or the weights became NaN or "
-                    f"infinite with learning_rate={eta}. The network keeps the weights it had before "
-                    f"epoch {epoch}; try a smaller learning_rate (e.g. {eta / 10:g}).",
-                    epoch, history)
-
-        done = 0
-        chunk = 1
-        block = max(1, _ORDER_BLOCK // n) if shuffle else epochs
-        while done < epochs:
-            if callback is not None:
-                count = 1
-            elif bar is not None:
-                count = min(chunk, block, epochs - done)
-            else:
-                count = min(block, epochs - done)
-            started = time.perf_counter()
-            run(done, count)
-            done += count
-            if bar is not None:
-                bar.update(count, history.loss[-1])
-                if time.perf_counter() - started < _PROGRESS_CALL_SECONDS:
-                    chunk *= 2
-            if callback is not None and callback(done, history.loss[-1], self) is False:
-                break
-        if bar is not None:
-            bar.close()
-        return history
+        Appends their losses to ``history``; raises :class:`DivergenceError`
+        (the kernel has restored the weights of the diverged epoch's start)
+        when an epoch's loss or weights become NaN or infinite.
+        """
+        losses = scratch.losses[first:first + count]
+        failed = _k.train_epochs(self._params, scratch.grad, scratch.velocity, scratch.backup,
+                                 scratch.work, *self._layout_args(), self._loss_code, self.bias,
+                                 X, Y, order, eta, mu, batch, losses)
+        done = count if failed < 0 else failed
+        history.loss.extend(losses[:done].tolist())
+        if failed >= 0:
+            epoch = first + failed + 1
+            raise DivergenceError(
+                f"training diverged in epoch {epoch}: the loss or the weights became NaN or "
+                f"infinite with learning_rate={eta}. The network keeps the weights it had before "
+                f"epoch {epoch}; try a smaller learning_rate (e.g. {eta / 10:g}).",
+                epoch, history)
 
     # -- evaluation -------------------------------------------------------------
 
@@ -558,6 +555,82 @@ class Network:
             or its contents do not fit together.
         """
         return _persist.load(cls, path)
+
+
+class _FitScratch:
+    """All the workspace of one :meth:`Network.fit`, allocated once.
+
+    ``grad`` (batch modes) and ``velocity`` (momentum) are empty when unused;
+    ``backup`` holds the parameters (and velocity) of the running epoch's
+    start, for the kernel to restore on divergence; ``losses`` every epoch's.
+    """
+
+    __slots__ = ("grad", "velocity", "backup", "work", "losses")
+
+    def __init__(self, net, epochs, batch, mu):
+        n_params = net._params.size
+        self.grad = np.zeros(n_params if batch else 0, dtype=net.dtype)
+        self.velocity = np.zeros(n_params if mu else 0, dtype=net.dtype)
+        self.backup = np.empty(2 * n_params, dtype=net.dtype)
+        self.work = net._workspace()
+        self.losses = np.empty(epochs, dtype=np.float64)
+
+
+class _SampleOrders:
+    """The order samples are visited in, ``count`` epochs at a time.
+
+    Shuffled: the same stream as one ``rng.permutation(n_samples)`` per
+    epoch, ``rng = default_rng(seed)``, generated in blocks of at most
+    ``_ORDER_BLOCK`` indices.  Unshuffled: one row for every epoch, a
+    stride-0 view (no copy, no limit on the epochs per call).
+    """
+
+    def __init__(self, n_samples, shuffle, seed):
+        self.n_samples = n_samples
+        # (a seed of None seeds from the OS, which costs ~30 us: only when shuffling)
+        self.rng = np.random.default_rng(seed) if shuffle else None
+        self.ordered = np.arange(n_samples, dtype=np.intp)
+        self.max_epochs_per_call = max(1, _ORDER_BLOCK // n_samples) if shuffle else None
+
+    def next(self, count):
+        """The orders of the next ``count`` epochs, shape (count, n_samples)."""
+        n, ordered = self.n_samples, self.ordered
+        if self.rng is not None:
+            return self.rng.permuted(np.tile(np.arange(n, dtype=np.intp), (count, 1)), axis=1)
+        return np.ndarray((count, n), np.intp, ordered, 0, (0, ordered.itemsize))
+
+
+class _EpochChunks:
+    """How many epochs each kernel call runs: iterate for ``(first, count)`` pairs.
+
+    As many as the sample orders allow (``max_per_call``, None for no limit);
+    one at a time with a callback (it runs after every epoch); with a
+    progress bar, starting at one and doubling while a call takes less than
+    ``_PROGRESS_CALL_SECONDS`` (report each call's time to :meth:`took`).
+    """
+
+    def __init__(self, epochs, max_per_call, one_at_a_time=False, growing=False):
+        self.epochs = epochs
+        self.limit = epochs if max_per_call is None else max_per_call
+        self.one_at_a_time = one_at_a_time
+        self.growing = growing
+        self.chunk = 1
+
+    def took(self, seconds):
+        if seconds < _PROGRESS_CALL_SECONDS:
+            self.chunk *= 2
+
+    def __iter__(self):
+        done = 0
+        while done < self.epochs:
+            if self.one_at_a_time:
+                count = 1
+            elif self.growing:
+                count = min(self.chunk, self.limit, self.epochs - done)
+            else:
+                count = min(self.limit, self.epochs - done)
+            yield done, count
+            done += count
 
 
 def _rebuild(layer_sizes, hidden_activation, output_activation, loss, dtype, bias, parameters):
