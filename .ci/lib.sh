@@ -80,37 +80,36 @@ count_in_module() {  # count_in_module DIR MODULE REGEX: matching instructions i
     grep -cE "$3" <(objdump -d "$1/$2".*.so) || true
 }
 
+expect_count() {  # expect_count DIR MODULE REGEX zero|some LABEL MESSAGE: count, report, check
+    local n
+    n=$(count_in_module "$1" "$2" "$3")
+    REPORT+=" ${2##*/}${5:+ $5} $n,"
+    if { [ "$4" = zero ] && [ "$n" != 0 ]; } || { [ "$4" = some ] && [ "$n" = 0 ]; }; then
+        echo "FAIL: $2 $6" >&2; return 1
+    fi
+}
+
 check_simd_instructions() {  # check_simd_instructions WHEEL...: baseline modules hold no AVX
-    local whl x m n report
+    local whl x m
     if [ "$(uname -m)" != x86_64 ] || ! command -v objdump >/dev/null; then
         echo "skipped (not x86-64, or no objdump)"; return 0
     fi
     for whl in "$@"; do
         x=$WORK/unzipped/$(basename "$whl")
         "$TOOLS/bin/python" -m zipfile -e "$whl" "$x"
-        report=""
+        REPORT=""
         for m in "${BASELINE_MODULES[@]}"; do
-            n=$(count_in_module "$x" "$m" '%ymm|%zmm|vfmadd')
-            report+=" ${m##*/} $n,"
-            if [ "$n" != 0 ]; then
-                echo "FAIL: $m uses AVX: the wheel would crash on older x86-64 CPUs" >&2; return 1
-            fi
+            expect_count "$x" "$m" '%ymm|%zmm|vfmadd' zero "" \
+                "uses AVX: the wheel would crash on older x86-64 CPUs" || return 1
         done
         for m in "${AVX2_MODULES[@]}"; do
-            n=$(count_in_module "$x" "$m" '%ymm|vfmadd')
-            report+=" ${m##*/} $n,"
-            if [ "$n" = 0 ]; then
-                echo "FAIL: $m holds no AVX2 code" >&2; return 1
-            fi
+            expect_count "$x" "$m" '%ymm|vfmadd' some "" "holds no AVX2 code" || return 1
         done
         for m in "${NO_FMA_MODULES[@]}"; do
-            n=$(count_in_module "$x" "$m" 'vfmadd|vfmsub|vfnmadd|vfnmsub')
-            report+=" ${m##*/} FMA $n,"
-            if [ "$n" != 0 ]; then
-                echo "FAIL: $m uses FMA (it is built with -ffp-contract=off)" >&2; return 1
-            fi
+            expect_count "$x" "$m" 'vfmadd|vfmsub|vfnmadd|vfnmsub' zero FMA \
+                "uses FMA (it is built with -ffp-contract=off)" || return 1
         done
-        echo "$(basename "$whl"): AVX instructions:${report%,}"
+        echo "$(basename "$whl"): AVX instructions:${REPORT%,}"
     done
 }
 
