@@ -3,7 +3,9 @@
 import numpy as np
 from hypothesis import settings
 
-HIDDEN = ("identity", "sigmoid", "tanh", "relu", "leaky_relu", "rbf")
+from cyprop._options import DTYPES, HIDDEN_ACTIVATIONS, LOSSES, MODES, OUTPUT_ACTIVATIONS  # noqa: F401
+
+HIDDEN = HIDDEN_ACTIVATIONS
 # (output activation, loss) pairs the engine supports
 OUTPUT_LOSS = [(act, "squared_error") for act in HIDDEN] + [
     ("sigmoid", "cross_entropy"),

@@ -214,3 +214,17 @@ def test_help(capsys, command, words):
     assert info.value.code == 0
     out = capsys.readouterr().out
     assert all(word in out for word in words)
+
+
+@pytest.mark.parametrize("contents, column, line", [
+    ("x,y\n1,2\n\n\nabc,3\n", "x", 5),          # blank lines before the bad row
+    ("x,y\n\n1,2\n \n,3\n", "x", 5),             # an empty cell after blank lines
+    ("x,y\n1,2\n\n3,inf\n", "y", 4),             # a non-finite value
+    ('x,y\n"1\n",2\n\nabc,3\n', "x", 5),         # a quoted cell spanning two lines
+])
+def test_csv_error_names_the_line_of_the_file(capsys, tmp_path, contents, column, line):
+    data = tmp_path / "data.csv"
+    data.write_text(contents)
+    status, _, err = run(capsys, "train", str(data), "--target", "y" if column == "x" else "x",
+                         "--quiet", "--out", str(tmp_path / "m.npz"))
+    assert_one_line_error(status, err, f"line {line}: column '{column}'")

@@ -25,15 +25,12 @@ def save(net, path, extra=None):
     clash = _KEYS & set(fields)
     if clash:
         raise ValueError(f"extra fields may not reuse the network's names: {sorted(clash)}")
+    config = net._config()  # layer_sizes, hidden_activation, output_activation, loss, dtype, bias
     fields.update({
         "format": np.array(FORMAT),
         "version": np.array(VERSION),
-        "layer_sizes": np.array(net.layer_sizes, dtype=np.int64),
-        "hidden_activation": np.array(net.hidden_activation),
-        "output_activation": np.array(net.output_activation),
-        "loss": np.array(net.loss_name),
-        "dtype": np.array(net.dtype.name),
-        "bias": np.array(net.bias),
+        **{key: np.array(value) for key, value in config.items()},
+        "layer_sizes": np.array(config["layer_sizes"], dtype=np.int64),
         "parameters": net.parameters,
     })
     fd, tmp = tempfile.mkstemp(prefix=".cyprop-", suffix=".npz.tmp", dir=folder)
@@ -83,8 +80,10 @@ def load(cls, path):
     if sizes.ndim != 1 or sizes.dtype.kind not in "iu":
         raise ValueError(f"{path!r}: layer_sizes is not a list of integers")
     try:
-        net = cls([int(s) for s in sizes], text("hidden_activation"), text("output_activation"),
-                  text("loss"), text("dtype"), seed=0, bias=bool(fields["bias"]))
+        net = cls._from_config({
+            "layer_sizes": [int(s) for s in sizes], "hidden_activation": text("hidden_activation"),
+            "output_activation": text("output_activation"), "loss": text("loss"),
+            "dtype": text("dtype"), "bias": bool(fields["bias"])})
     except (TypeError, ValueError) as exc:
         raise ValueError(f"{path!r} describes an invalid network: {exc}") from None
     params = fields["parameters"]

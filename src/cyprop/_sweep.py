@@ -17,7 +17,6 @@ from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 
-from ._netstate import network_from_state, network_state
 
 __all__ = ["sweep", "SweepResults", "training_accuracy"]
 
@@ -164,12 +163,12 @@ def sweep(build, X, Y, grid, executor=None, **fit_kwargs):
         records = []
         for (point, _), future in zip(jobs, futures):
             try:
-                record, state = future.result()
+                record, net = future.result()
             except Exception as exc:
                 if hasattr(exc, "add_note"):
                     exc.add_note(f"(in cyprop.sweep, at grid point {point!r})")
                 raise
-            record["network"] = network_from_state(state)
+            record["network"] = net
             records.append(record)
     finally:
         for future in futures:
@@ -220,10 +219,11 @@ def training_accuracy(net, X, Y):
 
 
 def _train_point(build, X, Y, point, fit_kwargs):
-    """Build and fit one network; returns (record without the network, network state).
+    """Build and fit one network; returns (record without the network, the network).
 
-    Runs on an executor's worker, so it returns plain data: the network
-    travels as :func:`cyprop._netstate.network_state`.
+    Runs on an executor's worker; from a process pool or a Dask worker the
+    network travels pickled (:meth:`cyprop.Network.__reduce__` rebuilds it
+    whole, its weights views into its parameters).
     """
     from .network import DivergenceError, Network
 
@@ -246,7 +246,7 @@ def _train_point(build, X, Y, point, fit_kwargs):
     if accuracy is not None:
         record["accuracy"] = accuracy
     record["diverged"] = diverged
-    return record, network_state(net)
+    return record, net
 
 
 def _fit_parameter_names():

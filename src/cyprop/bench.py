@@ -22,8 +22,7 @@ from ._reference import step_by_step as ref_step
 from ._reference import xor_network as ref_xor
 from .tutorials import gradient_descent, rbf_network, step_by_step, xor_network
 
-XOR_X = np.array([[0.0, 0.0], [0.0, 1.0], [1.0, 0.0], [1.0, 1.0]])
-XOR_Y = np.array([[0.0], [1.0], [1.0], [0.0]])
+XOR_X, XOR_Y = xor_network.XOR_X, xor_network.XOR_Y
 
 
 def xor_tutorial_style(X, y, theta1, theta2, alpha=0.1, epochs=10000):
@@ -93,17 +92,16 @@ def _xor_task(epochs):
 def _tasks(quick):
     x, t = rbf_network.make_data()
     grid = np.meshgrid(np.linspace(-1, 4, 200), np.linspace(-4, 4, 200))
-    X1 = np.array([[0.1], [0.25], [0.5], [0.75], [1.0]])
-    y1 = np.zeros((5, 1))
-    Xnot = np.array([[0.0, 1.0], [1.0, 1.0]])
-    ynot = np.array([[1.0], [0.0]])
-    wnot = np.array([[-0.14935895], [7.10444213]])
-    step_args = ([2.0, 3.0], 1.0, [[0.15, 0.10], [0.20, 0.05]], [[0.16], [0.20]], 0.05)
+    gd, sbs = gradient_descent, step_by_step  # the tutorials' demo inputs
+    X1, y1, w1 = gd.NEURON_X, gd.NEURON_Y, gd.NEURON_WEIGHTS
+    Xnot, ynot, wnot = gd.NOT_X, gd.NOT_Y, gd.NOT_WEIGHTS
+    step_args = (sbs.INPUTS, sbs.ACTUAL, sbs.WEIGHTS_HIDDEN, sbs.WEIGHTS_OUT, sbs.LEARNING_RATE)
+    rbf_args = (rbf_network.START_WH, rbf_network.START_BO, rbf_network.LEARNING_RATE, 20)
     steps = 200 if quick else 1000
     tasks = [
         ("RBF network, 20 iterations",
-         lambda: ref_rbf.train(x, t, 2.3, 1.4, 2.0, 20)[2],
-         lambda: rbf_network.train(x, t, 2.3, 1.4, 2.0, 20)[2]),
+         lambda: ref_rbf.train(x, t, *rbf_args)[2],
+         lambda: rbf_network.train(x, t, *rbf_args)[2]),
         ("RBF loss surface, 200x200",
          lambda: ref_rbf.loss_surface(x, t, *grid),
          lambda: rbf_network.loss_surface(x, t, *grid)),
@@ -111,8 +109,8 @@ def _tasks(quick):
          lambda: ref_gd.descend()[0],
          lambda: gradient_descent.descend()[0]),
         ("sigmoid neuron, 2000 epochs",
-         lambda: ref_gd.train(X1, y1, [[5.0]], 0.5, 2000),
-         lambda: gradient_descent.train(X1, y1, [[5.0]], 0.5, 2000)),
+         lambda: ref_gd.train(X1, y1, w1, 0.5, 2000),
+         lambda: gradient_descent.train(X1, y1, w1, 0.5, 2000)),
         ("NOT network, 12000 epochs",
          lambda: ref_gd.train(Xnot, ynot, wnot, 0.05, 12000),
          lambda: gradient_descent.train(Xnot, ynot, wnot, 0.05, 12000)),

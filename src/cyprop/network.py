@@ -18,20 +18,14 @@ import numpy as np
 
 from . import _persist
 from ._kernels import kernels as _k
+from ._fit_plan import EpochChunks, FitScratch, SampleOrders
+from ._options import DTYPES as _DTYPE_NAMES
+from ._options import HIDDEN_ACTIVATIONS, LOSSES, MODES, OUTPUT_ACTIVATIONS
 from ._validate import as_count, as_float_array, as_real, check_choice
 
 __all__ = ["Network", "History", "DivergenceError"]
 
-HIDDEN_ACTIVATIONS = ("identity", "sigmoid", "tanh", "relu", "leaky_relu", "rbf")
-OUTPUT_ACTIVATIONS = HIDDEN_ACTIVATIONS + ("softmax",)
-LOSSES = ("squared_error", "cross_entropy")
-MODES = ("online", "batch", "minibatch")
-DTYPES = {"float64": np.float64, "float32": np.float32}
-
-# Sample orders are generated in blocks of at most this many indices.
-_ORDER_BLOCK = 1 << 22
-# With a progress bar, grow the epochs per kernel call until a call takes this long.
-_PROGRESS_CALL_SECONDS = 0.05
+DTYPES = {name: np.dtype(name).type for name in _DTYPE_NAMES}
 
 
 class DivergenceError(FloatingPointError):
@@ -252,18 +246,33 @@ class Network:
                 f"output_activation={self.output_activation!r}, loss={self.loss_name!r}, "
                 f"dtype={self.dtype.name!r}" + ("" if self.bias else ", bias=False") + ")")
 
+    def _config(self):
+        """The constructor arguments that rebuild this network (all but the seed)."""
+        return {"layer_sizes": self.layer_sizes, "hidden_activation": self.hidden_activation,
+                "output_activation": self.output_activation, "loss": self.loss_name,
+                "dtype": self.dtype.name, "bias": self.bias}
+
+    @classmethod
+    def _from_config(cls, config, parameters=None):
+        """A new network from :meth:`_config`'s dict; the one rebuild path.
+
+        ``parameters`` (any array of the right size, cast to the dtype) is
+        copied into the new network's buffer as is; without it the weights
+        are the seed-0 initialisation.
+        """
+        net = cls(**config, seed=0)
+        if parameters is not None:
+            np.copyto(net._params, parameters, casting="unsafe")
+        return net
+
     def __reduce__(self):
         # Rebuild from the configuration and the flat buffer, so an unpickled
         # network's weights and biases are views into its parameters again.
-        return (_rebuild, (self.layer_sizes, self.hidden_activation, self.output_activation,
-                           self.loss_name, self.dtype.name, self.bias, self._params.copy()))
+        return (_rebuild, (*self._config().values(), self._params.copy()))
 
     def copy(self):
         """An independent network with the same configuration and parameters."""
-        other = Network(self.layer_sizes, self.hidden_activation, self.output_activation,
-                        self.loss_name, self.dtype.name, seed=0, bias=self.bias)
-        other._params[...] = self._params
-        return other
+        return Network._from_config(self._config(), self._params)
 
     # -- argument checks --------------------------------------------------------
 
@@ -365,6 +374,38 @@ class Network:
             When an epoch's loss or weights become NaN or infinite; the
             network keeps the weights it had at the start of that epoch.
         """
+        X, Y, epochs, eta, mu, batch = self._check_fit_args(
+            X, Y, epochs, learning_rate, mode, batch_size, momentum, callback)
+        scratch = FitScratch(self, epochs, batch, mu)
+        orders = SampleOrders(X.shape[0], shuffle, seed)
+        chunks = EpochChunks(epochs, orders.max_epochs_per_call,
+                              one_at_a_time=callback is not None, growing=progress)
+        history = History()
+        bar = _progress_bar(epochs) if progress else None
+        for first, count in chunks:
+            started = time.perf_counter()
+            try:
+                self._train_epochs(X, Y, orders.next(count), eta, mu, batch, scratch,
+                                   first, count, history)
+            except DivergenceError:
+                if bar is not None:
+                    bar.close()
+                raise
+            done = first + count
+            if bar is not None:
+                bar.update(count, history.loss[-1])
+                chunks.took(time.perf_counter() - started)
+            if callback is not None and callback(done, history.loss[-1], self) is False:
+                break
+        if bar is not None:
+            bar.close()
+        return history
+
+    def _check_fit_args(self, X, Y, epochs, learning_rate, mode, batch_size, momentum, callback):
+        """Check :meth:`fit`'s arguments; return ``X, Y, epochs, eta, mu, batch``.
+
+        ``batch`` is the kernel's: 0 for online, ``n_samples`` for batch mode.
+        """
         X, Y = self._check_XY(X, Y)
         epochs = as_count(epochs, "epochs")
         eta = as_real(learning_rate, "learning_rate", positive=True)
@@ -372,71 +413,36 @@ class Network:
         mu = as_real(momentum, "momentum", nonnegative=True)
         if mu >= 1:
             raise ValueError(f"momentum must be in [0, 1), got {mu}")
-        n = X.shape[0]
         if mode == "minibatch":
             batch = as_count(32 if batch_size is None else batch_size, "batch_size")
         elif batch_size is not None:
             raise ValueError(f"batch_size is only used with mode='minibatch' (mode={mode!r})")
         else:
-            batch = 0 if mode == "online" else n
+            batch = 0 if mode == "online" else X.shape[0]
         if callback is not None and not callable(callback):
             raise TypeError("callback must be callable")
+        return X, Y, epochs, eta, mu, batch
 
-        # all workspace for this fit, allocated once
-        n_params = self._params.size
-        grad = np.zeros(n_params if batch else 0, dtype=self.dtype)
-        velocity = np.zeros(n_params if mu else 0, dtype=self.dtype)
-        backup = np.empty(2 * n_params, dtype=self.dtype)
-        work = self._workspace()
-        losses = np.empty(epochs, dtype=np.float64)
-        rng = np.random.default_rng(seed) if shuffle else None  # (seeding from the OS costs ~30 us)
-        history = History()
-        ordered = np.arange(n, dtype=np.intp)
-        bar = _progress_bar(epochs) if progress else None
+    def _train_epochs(self, X, Y, order, eta, mu, batch, scratch, first, count, history):
+        """Run epochs ``first .. first + count - 1`` in one kernel call.
 
-        def run(first, count):
-            if shuffle:
-                # the same stream as one rng.permutation(n) per epoch, in one call
-                order = rng.permuted(np.tile(np.arange(n, dtype=np.intp), (count, 1)), axis=1)
-            else:  # one row for every epoch: a stride-0 view, no copy
-                order = np.ndarray((count, n), np.intp, ordered, 0, (0, ordered.itemsize))
-            failed = _k.train_epochs(self._params, grad, velocity, backup, work,
-                                     *self._layout_args(), self._loss_code, self.bias,
-                                     X, Y, order, eta, mu, batch, losses[first:first + count])
-            done = count if failed < 0 else failed
-            history.loss.extend(losses[first:first + done].tolist())
-            if failed >= 0:
-                epoch = first + failed + 1
-                if bar is not None:
-                    bar.close()
-                raise DivergenceError(
-                    f"training diverged in epoch {epoch}: the loss or the weights became NaN or "
-                    f"infinite with learning_rate={eta}. The network keeps the weights it had before "
-                    f"epoch {epoch}; try a smaller learning_rate (e.g. {eta / 10:g}).",
-                    epoch, history)
-
-        done = 0
-        chunk = 1
-        block = max(1, _ORDER_BLOCK // n) if shuffle else epochs
-        while done < epochs:
-            if callback is not None:
-                count = 1
-            elif bar is not None:
-                count = min(chunk, block, epochs - done)
-            else:
-                count = min(block, epochs - done)
-            started = time.perf_counter()
-            run(done, count)
-            done += count
-            if bar is not None:
-                bar.update(count, history.loss[-1])
-                if time.perf_counter() - started < _PROGRESS_CALL_SECONDS:
-                    chunk *= 2
-            if callback is not None and callback(done, history.loss[-1], self) is False:
-                break
-        if bar is not None:
-            bar.close()
-        return history
+        Appends their losses to ``history``; raises :class:`DivergenceError`
+        (the kernel has restored the weights of the diverged epoch's start)
+        when an epoch's loss or weights become NaN or infinite.
+        """
+        losses = scratch.losses[first:first + count]
+        failed = _k.train_epochs(self._params, scratch.grad, scratch.velocity, scratch.backup,
+                                 scratch.work, *self._layout_args(), self._loss_code, self.bias,
+                                 X, Y, order, eta, mu, batch, losses)
+        done = count if failed < 0 else failed
+        history.loss.extend(losses[:done].tolist())
+        if failed >= 0:
+            epoch = first + failed + 1
+            raise DivergenceError(
+                f"training diverged in epoch {epoch}: the loss or the weights became NaN or "
+                f"infinite with learning_rate={eta}. The network keeps the weights it had before "
+                f"epoch {epoch}; try a smaller learning_rate (e.g. {eta / 10:g}).",
+                epoch, history)
 
     # -- evaluation -------------------------------------------------------------
 
@@ -522,10 +528,7 @@ class Network:
         return float(np.max(np.abs(backprop - numeric) / scale))
 
     def _as_float64(self):
-        other = Network(self.layer_sizes, self.hidden_activation, self.output_activation,
-                        self.loss_name, "float64", seed=0, bias=self.bias)
-        other._params[...] = self._params
-        return other
+        return Network._from_config({**self._config(), "dtype": "float64"}, self._params)
 
     # -- persistence --------------------------------------------------------------
 
@@ -552,9 +555,9 @@ class Network:
 
 def _rebuild(layer_sizes, hidden_activation, output_activation, loss, dtype, bias, parameters):
     """Unpickle a Network (see Network.__reduce__)."""
-    net = Network(layer_sizes, hidden_activation, output_activation, loss, dtype, seed=0, bias=bias)
-    net.parameters = parameters
-    return net
+    config = {"layer_sizes": layer_sizes, "hidden_activation": hidden_activation,
+              "output_activation": output_activation, "loss": loss, "dtype": dtype, "bias": bias}
+    return Network._from_config(config, parameters)
 
 
 def _is_bias_index(net, p):

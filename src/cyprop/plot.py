@@ -183,7 +183,7 @@ def cost_surface(X=None, y=None, *, theta_range=(-15.0, 15.0), resolution=80, az
     from .tutorials import gradient_descent
 
     if X is None and y is None:
-        X, y = np.array([[0.0, 1.0], [1.0, 1.0]]), np.array([[1.0], [0.0]])
+        X, y = gradient_descent.NOT_X, gradient_descent.NOT_Y
     elif X is None or y is None:
         raise ValueError("pass both X and y, or neither (for the NOT gate)")
     lo, hi = _range(theta_range, "theta_range")

@@ -31,7 +31,6 @@ except ImportError as exc:  # scikit-learn missing, or older than 1.6 (no valida
     raise ImportError("cyprop.sklearn needs scikit-learn >= 1.6: pip install 'cyprop[sklearn]' "
                       f"({exc})") from None
 
-from ._netstate import network_from_state, network_state
 from ._scaling import Standardizer
 from ._validate import as_count, check_choice
 from .network import HIDDEN_ACTIVATIONS, Network
@@ -139,20 +138,6 @@ class _BaseMLP(BaseEstimator):
         check_is_fitted(self, "network_")
         X = validate_data(self, X, reset=False, dtype=[np.float64, np.float32])
         return np.asarray(self.network_.predict(X), dtype=np.float64)
-
-    # -- pickling: the network travels as plain data (see cyprop._netstate) ---------
-
-    def __getstate__(self):
-        state = dict(super().__getstate__())
-        if "network_" in state:
-            state["network_"] = network_state(state["network_"])
-        return state
-
-    def __setstate__(self, state):
-        state = dict(state)
-        if isinstance(state.get("network_"), dict):
-            state["network_"] = network_from_state(state["network_"])
-        super().__setstate__(state)
 
 
 _PARAMETERS_DOC = """

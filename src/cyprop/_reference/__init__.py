@@ -3,7 +3,8 @@
 Every function in :mod:`cyprop.tutorials` and the maths behind
 :class:`cyprop.Network` is written here a second time, for clarity rather than
 speed: vectorised NumPy in float64, short functions, no compiled code and no
-import of any other part of cyprop.  The test suite compares the compiled
+import of any other part of cyprop but the option names (:mod:`cyprop._options`,
+plain tuples).  The test suite compares the compiled
 kernels against these modules, and ``cyprop bench`` times them side by side.
 
 Modules

@@ -23,6 +23,8 @@ times the true partial derivative of :func:`cost`.
 
 import numpy as np
 
+from ._common import sigmoid
+
 __all__ = [
     "f",
     "f_derivative",
@@ -83,11 +85,6 @@ def descend(x_start=4.0, gamma=0.01, precision=1e-5, max_steps=None):
         x_new = x_old - gamma * f_derivative(x_old)
         n_steps += 1
     return x_new, n_steps
-
-
-def sigmoid(x):
-    """Logistic sigmoid ``1 / (1 + exp(-x))``."""
-    return 1.0 / (1.0 + np.exp(-x))
 
 
 def run(X, weights):

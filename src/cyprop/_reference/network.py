@@ -29,6 +29,8 @@ compared to round-off after a few epochs.
 
 import numpy as np
 
+from .._options import LOSSES, MODES, OUTPUT_ACTIVATIONS
+
 __all__ = [
     "ACTIVATIONS",
     "LEAKY_SLOPE",
@@ -47,9 +49,7 @@ __all__ = [
 LEAKY_SLOPE = 0.01
 """Slope of ``leaky_relu`` for z <= 0."""
 
-ACTIVATIONS = ("identity", "sigmoid", "tanh", "relu", "leaky_relu", "rbf", "softmax")
-LOSSES = ("squared_error", "cross_entropy")
-MODES = ("online", "batch", "minibatch")
+ACTIVATIONS = OUTPUT_ACTIVATIONS
 
 
 # ---------------------------------------------------------------------------

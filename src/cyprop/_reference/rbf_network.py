@@ -19,6 +19,8 @@ two parameters).
 
 import numpy as np
 
+from ._common import sigmoid as logistic
+
 __all__ = [
     "make_data",
     "rbf",
@@ -73,11 +75,6 @@ def rbf(zh):
     Its derivative is ``-2 * zh * rbf(zh)``.
     """
     return np.exp(-np.square(zh))
-
-
-def logistic(zo):
-    """Logistic sigmoid ``1 / (1 + exp(-zo))``."""
-    return 1.0 / (1.0 + np.exp(-zo))
 
 
 def hidden_activations(x, wh):

@@ -15,6 +15,8 @@ summed over the samples and the weights move by ``-(1/m) * alpha * sum``.
 
 import numpy as np
 
+from ._common import sigmoid
+
 __all__ = ["init_weights", "sigmoid", "forward", "train"]
 
 
@@ -42,11 +44,6 @@ def init_weights(num_in=2, num_hid=3, num_out=1, seed=None):
     theta1 = 0.5 * np.sqrt(6 / (num_in + num_hid)) * np.random.randn(num_in + 1, num_hid)
     theta2 = 0.5 * np.sqrt(6 / (num_hid + num_out)) * np.random.randn(num_hid + 1, num_out)
     return theta1, theta2
-
-
-def sigmoid(x):
-    """Logistic sigmoid ``1 / (1 + exp(-x))``."""
-    return 1.0 / (1.0 + np.exp(-x))
 
 
 def _with_bias(a):

@@ -28,9 +28,22 @@ import numpy as np
 
 from .._kernels import tutorial_kernels as _tk
 from .._validate import as_count, as_float_array, as_real, broadcast_grids, check_choice
+from ._common import constant, sigmoid
 
 __all__ = ["f", "f_derivative", "descend", "sigmoid", "run", "cost", "cross_entropy_cost",
            "train", "cost_surface"]
+
+# The tutorial's demo inputs (read-only arrays).
+#: Example 2: one sigmoid neuron, weight 5, pushed to output 0 on five inputs.
+NEURON_X = constant([[0.1], [0.25], [0.5], [0.75], [1.0]])
+NEURON_Y = constant(np.zeros((5, 1)))
+NEURON_WEIGHTS = constant([[5.0]])
+NEURON_ALPHA, NEURON_EPOCHS = 0.5, 2000
+#: Example 3: the NOT network, a sigmoid neuron with a bias input (the second column).
+NOT_X = constant([[0.0, 1.0], [1.0, 1.0]])
+NOT_Y = constant([[1.0], [0.0]])
+NOT_WEIGHTS = constant([[-0.14935895], [7.10444213]])
+NOT_ALPHA, NOT_EPOCHS = 0.05, 12000
 
 
 def f(x):
@@ -73,11 +86,6 @@ def descend(x_start=4.0, gamma=0.01, precision=1e-5, max_steps=10_000_000):
     if status == 2:
         raise ValueError(f"descend diverged after {n} steps (x became {x}); try a smaller gamma")
     return float(x), int(n)
-
-
-def sigmoid(x):
-    """Logistic sigmoid ``1 / (1 + exp(-x))``, elementwise."""
-    return 1.0 / (1.0 + np.exp(-np.asarray(x, dtype=float)))
 
 
 def run(X, weights):

@@ -23,12 +23,17 @@ import numpy as np
 
 from .._kernels import tutorial_kernels as _tk
 from .._validate import as_count, as_float_array, as_real, broadcast_grids
+from ._common import sigmoid as logistic
 
 __all__ = [
     "make_data", "rbf", "logistic", "hidden_activations", "output_activations", "nn",
     "nn_predict", "loss", "loss_for_param", "gradient_output", "gradient_bias_out",
     "gradient_hidden", "gradient_weight_hidden", "backprop_update", "train", "loss_surface",
 ]
+
+# The tutorial's demo run on make_data(): its start, step size and iterations.
+START_WH, START_BO = 2.3, 1.4
+LEARNING_RATE, ITERATIONS = 2.0, 20
 
 
 def make_data(seed=4):
@@ -55,11 +60,6 @@ def make_data(seed=4):
 def rbf(zh):
     """Gaussian radial basis function ``exp(-zh**2)``, elementwise."""
     return np.exp(-np.square(zh))
-
-
-def logistic(zo):
-    """Logistic function ``1 / (1 + exp(-zo))``, elementwise."""
-    return 1.0 / (1.0 + np.exp(-np.asarray(zo, dtype=float)))
 
 
 def hidden_activations(x, wh):

@@ -36,8 +36,16 @@ import numpy as np
 from .._kernels import tutorial_kernels as _tk
 from .._validate import as_count, as_float_array, as_real, check_choice
 from ..network import DivergenceError, Network
+from ._common import constant
 
 __all__ = ["fwd_prop", "error", "backprop_step", "train"]
+
+# The tutorial's worked example (read-only arrays): one sample, w1..w6, the step size.
+INPUTS = constant([2.0, 3.0])
+ACTUAL = 1.0
+WEIGHTS_HIDDEN = constant([[0.15, 0.10], [0.20, 0.05]])  # [[w1, w3], [w2, w4]]
+WEIGHTS_OUT = constant([[0.16], [0.20]])  # [[w5], [w6]]
+LEARNING_RATE = 0.05
 
 
 def fwd_prop(inputs, weights):

@@ -21,8 +21,14 @@ import numpy as np
 
 from .._validate import as_count, as_float_array, as_real
 from ..network import Network
+from ._common import constant, sigmoid
 
 __all__ = ["init_weights", "sigmoid", "forward", "train"]
+
+# The tutorial's demo inputs: the XOR truth table (read-only arrays), its step and epochs.
+XOR_X = constant([[0.0, 0.0], [0.0, 1.0], [1.0, 0.0], [1.0, 1.0]])
+XOR_Y = constant([[0.0], [1.0], [1.0], [0.0]])
+ALPHA, EPOCHS = 0.1, 10000
 
 
 def init_weights(num_in=2, num_hid=3, num_out=1, seed=None):
@@ -45,11 +51,6 @@ def init_weights(num_in=2, num_hid=3, num_out=1, seed=None):
     theta1 = 0.5 * np.sqrt(6 / (num_in + num_hid)) * np.random.randn(num_in + 1, num_hid)
     theta2 = 0.5 * np.sqrt(6 / (num_hid + num_out)) * np.random.randn(num_hid + 1, num_out)
     return theta1, theta2
-
-
-def sigmoid(x):
-    """Logistic sigmoid ``1 / (1 + exp(-x))``, elementwise."""
-    return 1.0 / (1.0 + np.exp(-np.asarray(x, dtype=float)))
 
 
 def _check_thetas(theta1, theta2):

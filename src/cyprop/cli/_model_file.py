@@ -12,8 +12,8 @@ import zipfile
 
 import numpy as np
 
-from . import _persist
-from ._scaling import Standardizer
+from .. import _persist
+from .._scaling import Standardizer
 
 FORMAT = "cyprop.train-model"
 VERSION = 1
@@ -67,7 +67,7 @@ class Model:
     @classmethod
     def load(cls, path):
         """Read a file written by :meth:`save`; ValueError if it is not one."""
-        from .network import Network
+        from ..network import Network
 
         path = os.fspath(path)
         if os.path.isfile(path) and not zipfile.is_zipfile(path):

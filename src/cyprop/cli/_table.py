@@ -29,13 +29,18 @@ class Table:
     cells : dict of str -> list of str
         Each column's cells, stripped of surrounding spaces.
     n_rows : int
+    line_numbers : list of int
+        The file line each data row starts on (1-based; blank lines skipped
+        and multi-line quoted cells counted), for error messages.
     """
 
-    def __init__(self, path, names, rows):
+    def __init__(self, path, names, rows, line_numbers=None):
         self.path = path
         self.names = names
         self.cells = {name: [row[i] for row in rows] for i, name in enumerate(names)}
         self.n_rows = len(rows)
+        self.line_numbers = list(range(2, len(rows) + 2)) if line_numbers is None \
+            else list(line_numbers)
 
     def require(self, name):
         """Raise TableError unless the file has a column ``name``."""
@@ -52,11 +57,11 @@ class Table:
                 values[row] = float(text)
             except ValueError:
                 what = "is empty" if text == "" else f"holds {text!r}"
-                raise TableError(f"{self.path}, line {row + 2}: column {name!r} {what}, "
-                                 "not a number") from None
+                raise TableError(f"{self.path}, line {self.line_numbers[row]}: column {name!r} "
+                                 f"{what}, not a number") from None
             if not np.isfinite(values[row]):
-                raise TableError(f"{self.path}, line {row + 2}: column {name!r} holds {text!r}; "
-                                 "values must be finite numbers")
+                raise TableError(f"{self.path}, line {self.line_numbers[row]}: column {name!r} "
+                                 f"holds {text!r}; values must be finite numbers")
         return values
 
     def matrix(self, names):
@@ -77,7 +82,11 @@ def read_csv(path, delimiter=","):
     """
     try:
         with open(path, newline="", encoding="utf-8-sig") as f:
-            lines = [row for row in csv.reader(f, delimiter=delimiter)]
+            reader = csv.reader(f, delimiter=delimiter)
+            lines, first = [], 1
+            for row in reader:  # (the line each record starts on, its cells)
+                lines.append((first, row))
+                first = reader.line_num + 1
     except FileNotFoundError:
         raise TableError(f"{path}: no such file") from None
     except IsADirectoryError:
@@ -86,7 +95,7 @@ def read_csv(path, delimiter=","):
         raise TableError(f"{path}: cannot read it ({exc.strerror or exc})") from None
     except (UnicodeDecodeError, csv.Error) as exc:
         raise TableError(f"{path}: not a readable UTF-8 CSV file ({exc})") from None
-    numbered = [(i + 1, [cell.strip() for cell in row]) for i, row in enumerate(lines)
+    numbered = [(number, [cell.strip() for cell in row]) for number, row in lines
                 if any(cell.strip() for cell in row)]
     if not numbered:
         raise TableError(f"{path}: the file is empty; it needs a header row and data rows")
@@ -96,15 +105,16 @@ def read_csv(path, delimiter=","):
             raise TableError(f"{path}: column {i + 1} of the header row has no name")
         if name in names[:i]:
             raise TableError(f"{path}: the header names column {name!r} twice")
-    rows = []
+    rows, line_numbers = [], []
     for number, row in numbered[1:]:
         if len(row) != len(names):
             raise TableError(f"{path}, line {number}: {len(row)} cells, but the header has "
                              f"{len(names)} columns")
         rows.append(row)
+        line_numbers.append(number)
     if not rows:
         raise TableError(f"{path}: no data rows below the header")
-    return Table(path, names, rows)
+    return Table(path, names, rows, line_numbers)
 
 
 def is_categorical(table, name):
@@ -137,7 +147,8 @@ def class_labels(table, name):
     except TableError:
         for row, text in enumerate(cells):
             if text == "":
-                raise TableError(f"{table.path}, line {row + 2}: column {name!r} is empty") from None
+                raise TableError(f"{table.path}, line {table.line_numbers[row]}: column {name!r} "
+                                 "is empty") from None
         return np.array(cells, dtype=str)
     if np.all(values == np.round(values)):
         return np.array([str(int(v)) for v in values], dtype=str)

@@ -1,10 +1,12 @@
-"""``cyprop train`` and ``cyprop predict``: a network from a CSV file, and its predictions."""
+"""``cyprop train``: a network from a CSV file, saved with its input scaling."""
 
 import argparse
-import sys
 import time
 
 import numpy as np
+
+from .._options import DTYPES, HIDDEN_ACTIVATIONS, MODES
+from ._errors import CommandError
 
 TRAIN_EPILOG = """\
 The CSV file needs a header row.  Every column except the target (and any
@@ -23,8 +25,8 @@ example:
 """
 
 
-def add_parsers(commands):
-    """Add the ``train`` and ``predict`` subcommands to an argparse subparsers object."""
+def add_parser(commands):
+    """Add the ``train`` subcommand to an argparse subparsers object."""
     train = commands.add_parser(
         "train", help="train a network on a CSV file and save it",
         description="Train a fully-connected network on the rows of a CSV file, showing a\n"
@@ -42,11 +44,11 @@ def add_parsers(commands):
     train.add_argument("--task", choices=("auto", "classification", "regression"), default="auto",
                        help="override the automatic choice (default: auto)")
     train.add_argument("--activation", default="tanh",
-                       choices=("identity", "sigmoid", "tanh", "relu", "leaky_relu", "rbf"),
+                       choices=HIDDEN_ACTIVATIONS,
                        help="hidden-layer activation (default: tanh)")
     train.add_argument("--learning-rate", type=float, default=0.01, metavar="ETA",
                        help="SGD step size (default: 0.01)")
-    train.add_argument("--mode", choices=("online", "minibatch", "batch"), default="online",
+    train.add_argument("--mode", choices=MODES, default="online",
                        help="update after every sample, every --batch-size samples, or once "
                             "per epoch (default: online)")
     train.add_argument("--batch-size", type=int, metavar="N",
@@ -54,26 +56,13 @@ def add_parsers(commands):
     train.add_argument("--momentum", type=float, default=0.0, help="momentum in [0, 1) (default: 0)")
     train.add_argument("--seed", type=int, default=0,
                        help="seed of the initial weights and the shuffling (default: 0)")
-    train.add_argument("--dtype", choices=("float64", "float32"), default="float64",
+    train.add_argument("--dtype", choices=DTYPES, default="float64",
                        help="precision (default: float64)")
     train.add_argument("--ignore", default="", metavar="COL,COL,...", type=_names,
                        help="columns that are not inputs (e.g. an id column)")
     train.add_argument("--delimiter", default=",", help="CSV field separator (default: ',')")
     train.add_argument("--quiet", action="store_true", help="no progress bar and no summary")
     train.set_defaults(handler=train_command)
-
-    predict = commands.add_parser(
-        "predict", help="print a saved model's prediction for every row of a CSV file",
-        description="Print one prediction per data row of a CSV file: the class (classification) "
-                    "or the value (regression).  The file needs the model's input columns, by "
-                    "name; other columns, such as the target, are ignored.")
-    predict.add_argument("model", metavar="MODEL.npz", help="a model saved by 'cyprop train'")
-    predict.add_argument("data", metavar="DATA.csv", help="rows to predict, with a header row")
-    predict.add_argument("--proba", action="store_true",
-                         help="classification: print every class's probability instead, as CSV "
-                              "with a header row of class names")
-    predict.add_argument("--delimiter", default=",", help="CSV field separator (default: ',')")
-    predict.set_defaults(handler=predict_command)
 
 
 def _names(text):
@@ -93,11 +82,10 @@ def _layers(text):
 
 
 def train_command(args):
+    from .._scaling import Standardizer
+    from ..network import DivergenceError, Network
     from ._model_file import Model
-    from ._scaling import Standardizer
     from ._table import TableError, class_labels, is_categorical, read_csv
-    from .cli import CommandError
-    from .network import DivergenceError, Network
 
     table = read_csv(args.data, args.delimiter)
     table.require(args.target)
@@ -169,41 +157,6 @@ def train_command(args):
     return 0
 
 
-def predict_command(args):
-    from ._model_file import Model
-    from ._table import read_csv
-    from .cli import CommandError
-
-    try:
-        model = Model.load(args.model)
-    except FileNotFoundError:
-        raise CommandError(f"{args.model}: no such file") from None
-    except OSError as exc:
-        raise CommandError(f"cannot read {args.model}: {exc.strerror or exc}") from None
-    except ValueError as exc:
-        raise CommandError(str(exc)) from None
-    if args.proba and model.task != "classification":
-        raise CommandError("--proba is for classification models; this one does regression")
-    table = read_csv(args.data, args.delimiter)
-    missing = [name for name in model.features if name not in table.cells]
-    if missing:
-        raise CommandError(f"{args.data} lacks the model's input column(s) {', '.join(missing)} "
-                           f"(the model takes {', '.join(model.features)})")
-    out = model.outputs(table.matrix(model.features))
-    write = sys.stdout.write
-    if args.proba:
-        write(",".join(_csv_cell(c) for c in model.classes) + "\n")
-        for row in out:
-            write(",".join(f"{p:.6g}" for p in row) + "\n")
-    elif model.task == "classification":
-        for index in np.argmax(out, axis=1):
-            write(model.classes[index] + "\n")
-    else:
-        for value in out[:, 0]:
-            write(f"{value:.10g}\n")
-    return 0
-
-
 def _class_order(label):
     """Numbers in numeric order, before any text, which sorts as text."""
     try:
@@ -215,7 +168,3 @@ def _class_order(label):
 def _shorten(names, limit=8):
     shown = ", ".join(names[:limit])
     return shown + (f", ... ({len(names) - limit} more)" if len(names) > limit else "")
-
-
-def _csv_cell(text):
-    return '"' + text.replace('"', '""') + '"' if any(c in text for c in ',"\n') else text

@@ -7,6 +7,8 @@ figure (or None when it has none) for ``--plot FILE``.
 
 import numpy as np
 
+from ._errors import CommandError
+
 TUTORIALS = {
     "rbf": "a hidden RBF unit trained by backpropagation (loss surface figure)",
     "descent": "gradient descent on a polynomial, a sigmoid neuron and the NOT\n"
@@ -36,8 +38,6 @@ def add_parser(commands):
 
 
 def tutorial_command(args):
-    from .cli import CommandError
-
     if args.plot and args.name == "step":
         raise CommandError("the step-by-step tutorial has no figure; --plot works with "
                            "rbf, descent and xor")
@@ -69,21 +69,21 @@ def _pyplot(error):
 
 
 def _rbf(args):
-    from .tutorials import rbf_network as rbf
+    from ..tutorials import rbf_network as rbf
 
     x, t = rbf.make_data()
-    wh, bo, path = rbf.train(x, t, 2.3, 1.4, 2.0, 20)
+    wh, bo, path = rbf.train(x, t, rbf.START_WH, rbf.START_BO, rbf.LEARNING_RATE, rbf.ITERATIONS)
     accuracy = np.mean(rbf.nn_predict(x, wh, bo) == t)
     print("RBF network: x -> rbf(x * wh) -> logistic(h + bo), mean cross-entropy, "
           "full-batch gradient descent")
-    print(f"data: {x.shape[0]} samples (make_data()); start wh=2.3, bo=1.4; learning rate 2.0; "
-          f"{path.shape[0] - 1} iterations")
+    print(f"data: {x.shape[0]} samples (make_data()); start wh={rbf.START_WH}, bo={rbf.START_BO}; "
+          f"learning rate {rbf.LEARNING_RATE}; {path.shape[0] - 1} iterations")
     print(f"initial loss is {path[0, 2]:.2f}")
     print(f"final loss is {path[-1, 2]:.2f} for weights wh={wh:.2f} and bo={bo:.2f}")
     print(f"training accuracy {100 * accuracy:.0f}%")
 
     def draw():
-        from .plot import loss_surface
+        from ..plot import loss_surface
 
         return loss_surface(path, x, t)
 
@@ -91,25 +91,21 @@ def _rbf(args):
 
 
 def _descent(args):
-    from .tutorials import gradient_descent as gd
+    from ..tutorials import gradient_descent as gd
 
     x_min, steps = gd.descend()
     print("1. Gradient descent on f(x) = x**4 - 3x**3 + 2 from x = 4, step 0.01")
     print(f"Local minimum occurs at {x_min!r} ({steps} steps; 9/4 = 2.25 exactly)")
 
-    X1 = np.array([[0.1], [0.25], [0.5], [0.75], [1.0]])
-    y1 = np.zeros((5, 1))
-    w1 = np.array([[5.0]])
-    trained = gd.train(X1, y1, w1, 0.5, 2000)
+    X1, y1, w1 = gd.NEURON_X, gd.NEURON_Y, gd.NEURON_WEIGHTS
+    trained = gd.train(X1, y1, w1, gd.NEURON_ALPHA, gd.NEURON_EPOCHS)
     print("\n2. One sigmoid neuron, weight 5, pushed to output 0 (alpha 0.5, 2000 epochs)")
     print(f"Cost Before Gradient Descent: {gd.cost(X1, y1, w1):.12g}")
     print(f"Final Weight: {trained.ravel()}")
     print(f"Final Cost: {gd.cost(X1, y1, trained):.12g}")
 
-    Xn = np.array([[0.0, 1.0], [1.0, 1.0]])
-    yn = np.array([[1.0], [0.0]])
-    wn = np.array([[-0.14935895], [7.10444213]])
-    trained = gd.train(Xn, yn, wn, 0.05, 12000)
+    Xn, yn, wn = gd.NOT_X, gd.NOT_Y, gd.NOT_WEIGHTS
+    trained = gd.train(Xn, yn, wn, gd.NOT_ALPHA, gd.NOT_EPOCHS)
     print("\n3. The NOT network: a sigmoid neuron with a bias input (alpha 0.05, 12000 epochs)")
     print(f"Initial Weight: {wn.ravel()}")
     print(f"Cost Before Gradient Descent: {gd.cost(Xn, yn, wn):.12g}")
@@ -121,7 +117,7 @@ def _descent(args):
           "see cyprop.tutorials.gradient_descent for the exact gradient.)")
 
     def draw():
-        from .plot import cost_surface
+        from ..plot import cost_surface
 
         return cost_surface(Xn, yn)
 
@@ -129,13 +125,12 @@ def _descent(args):
 
 
 def _xor(args):
-    from .network import Network
-    from .tutorials import xor_network as xor
+    from ..network import Network
+    from ..tutorials import xor_network as xor
 
-    X = np.array([[0.0, 0.0], [0.0, 1.0], [1.0, 0.0], [1.0, 1.0]])
-    y = np.array([[0.0], [1.0], [1.0], [0.0]])
+    X, y = xor.XOR_X, xor.XOR_Y
     theta1, theta2 = xor.init_weights(seed=args.seed)
-    xor.train(X, y, theta1, theta2, alpha=0.1, epochs=10000)
+    xor.train(X, y, theta1, theta2, alpha=xor.ALPHA, epochs=xor.EPOCHS)
     print("XOR: a 2-3-1 sigmoid network, cross-entropy, one full-batch update per epoch "
           f"(alpha 0.1, 10000 epochs, initial weights seed {args.seed})")
     print("Results:")
@@ -143,7 +138,7 @@ def _xor(args):
     print(f"Rounded: {np.round(xor.forward(X, theta1, theta2)).ravel()} (expected [0. 1. 1. 0.])")
 
     def draw():
-        from .plot import decision_boundary
+        from ..plot import decision_boundary
 
         net = Network([2, theta1.shape[1], 1], "sigmoid", "sigmoid", "cross_entropy")
         for layer, theta in enumerate((theta1, theta2)):  # tutorial layout: bias in the last row
@@ -157,12 +152,10 @@ def _xor(args):
 
 
 def _step(args):
-    from .tutorials import step_by_step as step
+    from ..tutorials import step_by_step as step
 
-    inputs = np.array([2.0, 3.0])
-    actual = 1.0
-    w_hidden = np.array([[0.15, 0.10], [0.20, 0.05]])  # [[w1, w3], [w2, w4]]
-    w_out = np.array([[0.16], [0.20]])  # [[w5], [w6]]
+    inputs, actual, rate = step.INPUTS, step.ACTUAL, step.LEARNING_RATE
+    w_hidden, w_out = step.WEIGHTS_HIDDEN, step.WEIGHTS_OUT  # [[w1, w3], [w2, w4]], [[w5], [w6]]
     h = step.fwd_prop(inputs, w_hidden)
     prediction = step.fwd_prop(h, w_out)
     print("A linear 2-2-1 network, one sample: inputs [2, 3], actual output 1, learning rate 0.05")
@@ -172,7 +165,7 @@ def _step(args):
     print(f"Error after 1st fwd prop: {step.error(prediction, actual)}")
     for variant, what in (("prose", "backpropagation as the prose works it"),
                           ("code", "the tutorial's code (new w5, w6 broadcast along the inputs)")):
-        new_hidden, new_out = step.backprop_step(inputs, actual, w_hidden, w_out, 0.05, variant)
+        new_hidden, new_out = step.backprop_step(inputs, actual, w_hidden, w_out, rate, variant)
         print(f"\nOne step, {what}:")
         print(f"Weights w1 to w4 after back prop: {new_hidden.T.ravel()}  (w1, w2, w3, w4)")
         print(f"Weights w5 and w6 after back prop: {new_out.ravel()}")

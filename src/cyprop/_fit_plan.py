@@ -1,0 +1,90 @@
+"""The pieces of Network.fit around the kernel call: scratch memory, sample orders, chunking.
+
+:meth:`cyprop.Network.fit` checks its arguments, allocates a
+:class:`FitScratch`, and runs the epochs in the chunks :class:`EpochChunks`
+gives, each chunk one kernel call with the orders :class:`SampleOrders`
+draws for it.
+"""
+
+import numpy as np
+
+# Sample orders are generated in blocks of at most this many indices.
+_ORDER_BLOCK = 1 << 22
+# With a progress bar, grow the epochs per kernel call until a call takes this long.
+_PROGRESS_CALL_SECONDS = 0.05
+
+
+class FitScratch:
+    """All the workspace of one :meth:`Network.fit`, allocated once.
+
+    ``grad`` (batch modes) and ``velocity`` (momentum) are empty when unused;
+    ``backup`` holds the parameters (and velocity) of the running epoch's
+    start, for the kernel to restore on divergence; ``losses`` every epoch's.
+    """
+
+    __slots__ = ("grad", "velocity", "backup", "work", "losses")
+
+    def __init__(self, net, epochs, batch, mu):
+        n_params = net._params.size
+        self.grad = np.zeros(n_params if batch else 0, dtype=net.dtype)
+        self.velocity = np.zeros(n_params if mu else 0, dtype=net.dtype)
+        self.backup = np.empty(2 * n_params, dtype=net.dtype)
+        self.work = net._workspace()
+        self.losses = np.empty(epochs, dtype=np.float64)
+
+
+class SampleOrders:
+    """The order samples are visited in, ``count`` epochs at a time.
+
+    Shuffled: the same stream as one ``rng.permutation(n_samples)`` per
+    epoch, ``rng = default_rng(seed)``, generated in blocks of at most
+    ``_ORDER_BLOCK`` indices.  Unshuffled: one row for every epoch, a
+    stride-0 view (no copy, no limit on the epochs per call).
+    """
+
+    def __init__(self, n_samples, shuffle, seed):
+        self.n_samples = n_samples
+        # (a seed of None seeds from the OS, which costs ~30 us: only when shuffling)
+        self.rng = np.random.default_rng(seed) if shuffle else None
+        self.ordered = np.arange(n_samples, dtype=np.intp)
+        self.max_epochs_per_call = max(1, _ORDER_BLOCK // n_samples) if shuffle else None
+
+    def next(self, count):
+        """The orders of the next ``count`` epochs, shape (count, n_samples)."""
+        n, ordered = self.n_samples, self.ordered
+        if self.rng is not None:
+            return self.rng.permuted(np.tile(np.arange(n, dtype=np.intp), (count, 1)), axis=1)
+        return np.ndarray((count, n), np.intp, ordered, 0, (0, ordered.itemsize))
+
+
+class EpochChunks:
+    """How many epochs each kernel call runs: iterate for ``(first, count)`` pairs.
+
+    As many as the sample orders allow (``max_per_call``, None for no limit);
+    one at a time with a callback (it runs after every epoch); with a
+    progress bar, starting at one and doubling while a call takes less than
+    ``_PROGRESS_CALL_SECONDS`` (report each call's time to :meth:`took`).
+    """
+
+    def __init__(self, epochs, max_per_call, one_at_a_time=False, growing=False):
+        self.epochs = epochs
+        self.limit = epochs if max_per_call is None else max_per_call
+        self.one_at_a_time = one_at_a_time
+        self.growing = growing
+        self.chunk = 1
+
+    def took(self, seconds):
+        if seconds < _PROGRESS_CALL_SECONDS:
+            self.chunk *= 2
+
+    def __iter__(self):
+        done = 0
+        while done < self.epochs:
+            if self.one_at_a_time:
+                count = 1
+            elif self.growing:
+                count = min(self.chunk, self.limit, self.epochs - done)
+            else:
+                count = min(self.limit, self.epochs - done)
+            yield done, count
+            done += count

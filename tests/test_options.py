@@ -1,0 +1,34 @@
+"""The option names in cyprop._options agree with every place that acts on them."""
+
+import numpy as np
+
+import cyprop
+from cyprop import _options, network
+from cyprop._reference import network as ref
+from cyprop.cli import build_parser
+
+
+def test_kernel_codes_cover_exactly_the_option_names():
+    kernels = network._k  # whichever build the dispatcher chose
+    assert set(kernels.ACTIVATIONS) == set(_options.OUTPUT_ACTIVATIONS)
+    assert set(kernels.LOSSES) == set(_options.LOSSES)
+    assert len(set(kernels.ACTIVATIONS.values())) == len(kernels.ACTIVATIONS)
+
+
+def test_every_option_builds_and_trains():
+    X = np.array([[0.0, 1.0], [1.0, 0.0], [0.5, 0.5]])
+    for dtype in _options.DTYPES:
+        for act in _options.HIDDEN_ACTIVATIONS:
+            net = cyprop.Network([2, 3, 2], act, act, dtype=dtype, seed=0)
+            for mode in _options.MODES:
+                net.copy().fit(X, X, epochs=1, mode=mode)
+            assert net.dtype == np.dtype(dtype)
+
+
+def test_reference_and_cli_use_the_same_names():
+    assert ref.ACTIVATIONS == _options.OUTPUT_ACTIVATIONS
+    train = build_parser()._subparsers._group_actions[0].choices["train"]
+    choices = {action.dest: tuple(action.choices) for action in train._actions if action.choices}
+    assert choices["activation"] == _options.HIDDEN_ACTIVATIONS
+    assert choices["mode"] == _options.MODES
+    assert choices["dtype"] == _options.DTYPES
