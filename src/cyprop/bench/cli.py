@@ -21,7 +21,7 @@ in its own process, single-threaded unless --threads says otherwise; every
 peer's final weights are checked against cyprop's.  Peers that are not
 installed are skipped with a note: pip install "cyprop[bench]" installs the
 Python ones (numba, scikit-learn, matplotlib, threadpoolctl); PyTorch:
-pip install torch (CPU build); JAX: pip install jax; C: a C compiler (cc or
+pip install torch==2.13.0 (CPU build); JAX: pip install jax; C: a C compiler (cc or
 $CC); FANN: libfann-dev.
 
 Exit status 1 if any result disagrees with cyprop's.
@@ -173,6 +173,7 @@ def _comparison(args, old):
         min_reps=args.repeat or (2 if args.quick else 3),
         max_reps=args.repeat or (4 if args.quick else 15),
         threads=args.threads, placements=args.placements, build_dir=args.build_dir,
+        slow_min_reps=None if args.repeat else 2,
         verbose=False,
         progress=None if args.no_progress else runner.Progress(len(task_list)))
     names = ", ".join(c.name for c in selected if c.name != "cyprop")

@@ -371,12 +371,14 @@ def terminal_table(results, file=None):
           file=file)
     for tname, t in results["tasks"].items():
         print(f"\n{tname}: {t.get('description', '')}", file=file)
-        head = f"  {'contender':34} {'median':>9} {'min-max':>19} {'reps':>4} {'x cyprop':>9}  agreement"
+        width = min(max([len(e.get("label") or n) for n, e in t["entries"].items()
+                         if e.get("status") == "ok"] + [20]), 48)
+        head = f"  {'contender':{width}} {'median':>9} {'min-max':>19} {'reps':>4} {'x cyprop':>9}  agreement"
         print(head, file=file)
         print("  " + "-" * (len(head) - 2), file=file)
         skipped = []
         for name, e in t["entries"].items():
-            label = (e.get("label") or name)[:34]
+            label = (e.get("label") or name)[:width]
             if e.get("status") != "ok":
                 skipped.append(f"{name} ({e.get('status', '')}: {e.get('note', '')})")
                 continue
@@ -387,14 +389,14 @@ def terminal_table(results, file=None):
                 agree += f" (dparams {_g(e['param_rel_diff'], 2)})"
             elif "max_rel_diff" in e:
                 agree += f" (rel diff {_g(e['max_rel_diff'], 2)})"
-            print(f"  {label:34} {fmt_time(e['median']):>9} {spread:>19} {e['n']:>4} "
+            print(f"  {label:{width}} {fmt_time(e['median']):>9} {spread:>19} {e['n']:>4} "
                   f"{('-' if ratio is None else f'{ratio:.3g}'):>9}  {agree}", file=file)
             design = e.get("design")
             if design and e.get("agreement") == "differs by design":
-                print(f"  {'':34} maths differ by design: {design}", file=file)
+                print(f"  {'':{width}} maths differ by design: {design}", file=file)
             pl = e.get("placements")
             if pl:
-                print(f"  {'':34} over {len({p['index'] for p in pl})} memory placements: "
+                print(f"  {'':{width}} over {len({p['index'] for p in pl})} memory placements: "
                       f"max/min {e['max'] / e['min']:.2f}", file=file)
         for s in skipped:
             print(f"  not run: {s}", file=file)

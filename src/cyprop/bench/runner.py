@@ -301,6 +301,13 @@ class Session:
                 self._restart(c)
         reps = {c.name: int(np.clip(budget / max(estimates[c.name], 1e-9), min_reps, max_reps))
                 for c in active}
+        # a contender whose one run takes longer than twice the budget (a peer
+        # 100x slower than cyprop) may get fewer repetitions (cyprop bench)
+        slow = getattr(args, "slow_min_reps", None)
+        if slow:
+            for c in active:
+                if estimates[c.name] > 2 * budget:
+                    reps[c.name] = min(reps[c.name], max(slow, 1))
         # cyprop runs once per memory placement at least (its Runner moves
         # to the next placement on every reset)
         for c in active:
@@ -553,6 +560,7 @@ class Config:
         self.clock = "wall"
         self.threads = 1
         self.placements = 8
+        self.slow_min_reps = None
         self.build_dir = None
         self.verbose = True
         self.progress = None
