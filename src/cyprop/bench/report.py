@@ -366,7 +366,7 @@ def terminal_table(results, file=None):
     cyprop, agreement (and why a contender did not run)."""
     for line in header_lines(results):
         print(line, file=file)
-    print("Times: median of the repetitions (min-max); x cyprop: median time / cyprop's "
+    print("Times: median of the repetitions (min-max); x cyprop: median time / cyprop's\n"
           "(> 1: slower than cyprop); cyprop runs once per memory placement at least.",
           file=file)
     for tname, t in results["tasks"].items():
