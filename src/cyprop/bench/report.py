@@ -246,8 +246,9 @@ def plots(results, out_dir=None, ratio_path=None, scaling_path=None):
             ax.axvline(1.0, color="k", lw=0.8)
             ax.set_title(f"{tname}  (cyprop: {fmt_time(base['median'])})", fontsize=9)
             ax.tick_params(axis="x", labelsize=7)
-            for yi, r in zip(y, ratios):
-                ax.text(r, yi, f"  {r:.3g}×", va="center", fontsize=6)
+            for yi, r, h in zip(y, ratios, np.maximum(hi, 0)):
+                # the label right of the error bar, not on it
+                ax.text(r + h, yi, f"  {r:.3g}×", va="center", fontsize=6)
             ax.set_xlim(xlo, xhi)
         for ax in axes.ravel()[len(tasks):]:
             ax.set_visible(False)
@@ -413,12 +414,12 @@ def disagreements(results):
 def compare_runs(old, new, file=None):
     """Print, per task and contender found in both runs, the old and the new
     median and new / old; the runs' machines and versions first."""
-    om, nm = old.get("meta", {}), new.get("meta", {})
+    om, nm = _meta_filled(old), _meta_filled(new)
     print("\nChange against the earlier run (new median / old median; < 1: faster now):",
           file=file)
     for key, label in (("cpu", "CPU"), ("cyprop", "cyprop"), ("cyprop_simd", "SIMD"),
                        ("numpy", "NumPy"), ("python", "Python"), ("date", "date"),
-                       ("threads", "threads")):
+                       ("threads", "threads"), ("clock", "clock")):
         a, b = om.get(key, "?"), nm.get(key, "?")
         print(f"  {label:8} old: {a}" + ("" if a == b else f"   new: {b}"), file=file)
     rows = 0
@@ -439,6 +440,18 @@ def compare_runs(old, new, file=None):
     if not rows:
         print("  no task and contender in common", file=file)
     return rows
+
+
+def _meta_filled(results):
+    """The run's meta, with what older bench/run.py files keep elsewhere."""
+    meta = dict(results.get("meta", {}))
+    cy = meta.get("contenders", {}).get("cyprop", {}).get("info", {})
+    meta.setdefault("cyprop", cy.get("version", "?"))
+    env = meta.get("thread_env") or {}
+    if "threads" not in meta and "OMP_NUM_THREADS" in env:
+        meta["threads"] = int(env["OMP_NUM_THREADS"])
+    meta.setdefault("clock", "wall")
+    return meta
 
 
 def write_json(results, path):
