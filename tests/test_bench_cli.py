@@ -177,3 +177,28 @@ def test_data_file_errors(tmp_path, capsys):
     status = main(["bench", "--layers", "4,3,2", "--data", str(path), "--against", "numpy"])
     assert status == 2
     assert "X has shape (10, 3)" in capsys.readouterr().err
+
+
+def test_data_files_load(tmp_path):
+    """--data: an .npz (X, y) and a .csv (label last, optional header) give
+    the same task; the caller's file is the data trained on."""
+    from cyprop.bench import tasks
+
+    rng = np.random.default_rng(0)
+    X = rng.random((12, 4))
+    y = np.arange(12) % 3
+    np.savez(tmp_path / "d.npz", X=X, y=y)
+    with open(tmp_path / "d.csv", "w") as f:
+        f.write("a,b,c,d,label\n")
+        for row, label in zip(X, y):
+            f.write(",".join(repr(float(v)) for v in row) + f",{label}\n")
+    for name in ("d.npz", "d.csv"):
+        task = tasks.custom_task([4, 5, 3], data=tmp_path / name, dtype="float32")
+        assert task["X"].dtype == np.float32 and task["X"].shape == (12, 4)
+        np.testing.assert_array_equal(task["X"], X.astype(np.float32))
+        np.testing.assert_array_equal(task["labels"], y)
+        np.testing.assert_array_equal(task["Y"].argmax(axis=1), y)
+        assert task["output"] == "softmax" and task["n_samples"] == 12
+    with pytest.raises(ValueError, match="integer class labels in \\[0, 2\\]"):
+        np.savez(tmp_path / "bad.npz", X=X, y=y + 1)
+        tasks.custom_task([4, 5, 3], data=tmp_path / "bad.npz")
