@@ -31,9 +31,12 @@ def available(options):
 def _torch():
     import torch
 
-    torch.set_num_threads(1)
+    import os
+
+    threads = int(os.environ.get("CYPROP_BENCH_THREADS", "1"))
+    torch.set_num_threads(threads)
     try:
-        torch.set_num_interop_threads(1)
+        torch.set_num_interop_threads(threads)
     except RuntimeError:
         pass
     return torch

@@ -107,3 +107,10 @@ def supports(module, task, options):
 def maths(module, task, options):
     """``module.maths``, or None (the task's own maths) when not defined."""
     return getattr(module, "maths", _task_maths)(task, options)
+
+
+def module_of(contender):
+    """The contender's module (``cyprop.bench.contenders.<module>``)."""
+    import importlib
+
+    return importlib.import_module(f"{__name__}.{contender.module}")

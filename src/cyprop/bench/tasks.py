@@ -248,6 +248,111 @@ def scaling_tasks(size):
     return tasks
 
 
+ACTIVATIONS = ("sigmoid", "tanh", "relu", "identity")
+
+
+def load_data(path, n_in, n_out):
+    """(X, labels) from a ``.npz`` (arrays ``X`` and ``y``) or a ``.csv`` file
+    (comma-separated, the last column the integer class label, an optional
+    header line)."""
+    path = str(path)
+    if path.endswith(".npz"):
+        with np.load(path) as f:
+            if "X" not in f or "y" not in f:
+                raise ValueError(f"--data {path}: an .npz file needs arrays 'X' and 'y' "
+                                 f"(it has {sorted(f.files)})")
+            X, y = np.asarray(f["X"], dtype=np.float64), np.asarray(f["y"])
+    elif path.endswith(".csv"):
+        try:
+            table = np.loadtxt(path, delimiter=",", ndmin=2)
+        except ValueError:
+            table = np.loadtxt(path, delimiter=",", ndmin=2, skiprows=1)
+        X, y = table[:, :-1], table[:, -1]
+    else:
+        raise ValueError(f"--data {path}: expected a .csv or .npz file")
+    if X.ndim != 2 or X.shape[1] != n_in:
+        raise ValueError(f"--data {path}: X has shape {X.shape}, the network's input layer "
+                         f"has {n_in} units")
+    if y.ndim != 1 or y.shape[0] != X.shape[0]:
+        raise ValueError(f"--data {path}: y has shape {y.shape}, expected ({X.shape[0]},)")
+    if not np.all(np.isfinite(X)):
+        raise ValueError(f"--data {path}: X holds NaN or infinite values")
+    labels = np.asarray(y, dtype=np.float64)
+    n_classes = max(n_out, 2)
+    if np.any(labels != np.round(labels)) or labels.min() < 0 or labels.max() >= n_classes:
+        raise ValueError(f"--data {path}: y must hold integer class labels in "
+                         f"[0, {n_classes - 1}] for an output layer of {n_out} unit(s)")
+    return X, labels.astype(np.int64)
+
+
+def custom_task(layers, *, samples=10_000, epochs=1, mode="online", dtype="float64",
+                activation="sigmoid", lr=0.05, data=None, seed=5):
+    """A user-defined network (``cyprop bench --layers ...``).
+
+    Synthetic classification data (a random linear teacher) unless ``data``
+    names a file; softmax + cross-entropy output for several classes, a
+    sigmoid output unit for one.
+    """
+    sizes = [int(v) for v in layers]
+    if len(sizes) < 2 or min(sizes) < 1:
+        raise ValueError(f"--layers {','.join(map(str, layers))}: need at least two layer "
+                         "sizes, each >= 1")
+    if activation not in ACTIVATIONS:
+        raise ValueError(f"--activation {activation!r}: choose from {ACTIVATIONS}")
+    if mode not in ("online", "batch"):
+        raise ValueError(f"--mode {mode!r}: choose online or batch")
+    if int(epochs) < 1 or int(samples) < 1:
+        raise ValueError("--epochs and --samples must be >= 1")
+    n_in, n_out = sizes[0], sizes[-1]
+    if data is not None:
+        X, labels = load_data(data, n_in, n_out)
+        source = f"data from {data}"
+    else:
+        X, labels = synthetic_classification(int(samples), n_in, max(n_out, 2), seed=7)
+        source = "synthetic data"
+    if n_out == 1:
+        Y, output = labels[:, None].astype(np.float64), "sigmoid"
+    else:
+        Y, output = one_hot(labels, n_out), "softmax"
+    name = "custom-" + "-".join(map(str, sizes)) + ("-f32" if dtype == "float32" else "-f64")
+    task = _mlp_task(name, sizes, X, labels, Y, epochs=epochs, lr=lr, mode=mode, dtype=dtype,
+                     hidden=activation, output=output, seed=seed, group="custom")
+    task["description"] = (f"{'-'.join(map(str, sizes))}, {activation} + {output} "
+                           f"cross-entropy, {mode} SGD, eta {lr}, {epochs} epoch(s) over "
+                           f"{X.shape[0]:,} samples ({source}), {dtype}")
+    return task
+
+
+TASK_NAMES = {"xor": "xor", "rbf-train": "rbf", "rbf-surface": "rbf", "digits-f64": "digits",
+              "digits-f32": "digits", "synth784-f64": "synth784", "synth784-f32": "synth784"}
+
+
+def expand_task_names(names):
+    """Task groups and single tasks (``digits``, ``digits-f32``) -> (groups, keep).
+
+    ``keep`` is None (every task of the groups) or the set of task names to keep."""
+    groups, keep, whole = [], set(), set()
+    for name in names:
+        if name in TASK_GROUPS:
+            group, single = name, None
+        elif name in TASK_NAMES:
+            group, single = TASK_NAMES[name], name
+        else:
+            choices = sorted(set(TASK_GROUPS) | set(TASK_NAMES))
+            raise ValueError(f"unknown task {name!r}; choose from {', '.join(choices)}")
+        if group not in groups:
+            groups.append(group)
+        if single is None:
+            whole.add(group)
+        else:
+            keep.add(single)
+    if not keep:
+        return groups, None
+    keep |= {t for t, g in TASK_NAMES.items() if g in whole}
+    keep |= {g for g in whole}
+    return groups, keep
+
+
 def build_tasks(groups, quick):
     """The task dictionaries for the selected groups, in run order.
 

@@ -8,6 +8,13 @@ any moment; that is what lets the repetitions be interleaved (round r runs
 every contender once, in a rotated order) while each library stays isolated
 (its imports, its threads, its crashes).
 
+Threads: every worker starts with the thread environment below (one thread
+by default, ``threads`` to change it) set before any library is imported;
+the parent's own environment is changed only for the instant of the
+``spawn`` and restored at once, so running a comparison never leaves the
+calling process's thread settings changed.  Inside the worker, when
+threadpoolctl is installed, the BLAS/OpenMP pools are limited as well.
+
 Commands: ``setup`` (build the task's Runner), ``time`` (reset untimed, then
 ``time.perf_counter`` and ``time.process_time`` around ``run()``: wall-clock
 and CPU seconds), ``result`` (final parameters), ``close``.
@@ -21,25 +28,64 @@ import traceback
 
 import numpy as np
 
-# One thread for every library, set before any of them is imported (run.py
-# applies this at its top; workers inherit it).
-THREAD_ENV = {
-    "OMP_NUM_THREADS": "1",
-    "OPENBLAS_NUM_THREADS": "1",
-    "MKL_NUM_THREADS": "1",
-    "BLIS_NUM_THREADS": "1",
-    "VECLIB_MAXIMUM_THREADS": "1",
-    "NUMEXPR_NUM_THREADS": "1",
-    "NUMBA_NUM_THREADS": "1",
-    "XLA_FLAGS": "--xla_cpu_multi_thread_eigen=false intra_op_parallelism_threads=1",
-    "TF_CPP_MIN_LOG_LEVEL": "2",
-    "JAX_PLATFORMS": "cpu",
-}
 
 
-def apply_thread_env():
-    for key, value in THREAD_ENV.items():
-        os.environ[key] = value
+def thread_env(threads=1):
+    """The environment that pins every library's thread pools to ``threads``."""
+    n = str(int(threads))
+    env = {
+        "OMP_NUM_THREADS": n,
+        "OPENBLAS_NUM_THREADS": n,
+        "MKL_NUM_THREADS": n,
+        "BLIS_NUM_THREADS": n,
+        "VECLIB_MAXIMUM_THREADS": n,
+        "NUMEXPR_NUM_THREADS": n,
+        "NUMBA_NUM_THREADS": n,
+        "CYPROP_BENCH_THREADS": n,
+        "TF_CPP_MIN_LOG_LEVEL": "2",
+        "JAX_PLATFORMS": "cpu",
+    }
+    if int(threads) == 1:
+        env["XLA_FLAGS"] = "--xla_cpu_multi_thread_eigen=false intra_op_parallelism_threads=1"
+    return env
+
+
+# One thread for every library (the default).
+THREAD_ENV = thread_env(1)
+
+
+def apply_thread_env(threads=1):
+    """Set the thread environment in this process (bench/run.py does it at its top)."""
+    os.environ.update(thread_env(threads))
+
+
+class _TemporaryEnviron:
+    """Set environment variables for a ``with`` block, then restore them exactly."""
+
+    def __init__(self, env):
+        self.env = env
+        self.saved = {}
+
+    def __enter__(self):
+        self.saved = {k: os.environ.get(k) for k in self.env}
+        os.environ.update(self.env)
+
+    def __exit__(self, *exc):
+        for key, value in self.saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+        return False
+
+
+def _limit_pools(threads):
+    """Limit the worker's BLAS/OpenMP pools with threadpoolctl, when installed."""
+    try:
+        from threadpoolctl import threadpool_limits
+    except ImportError:
+        return None
+    return threadpool_limits(limits=int(threads))
 
 
 # ---------------------------------------------------------------------------
@@ -48,6 +94,7 @@ def apply_thread_env():
 
 def _worker_main(conn, module_name, options, env, pin):
     os.environ.update(env)
+    _limit_pools(env.get("CYPROP_BENCH_THREADS", "1"))
     if pin is not None:
         try:
             os.sched_setaffinity(0, {pin})
@@ -55,7 +102,7 @@ def _worker_main(conn, module_name, options, env, pin):
             pass
     runner = None
     try:
-        module = importlib.import_module(f"contenders.{module_name}")
+        module = importlib.import_module(f"cyprop.bench.contenders.{module_name}")
         ok, note = module.available(options)
         details = {}
         if ok and hasattr(module, "info"):
@@ -90,7 +137,7 @@ def _worker_main(conn, module_name, options, env, pin):
                 runner.run()
                 elapsed = time.perf_counter() - t0
                 cpu = time.process_time() - c0
-                conn.send(("ok", (elapsed, cpu)))
+                conn.send(("ok", (elapsed, cpu, getattr(runner, "placement", None))))
             elif cmd == "result":
                 conn.send(("ok", runner.result()))
             else:
@@ -110,16 +157,19 @@ class WorkerError(RuntimeError):
 class Worker:
     """A contender's worker process."""
 
-    def __init__(self, contender, options, pin=None, start_timeout=300):
+    def __init__(self, contender, options, pin=None, start_timeout=300, threads=1):
         ctx = mp.get_context("spawn")
         self.contender = contender
         self.conn, child = ctx.Pipe()
-        env = dict(THREAD_ENV)
+        env = thread_env(threads)
         env.update(contender.env)
         self.proc = ctx.Process(target=_worker_main,
                                 args=(child, contender.module, options, env, pin),
                                 daemon=True, name=f"bench-{contender.name}")
-        self.proc.start()
+        # the child's libraries read their thread settings at import, before
+        # _worker_main runs: the environment must be right at the spawn
+        with _TemporaryEnviron(env):
+            self.proc.start()
         child.close()
         kind, hello = self._recv(start_timeout)
         self.available = hello["available"]
@@ -187,6 +237,7 @@ def paired_ratio(times, base_times):
 
 
 def fmt_time(seconds):
+    """Seconds as a short text with a unit: 1.23 s, 45.6 ms, 7.89 us, 12 ns."""
     if seconds is None:
         return "-"
     if seconds >= 1:

@@ -30,8 +30,17 @@ def available(options):
 
 
 def supports(task, options):
-    if task["kind"] != "mlp" or task.get("group") != "digits":
-        return False, "task 3 (digits) only"
+    if task["kind"] != "mlp" or task.get("style") == "xor":
+        return False, "network tasks only"
+    if task["mode"] != "online" or task["output"] != "softmax" or task["loss"] != "cross_entropy":
+        return False, "online SGD with softmax + cross-entropy only (MLPClassifier's maths)"
+    if task["hidden"] not in ("sigmoid", "tanh", "relu", "identity"):
+        return False, "hidden activation not in MLPClassifier"
+    if task["sizes"][-1] < 3:
+        return False, "MLPClassifier uses one logistic output for two classes"
+    labels = task.get("labels")
+    if labels is None or len(set(labels.tolist())) != task["sizes"][-1]:
+        return False, "needs every class in the data (MLPClassifier learns its classes)"
     return True, ""
 
 
@@ -65,7 +74,10 @@ class Runner:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", ConvergenceWarning)
             self.clf.set_params(max_iter=1)
-            self.clf.fit(self.X[:20], self.labels[:20])   # sets the model up
+            # sets the model up (its weights are replaced in reset()): one
+            # sample of every class, so that it knows them all
+            first = np.unique(self.labels, return_index=True)[1]
+            self.clf.fit(self.X[first], self.labels[first])
             self.clf.set_params(max_iter=task["epochs"])
         if list(self.clf.classes_) != list(range(task["sizes"][-1])):
             raise RuntimeError("the setup fit did not see every class")

@@ -1,4 +1,5 @@
-"""``cyprop bench``: every tutorial's training loop, compiled and in NumPy, side by side.
+"""``cyprop bench`` (no options): every tutorial's training loop, compiled and
+in NumPy, side by side.
 
 Dependency-free (NumPy only): the compiled kernels against cyprop's own NumPy
 reference (``cyprop._reference``) and, for the XOR network, against a loop in
@@ -14,13 +15,13 @@ import time
 
 import numpy as np
 
-from . import __version__
-from ._kernels import simd
-from ._reference import gradient_descent as ref_gd
-from ._reference import rbf_network as ref_rbf
-from ._reference import step_by_step as ref_step
-from ._reference import xor_network as ref_xor
-from .tutorials import gradient_descent, rbf_network, step_by_step, xor_network
+from .. import __version__
+from .._kernels import simd
+from .._reference import gradient_descent as ref_gd
+from .._reference import rbf_network as ref_rbf
+from .._reference import step_by_step as ref_step
+from .._reference import xor_network as ref_xor
+from ..tutorials import gradient_descent, rbf_network, step_by_step, xor_network
 
 XOR_X, XOR_Y = xor_network.XOR_X, xor_network.XOR_Y
 
@@ -53,15 +54,15 @@ def xor_tutorial_style(X, y, theta1, theta2, alpha=0.1, epochs=10000):
     return theta1, theta2
 
 
-def _median_time(fn, min_total=0.2, max_runs=50):
-    """Call ``fn`` at least 3 times (or until ``min_total`` s, capped); median seconds."""
+def _times(fn, min_total=0.2, max_runs=50):
+    """Call ``fn`` at least 3 times (or until ``min_total`` s, capped); every time in seconds."""
     times = []
     started = time.perf_counter()
     while len(times) < 3 or (time.perf_counter() - started < min_total and len(times) < max_runs):
         t0 = time.perf_counter()
         fn()
         times.append(time.perf_counter() - t0)
-    return statistics.median(times)
+    return times
 
 
 def _max_rel_diff(a, b):
@@ -124,30 +125,90 @@ def _tasks(quick):
     return tasks + _xor_task(1000 if quick else 10000)
 
 
-def run(quick=False, file=None):
+def run(quick=False, file=None, threads=1):
     """Run every task, print the table, and return its rows as dicts.
 
-    Each row: task, numpy_s, cyprop_s, speedup, max_rel_diff, agree
-    (agreement means a relative difference below 1e-9).
+    Each row: task, numpy_s, cyprop_s (medians), numpy_times, cyprop_times
+    (every repetition), speedup, max_rel_diff, agree (agreement means a
+    relative difference below 1e-9).  NumPy's BLAS pools are limited to
+    ``threads`` for the run (with threadpoolctl, when installed) and
+    restored afterwards.
     """
+    from .runner import cpu_model
+
     print(f"cyprop {__version__} ({simd} kernels), NumPy {np.__version__}, "
           f"Python {platform.python_version()}, {platform.machine()}", file=file)
-    print("Median wall time of each training loop; speed-up = NumPy time / cyprop time.\n", file=file)
-    header = f"{'task':44} {'NumPy':>10} {'cyprop':>10} {'speed-up':>9}  agreement"
+    print(f"CPU: {cpu_model()}", file=file)
+    print("Median wall time of each training loop (min-max of the repetitions); "
+          "speed-up = NumPy time / cyprop time.\n", file=file)
+    header = (f"{'task':44} {'NumPy':>10} {'cyprop':>10} {'cyprop min-max':>19} "
+              f"{'speed-up':>9}  agreement")
     print(header, file=file)
     print("-" * len(header), file=file)
     rows = []
-    for name, numpy_fn, cyprop_fn in _tasks(quick):
-        diff = _max_rel_diff(numpy_fn(), cyprop_fn())
-        slow = name.startswith("XOR") or name.startswith("NOT")
-        numpy_s = _median_time(numpy_fn, min_total=0.0 if slow else 0.2, max_runs=3 if slow else 50)
-        cyprop_s = _median_time(cyprop_fn)
-        row = dict(task=name, numpy_s=numpy_s, cyprop_s=cyprop_s, speedup=numpy_s / cyprop_s,
-                   max_rel_diff=diff, agree=diff < 1e-9)
-        rows.append(row)
-        print(f"{name:44} {_fmt(numpy_s):>10} {_fmt(cyprop_s):>10} {row['speedup']:>8.0f}x  "
-              f"{'ok' if row['agree'] else 'DIFFERS'} ({diff:.1e})", file=file)
+    with _thread_limits(threads):
+        for name, numpy_fn, cyprop_fn in _tasks(quick):
+            diff = _max_rel_diff(numpy_fn(), cyprop_fn())
+            slow = name.startswith("XOR") or name.startswith("NOT")
+            numpy_t = _times(numpy_fn, min_total=0.0 if slow else 0.2, max_runs=3 if slow else 50)
+            cyprop_t = _times(cyprop_fn)
+            numpy_s, cyprop_s = statistics.median(numpy_t), statistics.median(cyprop_t)
+            row = dict(task=name, numpy_s=numpy_s, cyprop_s=cyprop_s, numpy_times=numpy_t,
+                       cyprop_times=cyprop_t, speedup=numpy_s / cyprop_s,
+                       max_rel_diff=diff, agree=diff < 1e-9)
+            rows.append(row)
+            spread = f"{_fmt(min(cyprop_t))}-{_fmt(max(cyprop_t))}"
+            print(f"{name:44} {_fmt(numpy_s):>10} {_fmt(cyprop_s):>10} {spread:>19} "
+                  f"{row['speedup']:>8.0f}x  "
+                  f"{'ok' if row['agree'] else 'DIFFERS'} ({diff:.1e})", file=file)
     return rows
+
+
+class _thread_limits:
+    """threadpoolctl's limits for a ``with`` block (restored on exit), or nothing."""
+
+    def __init__(self, threads):
+        self.threads = threads
+        self.ctx = None
+
+    def __enter__(self):
+        try:
+            from threadpoolctl import threadpool_limits
+        except ImportError:
+            return self
+        self.ctx = threadpool_limits(limits=int(self.threads))
+        return self
+
+    def __exit__(self, *exc):
+        if self.ctx is not None:
+            self.ctx.restore_original_limits()
+        return False
+
+
+def as_results(rows, quick=False, threads=1):
+    """The rows of :func:`run` in the results format of the comparison (for
+    ``--json``, ``--compare`` and ``--plot``)."""
+    from .harness import summarize
+    from .runner import machine_meta
+
+    meta = machine_meta()
+    meta.update({"quick": bool(quick), "threads": int(threads), "kind": "tutorials",
+                 "clock": "wall"})
+    tasks = {}
+    for row in rows:
+        cy = summarize(row["cyprop_times"])
+        npy = summarize(row["numpy_times"])
+        agree = "agrees" if row["agree"] else "DIFFERS"
+        entries = {
+            "cyprop": dict(cy, label="cyprop (compiled)", status="ok", agreement="agrees",
+                           wall_times=row["cyprop_times"], ratio=1.0),
+            "numpy": dict(npy, label="NumPy (cyprop._reference or tutorial style)",
+                          status="ok", agreement=agree, max_rel_diff=row["max_rel_diff"],
+                          wall_times=row["numpy_times"], ratio=npy["median"] / cy["median"]),
+        }
+        tasks[row["task"]] = {"name": row["task"], "group": "tutorials",
+                              "description": row["task"], "entries": entries}
+    return {"meta": meta, "tasks": tasks, "notes": []}
 
 
 def _fmt(seconds):
