@@ -15,9 +15,9 @@ from matplotlib.figure import Figure  # noqa: E402
 import cyprop  # noqa: E402
 from cyprop import plot  # noqa: E402
 from cyprop.tutorials import rbf_network  # noqa: E402
+from cyprop.tutorials import xor_network  # noqa: E402
 
-XOR_X = np.array([[0.0, 0.0], [0.0, 1.0], [1.0, 0.0], [1.0, 1.0]])
-XOR_Y = np.array([[0.0], [1.0], [1.0], [0.0]])
+XOR_X, XOR_Y = xor_network.XOR_X, xor_network.XOR_Y  # the tutorial's truth table (read-only)
 
 
 @pytest.fixture(autouse=True)
@@ -60,7 +60,8 @@ def test_loss_curve_of_one_and_several_runs():
 
 def test_loss_surface_with_the_tutorials_trajectory():
     x, t = rbf_network.make_data()
-    _, _, path = rbf_network.train(x, t, 2.3, 1.4, 2.0, 20)
+    _, _, path = rbf_network.train(x, t, rbf_network.START_WH, rbf_network.START_BO,
+                                     rbf_network.LEARNING_RATE, rbf_network.ITERATIONS)
     fig = plot.loss_surface(path, resolution=60)
     assert_renders(fig)
     lines = fig.axes[0].get_lines()

@@ -10,9 +10,9 @@ import pytest
 
 import cyprop
 from cyprop._sweep import grid_points
+from cyprop.tutorials import xor_network
 
-XOR_X = np.array([[0.0, 0.0], [0.0, 1.0], [1.0, 0.0], [1.0, 1.0]])
-XOR_Y = np.array([[0.0], [1.0], [1.0], [0.0]])
+XOR_X, XOR_Y = xor_network.XOR_X, xor_network.XOR_Y  # the tutorial's truth table (read-only)
 GRID = {"seed": [0, 1, 2], "learning_rate": [0.1, 1.0], "hidden": [2, 4]}
 
 
