@@ -373,7 +373,7 @@ def terminal_table(results, file=None):
     for tname, t in results["tasks"].items():
         print(f"\n{tname}: {t.get('description', '')}", file=file)
         width = min(max([len(e.get("label") or n) for n, e in t["entries"].items()
-                         if e.get("status") == "ok"] + [20]), 48)
+                         if e.get("status") == "ok"] + [20]), 52)
         head = f"  {'contender':{width}} {'median':>9} {'min-max':>19} {'reps':>4} {'x cyprop':>9}  agreement"
         print(head, file=file)
         print("  " + "-" * (len(head) - 2), file=file)
