@@ -6,6 +6,8 @@ import time
 
 import numpy as np
 
+from ._validate import check_train_command, cli_delimiter
+
 TRAIN_EPILOG = """\
 The CSV file needs a header row.  Every column except the target (and any
 --ignore'd) is an input and must be numeric.  Inputs are standardised (zero
@@ -58,7 +60,7 @@ def add_parsers(commands):
                        help="precision (default: float64)")
     train.add_argument("--ignore", default="", metavar="COL,COL,...", type=_names,
                        help="columns that are not inputs (e.g. an id column)")
-    train.add_argument("--delimiter", default=",", help="CSV field separator (default: ',')")
+    train.add_argument("--delimiter", default=",", type=cli_delimiter, help="CSV field separator (default: ',')")
     train.add_argument("--quiet", action="store_true", help="no progress bar and no summary")
     train.set_defaults(handler=train_command)
 
@@ -72,7 +74,7 @@ def add_parsers(commands):
     predict.add_argument("--proba", action="store_true",
                          help="classification: print every class's probability instead, as CSV "
                               "with a header row of class names")
-    predict.add_argument("--delimiter", default=",", help="CSV field separator (default: ',')")
+    predict.add_argument("--delimiter", default=",", type=cli_delimiter, help="CSV field separator (default: ',')")
     predict.set_defaults(handler=predict_command)
 
 
@@ -92,6 +94,15 @@ def _layers(text):
     return sizes
 
 
+def _check(check, *args):
+    from .cli import CommandError
+
+    try:
+        check(*args)
+    except ValueError as exc:
+        raise CommandError(str(exc)) from None
+
+
 def train_command(args):
     from ._model_file import Model
     from ._scaling import Standardizer
@@ -101,6 +112,7 @@ def train_command(args):
 
     table = read_csv(args.data, args.delimiter)
     table.require(args.target)
+    _check(check_train_command, args, table)
     for name in args.ignore:
         table.require(name)
     features = [n for n in table.names if n != args.target and n not in args.ignore]
@@ -144,12 +156,14 @@ def train_command(args):
     except DivergenceError as exc:
         raise CommandError(f"training diverged in epoch {exc.epoch}; try a smaller "
                            f"--learning-rate (e.g. {args.learning_rate / 10:g})") from None
-    except (TypeError, ValueError) as exc:
+    except (TypeError, ValueError, MemoryError) as exc:
         raise CommandError(str(exc)) from None
 
     model = Model(net, features, args.target, task, x_scaling, classes, y_scaling)
     try:
         model.save(args.out)
+    except ValueError as exc:
+        raise CommandError(str(exc)) from None
     except OSError as exc:
         raise CommandError(f"cannot write {args.out}: {exc.strerror or exc}") from None
     if not args.quiet:

@@ -143,8 +143,8 @@ def sweep(build, X, Y, grid, executor=None, **fit_kwargs):
     if executor is not None and not callable(getattr(executor, "submit", None)):
         raise TypeError("executor must be a concurrent.futures.Executor (something with .submit), "
                         f"got {type(executor).__name__}")
-    X = np.asarray(X)
-    Y = np.asarray(Y)
+    X = _as_data(X, "X")
+    Y = _as_data(Y, "Y")
 
     jobs = []
     for index, point in enumerate(points):
@@ -177,6 +177,13 @@ def sweep(build, X, Y, grid, executor=None, **fit_kwargs):
         if own:
             executor.shutdown(wait=True)
     return SweepResults(records)
+
+
+def _as_data(value, name):
+    try:
+        return np.asarray(value)
+    except (ValueError, TypeError) as exc:  # ragged lists and the like
+        raise TypeError(f"{name} must be a numeric array: {exc}") from None
 
 
 def grid_points(grid):
