@@ -12,13 +12,16 @@ All parameters live in one flat buffer, ``parameters``, laid out
 are views into it, and the kernels update it in place.
 """
 
+import collections.abc
+import threading
 import time
 
 import numpy as np
 
 from . import _persist
 from ._dispatch import kernels as _k
-from ._validate import as_count, as_float_array, as_real, check_choice
+from ._validate import (allocate, as_count, as_flag, as_float_array, as_real, as_seed, check_choice,
+                        check_memory)
 
 __all__ = ["Network", "History", "DivergenceError"]
 
@@ -28,6 +31,10 @@ LOSSES = ("squared_error", "cross_entropy")
 MODES = ("online", "batch", "minibatch")
 DTYPES = {"float64": np.float64, "float32": np.float32}
 
+# Passed as ``seed`` by the loader: leave the parameters at zero.
+_NO_INIT = object()
+# Weights are drawn in float64 blocks of at most this many values.
+_INIT_BLOCK = 1 << 20
 # Sample orders are generated in blocks of at most this many indices.
 _ORDER_BLOCK = 1 << 22
 # With a progress bar, grow the epochs per kernel call until a call takes this long.
@@ -48,19 +55,71 @@ class DivergenceError(FloatingPointError):
         self.history = history
 
 
+class LossCurve(collections.abc.Sequence):
+    """``History.loss``: the per-epoch losses, kept in a float64 array.
+
+    Behaves as a read-only list of floats (``len``, indexing, iteration,
+    ``==`` with a list); ``np.asarray(loss)`` is the array itself (no copy)
+    and a slice is a new float64 array.  8 bytes per epoch.
+    """
+
+    __slots__ = ("_values", "_count")
+
+    def __init__(self, values=None):
+        self._values = np.empty(0) if values is None else values
+        self._count = 0
+
+    def __len__(self):
+        return self._count
+
+    def __getitem__(self, index):
+        if isinstance(index, slice):
+            return self._values[:self._count][index].copy()
+        return float(self._values[:self._count][index])
+
+    def __iter__(self):
+        return iter(self._values[:self._count].tolist())
+
+    def __array__(self, dtype=None, copy=None):
+        values = self._values[:self._count]
+        return values.astype(dtype) if dtype is not None else values
+
+    def __eq__(self, other):
+        if isinstance(other, LossCurve):
+            other = other._values[:other._count]
+        try:
+            other = np.asarray(other, dtype=np.float64)
+        except (TypeError, ValueError):
+            return NotImplemented
+        return bool(other.shape == (self._count,) and np.array_equal(self._values[:self._count], other))
+
+    __hash__ = None
+
+    def tolist(self):
+        return self._values[:self._count].tolist()
+
+    def __repr__(self):
+        return repr(self.tolist()) if self._count <= 20 else f"LossCurve({self._count} epochs)"
+
+
 class History:
     """What :meth:`Network.fit` returns: the mean training loss of each epoch.
 
     Attributes
     ----------
-    loss : list of float
+    loss : LossCurve
+        A read-only list-like of floats held in one float64 array (8 bytes
+        per epoch; ``np.asarray(history.loss)`` is that array).
         ``loss[e]`` is the mean over epoch ``e``'s samples of each sample's
         loss, computed in its forward pass (in online mode, just before that
         sample's update).
     """
 
-    def __init__(self):
-        self.loss = []
+    def __init__(self, losses=None):
+        self.loss = LossCurve(losses)
+
+    def _ran(self, count):
+        self.loss._count += count
 
     @property
     def epochs(self):
@@ -71,7 +130,7 @@ class History:
         return len(self.loss)
 
     def __repr__(self):
-        last = f", final loss {self.loss[-1]:.6g}" if self.loss else ""
+        last = f", final loss {self.loss[-1]:.6g}" if len(self.loss) else ""
         return f"History({self.epochs} epochs{last})"
 
 
@@ -82,9 +141,10 @@ class _LayerViews:
     network's parameter buffer (with a shape check).
     """
 
-    def __init__(self, arrays, what):
+    def __init__(self, arrays, what, lock):
         self._arrays = arrays
         self._what = what
+        self._lock = lock
 
     def __getitem__(self, index):
         return self._arrays[index]
@@ -96,7 +156,8 @@ class _LayerViews:
             raise ValueError(
                 f"{self._what}[{index}] has shape {target.shape}, got an array of shape {value.shape}"
             )
-        target[...] = value
+        with _Exclusive(self._lock, f"assign {self._what}[{index}]"):
+            target[...] = value
 
     def __len__(self):
         return len(self._arrays)
@@ -166,10 +227,17 @@ class Network:
         check_choice(output_activation, "output_activation", OUTPUT_ACTIVATIONS)
         check_choice(loss, "loss", LOSSES)
         _check_output_loss(output_activation, loss, sizes[-1])
-        dtype_name = np.dtype(dtype).name if not isinstance(dtype, str) else dtype
+        dtype_name = _dtype_name(dtype)
         check_choice(dtype_name, "dtype", tuple(DTYPES))
         if not isinstance(bias, (bool, np.bool_)):
             raise TypeError(f"bias must be True or False, got {bias!r}")
+        if seed is not _NO_INIT:  # (Network.load fills the parameters itself)
+            seed = as_seed(seed)
+        n_params = sum(a * b + b for a, b in zip(sizes, sizes[1:]))
+        check_memory(n_params * np.dtype(DTYPES[dtype_name]).itemsize,
+                     f"a {sizes} {dtype_name} network ({n_params} parameters)")
+        # one fit, save or parameters assignment at a time (see _exclusive)
+        self._lock = threading.RLock()
 
         self.layer_sizes = tuple(sizes)
         self.hidden_activation = hidden_activation
@@ -178,7 +246,8 @@ class Network:
         self.dtype = np.dtype(DTYPES[dtype_name])
         self.bias = bool(bias)
         self._layout()
-        self._init_weights(seed)
+        if seed is not _NO_INIT:
+            self._init_weights(seed)
 
     # -- layout and initialisation ------------------------------------------------
 
@@ -204,22 +273,28 @@ class Network:
         self._params = np.zeros(offset, dtype=self.dtype)
         self._weights = _LayerViews(
             [self._params[w:w + sizes[l] * sizes[l + 1]].reshape(sizes[l + 1], sizes[l])
-             for l, w in enumerate(w_off)], "weights")
+             for l, w in enumerate(w_off)], "weights", self._lock)
         self._biases = _LayerViews(
-            [self._params[b:b + sizes[l + 1]] for l, b in enumerate(b_off)], "biases")
+            [self._params[b:b + sizes[l + 1]] for l, b in enumerate(b_off)], "biases", self._lock)
 
     def _init_weights(self, seed):
+        # Drawn in float64 blocks of rows and cast into the parameter buffer:
+        # the same stream (so the same weights) as one draw per layer, with a
+        # temporary of at most ~8 MiB instead of a float64 copy of the layer.
         rng = np.random.default_rng(seed)
         n_layers = len(self.layer_sizes) - 1
         for l in range(n_layers):
             n_in, n_out = self.layer_sizes[l], self.layer_sizes[l + 1]
             act = self.hidden_activation if l < n_layers - 1 else self.output_activation
-            if act in ("relu", "leaky_relu"):
-                W = rng.normal(0.0, np.sqrt(2.0 / n_in), size=(n_out, n_in))
-            else:
-                r = np.sqrt(6.0 / (n_in + n_out))
-                W = rng.uniform(-r, r, size=(n_out, n_in))
-            self._weights[l][...] = W
+            W = self._weights[l]
+            rows = max(1, _INIT_BLOCK // n_in)
+            for start in range(0, n_out, rows):
+                shape = (min(rows, n_out - start), n_in)
+                if act in ("relu", "leaky_relu"):
+                    W[start:start + rows] = rng.normal(0.0, np.sqrt(2.0 / n_in), size=shape)
+                else:
+                    r = np.sqrt(6.0 / (n_in + n_out))
+                    W[start:start + rows] = rng.uniform(-r, r, size=shape)
 
     # -- parameters -----------------------------------------------------------
 
@@ -233,7 +308,17 @@ class Network:
         value = as_float_array(value, "parameters", dtype=self.dtype)
         if value.shape != self._params.shape:
             raise ValueError(f"parameters has shape {self._params.shape}, got {value.shape}")
-        self._params[...] = value
+        with self._exclusive("assign parameters"):
+            self._params[...] = value
+
+    def _exclusive(self, action):
+        """Context manager: hold this network's lock, or RuntimeError if another thread does.
+
+        ``fit``, ``save``, ``copy`` and assignments to ``parameters``,
+        ``weights[l]`` and ``biases[l]`` take it; the thread holding it may take
+        it again (a ``callback`` may save the network).
+        """
+        return _Exclusive(self._lock, action)
 
     @property
     def weights(self):
@@ -262,7 +347,8 @@ class Network:
         """An independent network with the same configuration and parameters."""
         other = Network(self.layer_sizes, self.hidden_activation, self.output_activation,
                         self.loss_name, self.dtype.name, seed=0, bias=self.bias)
-        other._params[...] = self._params
+        with self._exclusive("copy"):
+            other._params[...] = self._params
         return other
 
     # -- argument checks --------------------------------------------------------
@@ -282,7 +368,10 @@ class Network:
     def _check_XY(self, X, Y):
         X = self._check_X(X)
         n_out = self.layer_sizes[-1]
-        Y_arr = np.asarray(Y)
+        try:
+            Y_arr = np.asarray(Y)
+        except (ValueError, TypeError) as exc:  # ragged lists and the like
+            raise TypeError(f"Y must be a numeric array of shape (n_samples, {n_out}): {exc}") from None
         if Y_arr.ndim == 1 and self.output_activation == "softmax":
             Y = self._one_hot(Y_arr)
         else:
@@ -294,6 +383,9 @@ class Network:
                 raise ValueError(f"Y must have shape (n_samples, {n_out}), got {Y.shape}{hint}")
         if Y.shape[0] != X.shape[0]:
             raise ValueError(f"X and Y have different numbers of samples: X {X.shape}, Y {Y.shape}")
+        if self.loss_name == "cross_entropy" and Y.size and (Y.min() < 0 or Y.max() > 1):
+            raise ValueError(f"Y: cross-entropy targets must lie in [0, 1]; got values from "
+                             f"{Y.min()} to {Y.max()}")
         return X, Y
 
     def _one_hot(self, labels):
@@ -365,7 +457,16 @@ class Network:
             When an epoch's loss or weights become NaN or infinite; the
             network keeps the weights it had at the start of that epoch.
         """
+        with self._exclusive("fit"):
+            return self._fit(X, Y, epochs, learning_rate, mode, batch_size, momentum, shuffle,
+                             seed, progress, callback)
+
+    def _fit(self, X, Y, epochs, learning_rate, mode, batch_size, momentum, shuffle, seed,
+             progress, callback):
         X, Y = self._check_XY(X, Y)
+        if np.shares_memory(X, self._params) or np.shares_memory(Y, self._params):
+            # training would change its own inputs as it goes
+            X, Y = X.copy(), Y.copy()
         epochs = as_count(epochs, "epochs")
         eta = as_real(learning_rate, "learning_rate", positive=True)
         check_choice(mode, "mode", MODES)
@@ -379,6 +480,9 @@ class Network:
             raise ValueError(f"batch_size is only used with mode='minibatch' (mode={mode!r})")
         else:
             batch = 0 if mode == "online" else n
+        shuffle = as_flag(shuffle, "shuffle")
+        progress = as_flag(progress, "progress")
+        seed = as_seed(seed)
         if callback is not None and not callable(callback):
             raise TypeError("callback must be callable")
 
@@ -388,9 +492,9 @@ class Network:
         velocity = np.zeros(n_params if mu else 0, dtype=self.dtype)
         backup = np.empty(2 * n_params, dtype=self.dtype)
         work = self._workspace()
-        losses = np.empty(epochs, dtype=np.float64)
+        losses = allocate(epochs, np.float64, "epochs", "the loss of every epoch")
         rng = np.random.default_rng(seed) if shuffle else None  # (seeding from the OS costs ~30 us)
-        history = History()
+        history = History(losses)
         ordered = np.arange(n, dtype=np.intp)
         bar = _progress_bar(epochs) if progress else None
 
@@ -404,7 +508,7 @@ class Network:
                                      *self._layout_args(), self._loss_code, self.bias,
                                      X, Y, order, eta, mu, batch, losses[first:first + count])
             done = count if failed < 0 else failed
-            history.loss.extend(losses[first:first + done].tolist())
+            history._ran(done)
             if failed >= 0:
                 epoch = first + failed + 1
                 if bar is not None:
@@ -535,7 +639,8 @@ class Network:
         The file is written to a temporary file beside ``path`` and renamed
         over it, so a crash never leaves a half-written file at ``path``.
         """
-        _persist.save(self, path)
+        with self._exclusive("save"):
+            _persist.save(self, path)
 
     @classmethod
     def load(cls, path):
@@ -548,6 +653,36 @@ class Network:
             or its contents do not fit together.
         """
         return _persist.load(cls, path)
+
+
+class _Exclusive:
+    """Hold a network's lock for one operation; RuntimeError when another thread holds it."""
+
+    __slots__ = ("_lock", "_action")
+
+    def __init__(self, lock, action):
+        self._lock = lock
+        self._action = action
+
+    def __enter__(self):
+        if not self._lock.acquire(blocking=False):
+            raise RuntimeError(f"cannot {self._action}: this Network is being trained, saved or "
+                               "assigned in another thread; use one network per thread (net.copy())")
+        return self
+
+    def __exit__(self, *exc):
+        self._lock.release()
+        return False
+
+
+def _dtype_name(dtype):
+    if isinstance(dtype, str):
+        return dtype
+    try:
+        return np.dtype(dtype).name
+    except (TypeError, ValueError):
+        raise TypeError(f"dtype must be 'float64' or 'float32', got {type(dtype).__name__} "
+                        f"{dtype!r}") from None
 
 
 def _rebuild(layer_sizes, hidden_activation, output_activation, loss, dtype, bias, parameters):
