@@ -56,6 +56,22 @@ cdef extern from "cyprop_simd.h" nogil:
     double cyp_exp_shifted_d(const double*, double*, double, Py_ssize_t)
     float cyp_exp_shifted_f(const float*, float*, float, Py_ssize_t)
 
+cdef extern from "cyprop_interrupt.h":
+    # Ctrl-C and a sweep's cancel, polled by the long loops (see the header)
+    ctypedef struct cyp_interrupt:
+        int stopped
+    void cyp_interrupt_init(cyp_interrupt*) nogil
+    int cyp_interrupted(cyp_interrupt*) nogil
+    int cyp_interrupt_raise(cyp_interrupt*) except -1
+    int cyp_set_cancel(unsigned long, int)
+
+
+def set_thread_cancel(unsigned long ident, bint cancel):
+    """Ask the kernels running in thread ``ident`` to stop (raise KeyboardInterrupt), or stop asking."""
+    if cyp_set_cancel(ident, cancel) != 0:
+        raise RuntimeError("too many threads to cancel")
+
+
 # Codes shared with cyprop.network (exported below as dicts).
 cdef enum:
     ACT_IDENTITY = 0
@@ -741,6 +757,8 @@ def train_epochs(floating[::1] params, floating[::1] grad, floating[::1] velocit
     cdef Py_ssize_t failed = -1
     cdef floating* pending
     cdef const floating* pending_x = NULL
+    cdef cyp_interrupt intr
+    cyp_interrupt_init(&intr)
 
     if X.shape[0] != Y.shape[0] or X.shape[1] != sizes[0] or Y.shape[1] != sizes[n_layers]:
         raise ValueError("X and Y do not match the network's input and output sizes")
@@ -776,6 +794,7 @@ def train_epochs(floating[::1] params, floating[::1] grad, floating[::1] velocit
                                           &X[q, 0], &Y[q, 0], slot[W_Z], slot[W_A],
                                           slot[W_DELTA], slot[W_DELTA_PREV], slot[W_BACK],
                                           pending, &pending_x, eta, momentum)
+                    if cyp_interrupted(&intr): break
                 _apply_pending(P, V, &sizes[0], &w_off[0], pending, &pending_x, momentum)
             else:
                 s = 0
@@ -803,10 +822,13 @@ def train_epochs(floating[::1] params, floating[::1] grad, floating[::1] velocit
                                                  slot[W_BACKB], slot[W_COL], slot[W_YB],
                                                  slot[W_MASK])
                         s += m
+                        if cyp_interrupted(&intr): break
+                    if intr.stopped: break
                     # one step along the batch's mean gradient
                     _apply(P, G, V, eta, 1.0 / (batch_end - start), momentum, n_params)
-            epoch_loss[e] = total / n_samples
-            if not isfinite(epoch_loss[e]) or not _all_finite(P, n_params):
+            if not intr.stopped:
+                epoch_loss[e] = total / n_samples
+            if intr.stopped or not isfinite(epoch_loss[e]) or not _all_finite(P, n_params):
                 memcpy(P, &backup[0], n_params * sizeof(floating))
                 if V != NULL:
                     memcpy(V, &backup[n_params], n_params * sizeof(floating))
@@ -814,6 +836,7 @@ def train_epochs(floating[::1] params, floating[::1] grad, floating[::1] velocit
                     memset(G, 0, n_params * sizeof(floating))
                 failed = e
                 break
+    cyp_interrupt_raise(&intr)  # Ctrl-C: the weights are those of the last completed epoch
     return failed
 
 
@@ -833,6 +856,8 @@ def gradients(const floating[::1] params, floating[::1] grad, floating[::1] work
     cdef Py_ssize_t ids[BLOCK]
     cdef floating* slot[W_END + 1]
     cdef double total = 0
+    cdef cyp_interrupt intr
+    cyp_interrupt_init(&intr)
     if X.shape[0] != Y.shape[0] or X.shape[1] != sizes[0] or Y.shape[1] != sizes[n_layers]:
         raise ValueError("X and Y do not match the network's input and output sizes")
     if grad.shape[0] < n_params:
@@ -853,6 +878,8 @@ def gradients(const floating[::1] params, floating[::1] grad, floating[::1] work
                                  slot[W_DB], slot[W_DPB], slot[W_BACKB], slot[W_COL],
                                  slot[W_YB], slot[W_MASK])
             s += m
+            if cyp_interrupted(&intr): break
+    cyp_interrupt_raise(&intr)
     return total / n_samples
 
 
@@ -869,6 +896,8 @@ def predict(const floating[::1] params, floating[::1] work,
     cdef floating* z = slot[W_Z]
     cdef floating* a = slot[W_A]
     cdef floating* a_out = a + n_off[n_layers - 1]
+    cdef cyp_interrupt intr
+    cyp_interrupt_init(&intr)
     if X.shape[1] != sizes[0] or out.shape[0] != X.shape[0] or out.shape[1] != n_out:
         raise ValueError("X or out does not match the network's sizes")
     with nogil:
@@ -877,6 +906,8 @@ def predict(const floating[::1] params, floating[::1] work,
                      n_layers, &X[s, 0], z, a)
             for k in range(n_out):
                 out[s, k] = a_out[k]
+            if cyp_interrupted(&intr): break
+    cyp_interrupt_raise(&intr)
 
 
 def loss(const floating[::1] params, floating[::1] work,
@@ -894,6 +925,8 @@ def loss(const floating[::1] params, floating[::1] work,
     cdef floating* delta = slot[W_DELTA]
     cdef Py_ssize_t last = n_off[n_layers - 1]
     cdef double total = 0
+    cdef cyp_interrupt intr
+    cyp_interrupt_init(&intr)
     if X.shape[0] != Y.shape[0] or X.shape[1] != sizes[0] or Y.shape[1] != n_out:
         raise ValueError("X and Y do not match the network's input and output sizes")
     if X.shape[0] == 0:
@@ -904,4 +937,6 @@ def loss(const floating[::1] params, floating[::1] work,
                      n_layers, &X[s, 0], z, a)
             total += _output_delta(loss, acts[n_layers - 1], z + last, a + last, &Y[s, 0],
                                    delta, n_out)
+            if cyp_interrupted(&intr): break
+    cyp_interrupt_raise(&intr)
     return total / X.shape[0]

@@ -20,6 +20,15 @@
 
 from libc.math cimport exp, log, fabs, isfinite
 
+cdef extern from "cyprop_interrupt.h":
+    # Ctrl-C and a sweep's cancel, polled by the long loops (see the header)
+    ctypedef struct cyp_interrupt:
+        int stopped
+    void cyp_interrupt_init(cyp_interrupt*) nogil
+    int cyp_interrupted(cyp_interrupt*) nogil
+    int cyp_interrupt_raise(cyp_interrupt*) except -1
+    int cyp_set_cancel(unsigned long, int)
+
 cdef extern from *:
     """
     #include <math.h>
@@ -99,6 +108,8 @@ def rbf_train(const double[::1] x, const double[::1] t, double wh, double bo,
     """
     cdef Py_ssize_t k, n = x.shape[0], n_iter = params_loss.shape[0] - 1
     cdef double sum_wh = 0.0, sum_bo = 0.0
+    cdef cyp_interrupt intr
+    cyp_interrupt_init(&intr)
     if t.shape[0] != n or n == 0 or n_iter < 0 or params_loss.shape[1] != 3:
         raise ValueError("rbf_train: inconsistent shapes")
     with nogil:
@@ -114,6 +125,8 @@ def rbf_train(const double[::1] x, const double[::1] t, double wh, double bo,
             params_loss[k + 1, 0] = wh
             params_loss[k + 1, 1] = bo
             params_loss[k + 1, 2] = cyp_rbf_surface_loss(&x[0], &t[0], n, wh, bo)
+            if cyp_interrupted(&intr): break
+    cyp_interrupt_raise(&intr)
     return wh, bo
 
 
@@ -125,6 +138,8 @@ def rbf_loss_grid(const double[::1] x, const double[::1] t, const double[::1] wh
     and log, within 2 ulp of libm's).
     """
     cdef Py_ssize_t p
+    cdef cyp_interrupt intr
+    cyp_interrupt_init(&intr)
     if wh.shape[0] != bo.shape[0] or out.shape[0] != wh.shape[0] or t.shape[0] != x.shape[0]:
         raise ValueError("rbf_loss_grid: inconsistent shapes")
     if x.shape[0] == 0:
@@ -132,6 +147,8 @@ def rbf_loss_grid(const double[::1] x, const double[::1] t, const double[::1] wh
     with nogil:
         for p in range(wh.shape[0]):
             out[p] = cyp_rbf_surface_loss(&x[0], &t[0], x.shape[0], wh[p], bo[p])
+            if cyp_interrupted(&intr): break
+    cyp_interrupt_raise(&intr)
 
 
 # ---------------------------------------------------------------------------
@@ -147,6 +164,8 @@ def descend(double x_start, double gamma, double precision, Py_ssize_t max_steps
     cdef double x_old = 0.0, x_new = x_start
     cdef Py_ssize_t n = 0
     cdef int status = 0
+    cdef cyp_interrupt intr
+    cyp_interrupt_init(&intr)
     with nogil:
         while fabs(x_new - x_old) > precision:
             if n >= max_steps:
@@ -159,6 +178,8 @@ def descend(double x_start, double gamma, double precision, Py_ssize_t max_steps
             if not isfinite(x_new):
                 status = 2
                 break
+            if cyp_interrupted(&intr): break
+    cyp_interrupt_raise(&intr)
     return x_new, n, status
 
 
@@ -177,6 +198,8 @@ def sigmoid_train(const double[:, ::1] X, const double[:, ::1] y, double[:, ::1]
     cdef Py_ssize_t e, i, j, c
     cdef double z, h, g, common
     cdef bint finite = True
+    cdef cyp_interrupt intr
+    cyp_interrupt_init(&intr)
     if y.shape[0] != m or weights.shape[0] != n or weights.shape[1] != k or m == 0:
         raise ValueError("sigmoid_train: inconsistent shapes")
     cdef double[::1] grad = cython_zeros(n)
@@ -207,6 +230,8 @@ def sigmoid_train(const double[:, ::1] X, const double[:, ::1] y, double[:, ::1]
             if not isfinite(weights[0, 0]):
                 finite = False
                 break
+            if cyp_interrupted(&intr): break
+    cyp_interrupt_raise(&intr)
     return finite
 
 
@@ -219,6 +244,8 @@ def sigmoid_cost_grid(const double[:, ::1] X, const double[::1] y, const double[
     """
     cdef Py_ssize_t p, i, m = X.shape[0]
     cdef double h, total
+    cdef cyp_interrupt intr
+    cyp_interrupt_init(&intr)
     if X.shape[1] != 2 or y.shape[0] != m or theta2.shape[0] != theta1.shape[0] \
             or out.shape[0] != theta1.shape[0] or m == 0:
         raise ValueError("sigmoid_cost_grid: inconsistent shapes")
@@ -232,6 +259,8 @@ def sigmoid_cost_grid(const double[:, ::1] X, const double[::1] y, const double[
                 else:
                     total += (h - y[i]) * (h - y[i])
             out[p] = total if cross_entropy else total / m
+            if cyp_interrupted(&intr): break
+    cyp_interrupt_raise(&intr)
 
 
 # ---------------------------------------------------------------------------
@@ -249,6 +278,8 @@ def linear_step_code(const double[::1] inputs, double actual, double[:, ::1] w_h
     """
     cdef Py_ssize_t n = inputs.shape[0], s, i, j
     cdef double out, delta, scale
+    cdef cyp_interrupt intr
+    cyp_interrupt_init(&intr)
     if w_hidden.shape[0] != n or w_hidden.shape[1] != n or w_out.shape[0] != n:
         raise ValueError("linear_step_code: inconsistent shapes")
     cdef double[::1] h = cython_zeros(n)
@@ -269,6 +300,8 @@ def linear_step_code(const double[::1] inputs, double actual, double[:, ::1] w_h
             for i in range(n):
                 for j in range(n):
                     w_hidden[i, j] = w_hidden[i, j] - scale * inputs[i] * w_out[i]
+            if cyp_interrupted(&intr): break
+    cyp_interrupt_raise(&intr)
 
 
 cdef double[::1] cython_zeros(Py_ssize_t n):

@@ -504,9 +504,14 @@ class Network:
                 order = rng.permuted(np.tile(np.arange(n, dtype=np.intp), (count, 1)), axis=1)
             else:  # one row for every epoch: a stride-0 view, no copy
                 order = np.ndarray((count, n), np.intp, ordered, 0, (0, ordered.itemsize))
-            failed = _k.train_epochs(self._params, grad, velocity, backup, work,
-                                     *self._layout_args(), self._loss_code, self.bias,
-                                     X, Y, order, eta, mu, batch, losses[first:first + count])
+            try:
+                failed = _k.train_epochs(self._params, grad, velocity, backup, work,
+                                         *self._layout_args(), self._loss_code, self.bias,
+                                         X, Y, order, eta, mu, batch, losses[first:first + count])
+            except BaseException:  # Ctrl-C: the kernel restored the epoch's starting weights
+                if bar is not None:
+                    bar.close()
+                raise
             done = count if failed < 0 else failed
             history._ran(done)
             if failed >= 0:
@@ -521,7 +526,9 @@ class Network:
 
         done = 0
         chunk = 1
-        block = max(1, _ORDER_BLOCK // n) if shuffle else epochs
+        # (also without shuffling: the kernel checks every index of its order
+        # before it starts, so a bounded block keeps each call short)
+        block = max(1, _ORDER_BLOCK // n)
         while done < epochs:
             if callback is not None:
                 count = 1
