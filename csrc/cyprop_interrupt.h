@@ -23,7 +23,14 @@
 
 #include <Python.h>
 #include <pythread.h>
+#if defined(_WIN32)
+#ifndef WIN32_LEAN_AND_MEAN
+#define WIN32_LEAN_AND_MEAN
+#endif
+#include <windows.h>
+#else
 #include <time.h>
+#endif
 
 #define CYP_CHECK_SECONDS 0.02
 #define CYP_MAX_CANCEL 256
@@ -44,9 +51,13 @@ static PyThread_type_lock cyp_cancel_lock = NULL;
 
 static inline double cyp_clock(void)
 {
+#if defined(_WIN32)
+    return 1e-3 * (double)GetTickCount64();
+#else
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+#endif
 }
 
 static inline void cyp_interrupt_init(cyp_interrupt *p)
