@@ -456,6 +456,24 @@ class Network:
         DivergenceError
             When an epoch's loss or weights become NaN or infinite; the
             network keeps the weights it had at the start of that epoch.
+        KeyboardInterrupt
+            Within ~20 ms of Ctrl-C (SIGINT), even inside one long epoch; the
+            network keeps the weights it had at the start of the interrupted
+            epoch (those of the last completed one).
+        RuntimeError
+            If another thread is training, saving or assigning this network.
+        MemoryError
+            If the per-epoch losses (8 bytes per epoch) cannot fit in memory.
+
+        Notes
+        -----
+        Memory besides the parameters and the data: a gradient buffer
+        (batch and minibatch modes), a velocity (momentum) and a backup of
+        the weights and velocity at the start of each epoch, which is what
+        makes the rollback on divergence or Ctrl-C exact.  That is up to 4x
+        the parameters (5x counting them), plus 8 bytes per epoch.  If ``X``
+        or ``Y`` shares memory with ``parameters``, fit trains on a copy of
+        them (training would otherwise change its own inputs).
         """
         with self._exclusive("fit"):
             return self._fit(X, Y, epochs, learning_rate, mode, batch_size, momentum, shuffle,
@@ -645,6 +663,10 @@ class Network:
 
         The file is written to a temporary file beside ``path`` and renamed
         over it, so a crash never leaves a half-written file at ``path``.
+        ``path`` may be a str, bytes or path-like object.  Only a regular file
+        is replaced: anything else at ``path`` (FIFO, device, directory) is a
+        ValueError; a symlink is followed and its target replaced.  The file
+        gets the mode the umask gives new files.
         """
         with self._exclusive("save"):
             _persist.save(self, path)
