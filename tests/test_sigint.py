@@ -170,7 +170,7 @@ def _run(code, argv=None):
         sent = time.monotonic()
         proc.send_signal(signal.SIGINT)
         try:
-            out, err = proc.communicate(timeout=SLACK + 30)
+            out, err = proc.communicate(timeout=SLACK + 5)
         except subprocess.TimeoutExpired:
             proc.kill()
             out, err = proc.communicate()
