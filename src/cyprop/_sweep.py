@@ -198,7 +198,7 @@ def _cancel_workers(executor, cancel, idents=None):
     Works for thread pools (``concurrent.futures.ThreadPoolExecutor``); a
     process pool's workers get the terminal's SIGINT themselves.
     """
-    from ._dispatch import kernels
+    from ._kernels import kernels
 
     if idents is None:
         idents = [t.ident for t in list(getattr(executor, "_threads", ())) if t.ident is not None]

@@ -19,7 +19,7 @@ import time
 import numpy as np
 
 from . import _persist
-from ._dispatch import kernels as _k
+from ._kernels import kernels as _k
 from ._validate import (allocate, as_count, as_flag, as_float_array, as_real, as_seed, check_choice,
                         check_memory)
 

@@ -1,14 +1,15 @@
 # Kernels for the tutorials whose maths is not the general network's.
 #
-# This file is included by _tutorial_base.pyx and _tutorial_avx2.pyx, which
+# This file is included by tutorial_base.pyx and tutorial_avx2.pyx, which
 # setup.py compiles for the baseline instruction set and with -mavx2 -mfma,
 # both with -ffp-contract=off (no fused multiply-adds the source does not
 # write: the printed numbers come out the same on every CPU and build);
-# cyprop._dispatch picks one at import time.
+# cyprop._kernels picks one at import time.  The C loops are in
+# csrc/cyprop_tutorial.h.
 #
 # The XOR network and the correct ("prose") step-by-step update are ordinary
 # fully-connected networks and run on the engine's kernels
-# (_network_kernels.pxi).  What is here is the rest: the RBF toy network (its
+# (network_kernels.pxi).  What is here is the rest: the RBF toy network (its
 # output weight is fixed at 1), plain gradient descent on f(x), the one-layer
 # sigmoid networks of the gradient-descent tutorial (with the tutorial's own
 # update rule), and the step-by-step tutorial's code, which updates the hidden
@@ -20,75 +21,9 @@
 
 from libc.math cimport exp, log, fabs, isfinite
 
-cdef extern from "cyprop_interrupt.h":
-    # Ctrl-C and a sweep's cancel, polled by the long loops (see the header)
-    ctypedef struct cyp_interrupt:
-        int stopped
-    void cyp_interrupt_init(cyp_interrupt*) nogil
-    int cyp_interrupted(cyp_interrupt*) nogil
-    int cyp_interrupt_raise(cyp_interrupt*) except -1
-    int cyp_set_cancel(unsigned long, int)
-
-cdef extern from *:
-    """
-    #include <math.h>
-    /* x ** y as Python computes it: a real call to pow.  The exponent goes
-       through a volatile so the compiler cannot fold pow(x, 2.0) into x*x --
-       glibc's pow is not always correctly rounded, so the two can differ in
-       the last bit, and the tutorial's printed minimum depends on it. */
-    static double cyp_python_pow(double x, double y)
-    {
-        volatile double y_ = y;
-        return pow(x, y_);
-    }
-    """
-    double cyp_python_pow(double x, double y) nogil
-
-cdef extern from *:
-    """
-    #include "cyprop_simd.h"
-    /* The RBF network's pieces with the branch-free exp and log of
-       csrc/cyprop_simd.h (within 2 ulp of libm), so each loop over the
-       samples is one vectorised pass. */
-    static double cyp_rbf_surface_loss(const double *x, const double *t, Py_ssize_t n,
-                                       double wh, double bo)
-    {
-        /* mean cross-entropy at (wh, bo) */
-        double total = 0.0;
-        #pragma omp simd reduction(+:total)
-        for (Py_ssize_t i = 0; i < n; i++) {
-            double zh = x[i] * wh;
-            double y = 1.0 / (1.0 + cyp_exp_d(-(cyp_exp_d(-zh * zh) + bo)));
-            total += t[i] * cyp_log_d(y) + (1.0 - t[i]) * cyp_log_d(1.0 - y);
-        }
-        return -(total / n);
-    }
-    /* One full-batch step: sums over the samples of the tutorial's per-sample
-       updates wh - lr * dL/dwh and bo - lr * dL/dbo (forward pass, then
-       delta_o = y - t and delta_h = delta_o * dh/dzh, per sample). */
-    static void cyp_rbf_step_sums(const double *x, const double *t, Py_ssize_t n,
-                                  double wh, double bo, double lr,
-                                  double *sum_wh, double *sum_bo)
-    {
-        double s_wh = 0.0, s_bo = 0.0;
-        #pragma omp simd reduction(+:s_wh, s_bo)
-        for (Py_ssize_t i = 0; i < n; i++) {
-            double zh = x[i] * wh;
-            double h = cyp_exp_d(-zh * zh);
-            double y = 1.0 / (1.0 + cyp_exp_d(-(h + bo)));
-            double delta_o = y - t[i];
-            s_wh += wh - lr * (x[i] * -2.0 * zh * h * delta_o);
-            s_bo += bo - lr * delta_o;
-        }
-        *sum_wh = s_wh;
-        *sum_bo = s_bo;
-    }
-    """
-    double cyp_rbf_surface_loss(const double* x, const double* t, Py_ssize_t n,
-                                double wh, double bo) nogil
-    void cyp_rbf_step_sums(const double* x, const double* t, Py_ssize_t n, double wh,
-                           double bo, double lr, double* sum_wh, double* sum_bo) nogil
+from cyprop_tutorial cimport cyp_python_pow, cyp_rbf_surface_loss, cyp_rbf_step_sums
 from cython.view cimport array as cvarray
+from cyprop_interrupt cimport *
 
 
 cdef inline double _logistic(double z) noexcept nogil:
@@ -108,10 +43,10 @@ def rbf_train(const double[::1] x, const double[::1] t, double wh, double bo,
     """
     cdef Py_ssize_t k, n = x.shape[0], n_iter = params_loss.shape[0] - 1
     cdef double sum_wh = 0.0, sum_bo = 0.0
-    cdef cyp_interrupt intr
-    cyp_interrupt_init(&intr)
     if t.shape[0] != n or n == 0 or n_iter < 0 or params_loss.shape[1] != 3:
         raise ValueError("rbf_train: inconsistent shapes")
+    cdef cyp_interrupt intr  # Ctrl-C / cancel (csrc/cyprop_interrupt.h)
+    cyp_interrupt_init(&intr)
     with nogil:
         params_loss[0, 0] = wh
         params_loss[0, 1] = bo
@@ -138,12 +73,12 @@ def rbf_loss_grid(const double[::1] x, const double[::1] t, const double[::1] wh
     and log, within 2 ulp of libm's).
     """
     cdef Py_ssize_t p
-    cdef cyp_interrupt intr
-    cyp_interrupt_init(&intr)
     if wh.shape[0] != bo.shape[0] or out.shape[0] != wh.shape[0] or t.shape[0] != x.shape[0]:
         raise ValueError("rbf_loss_grid: inconsistent shapes")
     if x.shape[0] == 0:
         raise ValueError("rbf_loss_grid: no samples")
+    cdef cyp_interrupt intr  # Ctrl-C / cancel (csrc/cyprop_interrupt.h)
+    cyp_interrupt_init(&intr)
     with nogil:
         for p in range(wh.shape[0]):
             out[p] = cyp_rbf_surface_loss(&x[0], &t[0], x.shape[0], wh[p], bo[p])
@@ -164,7 +99,7 @@ def descend(double x_start, double gamma, double precision, Py_ssize_t max_steps
     cdef double x_old = 0.0, x_new = x_start
     cdef Py_ssize_t n = 0
     cdef int status = 0
-    cdef cyp_interrupt intr
+    cdef cyp_interrupt intr  # Ctrl-C / cancel (csrc/cyprop_interrupt.h)
     cyp_interrupt_init(&intr)
     with nogil:
         while fabs(x_new - x_old) > precision:
@@ -198,11 +133,11 @@ def sigmoid_train(const double[:, ::1] X, const double[:, ::1] y, double[:, ::1]
     cdef Py_ssize_t e, i, j, c
     cdef double z, h, g, common
     cdef bint finite = True
-    cdef cyp_interrupt intr
-    cyp_interrupt_init(&intr)
     if y.shape[0] != m or weights.shape[0] != n or weights.shape[1] != k or m == 0:
         raise ValueError("sigmoid_train: inconsistent shapes")
     cdef double[::1] grad = cython_zeros(n)
+    cdef cyp_interrupt intr  # Ctrl-C / cancel (csrc/cyprop_interrupt.h)
+    cyp_interrupt_init(&intr)
     with nogil:
         for e in range(epochs):
             for c in range(k):
@@ -244,11 +179,11 @@ def sigmoid_cost_grid(const double[:, ::1] X, const double[::1] y, const double[
     """
     cdef Py_ssize_t p, i, m = X.shape[0]
     cdef double h, total
-    cdef cyp_interrupt intr
-    cyp_interrupt_init(&intr)
     if X.shape[1] != 2 or y.shape[0] != m or theta2.shape[0] != theta1.shape[0] \
             or out.shape[0] != theta1.shape[0] or m == 0:
         raise ValueError("sigmoid_cost_grid: inconsistent shapes")
+    cdef cyp_interrupt intr  # Ctrl-C / cancel (csrc/cyprop_interrupt.h)
+    cyp_interrupt_init(&intr)
     with nogil:
         for p in range(theta1.shape[0]):
             total = 0.0
@@ -278,11 +213,11 @@ def linear_step_code(const double[::1] inputs, double actual, double[:, ::1] w_h
     """
     cdef Py_ssize_t n = inputs.shape[0], s, i, j
     cdef double out, delta, scale
-    cdef cyp_interrupt intr
-    cyp_interrupt_init(&intr)
     if w_hidden.shape[0] != n or w_hidden.shape[1] != n or w_out.shape[0] != n:
         raise ValueError("linear_step_code: inconsistent shapes")
     cdef double[::1] h = cython_zeros(n)
+    cdef cyp_interrupt intr  # Ctrl-C / cancel (csrc/cyprop_interrupt.h)
+    cyp_interrupt_init(&intr)
     with nogil:
         for s in range(steps):
             # forward pass
