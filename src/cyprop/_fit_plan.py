@@ -8,6 +8,8 @@ draws for it.
 
 import numpy as np
 
+from ._validate import allocate
+
 # Sample orders are generated in blocks of at most this many indices.
 _ORDER_BLOCK = 1 << 22
 # With a progress bar, grow the epochs per kernel call until a call takes this long.
@@ -30,7 +32,7 @@ class FitScratch:
         self.velocity = np.zeros(n_params if mu else 0, dtype=net.dtype)
         self.backup = np.empty(2 * n_params, dtype=net.dtype)
         self.work = net._workspace()
-        self.losses = np.empty(epochs, dtype=np.float64)
+        self.losses = allocate(epochs, np.float64, "epochs", "the loss of every epoch")
 
 
 class SampleOrders:
@@ -39,7 +41,9 @@ class SampleOrders:
     Shuffled: the same stream as one ``rng.permutation(n_samples)`` per
     epoch, ``rng = default_rng(seed)``, generated in blocks of at most
     ``_ORDER_BLOCK`` indices.  Unshuffled: one row for every epoch, a
-    stride-0 view (no copy, no limit on the epochs per call).
+    stride-0 view (no copy).  Either way at most ``_ORDER_BLOCK`` indices a
+    call: the kernel checks every index of its order before it starts, so a
+    bounded block keeps each call's start short.
     """
 
     def __init__(self, n_samples, shuffle, seed):
@@ -47,7 +51,7 @@ class SampleOrders:
         # (a seed of None seeds from the OS, which costs ~30 us: only when shuffling)
         self.rng = np.random.default_rng(seed) if shuffle else None
         self.ordered = np.arange(n_samples, dtype=np.intp)
-        self.max_epochs_per_call = max(1, _ORDER_BLOCK // n_samples) if shuffle else None
+        self.max_epochs_per_call = max(1, _ORDER_BLOCK // n_samples)
 
     def next(self, count):
         """The orders of the next ``count`` epochs, shape (count, n_samples)."""

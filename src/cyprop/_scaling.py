@@ -22,13 +22,29 @@ class Standardizer:
     def fit(cls, data):
         """The standardisation of the columns of ``data`` (n_samples, n_columns)."""
         data = np.asarray(data, dtype=np.float64)
-        scale = data.std(axis=0)
+        if not np.isfinite(data).all():
+            raise ValueError("cannot standardise data holding NaN or infinity")
+        with np.errstate(over="ignore", invalid="ignore"):
+            mean = data.mean(axis=0)
+            scale = data.std(axis=0)
+        if not (np.isfinite(mean).all() and np.isfinite(scale).all()):
+            # values near the float64 range (|x| ~ 1e154 and up): the sums
+            # overflow, so compute on the columns divided by their largest |x|
+            peak = np.abs(data).max(axis=0)
+            peak[peak == 0] = 1.0
+            unit = data / peak
+            mean, scale = unit.mean(axis=0) * peak, unit.std(axis=0) * peak
         scale[~(scale > 0)] = 1.0
-        return cls(data.mean(axis=0), scale)
+        return cls(mean, scale)
 
     def transform(self, data):
         """``(data - mean) / scale``, as float64."""
-        return (np.asarray(data, dtype=np.float64) - self.mean) / self.scale
+        data = np.asarray(data, dtype=np.float64)
+        with np.errstate(over="ignore", invalid="ignore"):
+            out = (data - self.mean) / self.scale
+        if not np.isfinite(out).all() and np.isfinite(data).all():
+            out = data / self.scale - self.mean / self.scale  # (data - mean) overflowed
+        return out
 
     def inverse(self, data):
         """``data * scale + mean``, as float64."""

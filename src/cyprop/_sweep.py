@@ -142,8 +142,8 @@ def sweep(build, X, Y, grid, executor=None, **fit_kwargs):
     if executor is not None and not callable(getattr(executor, "submit", None)):
         raise TypeError("executor must be a concurrent.futures.Executor (something with .submit), "
                         f"got {type(executor).__name__}")
-    X = np.asarray(X)
-    Y = np.asarray(Y)
+    X = _as_data(X, "X")
+    Y = _as_data(Y, "Y")
 
     jobs = []
     for index, point in enumerate(points):
@@ -170,12 +170,47 @@ def sweep(build, X, Y, grid, executor=None, **fit_kwargs):
                 raise
             record["network"] = net
             records.append(record)
+    except BaseException:
+        # Ctrl-C (or any error): fits not yet started never start, and the
+        # kernels of running ones stop within ~20 ms (worker threads see no
+        # signals, so they are asked through a cancel list the kernels poll)
+        for future in futures:
+            future.cancel()
+        workers = _cancel_workers(executor, True)
+        try:
+            if own:
+                executor.shutdown(wait=True)
+        finally:
+            _cancel_workers(executor, False, workers)
+        raise
     finally:
         for future in futures:
             future.cancel()
         if own:
             executor.shutdown(wait=True)
     return SweepResults(records)
+
+
+def _cancel_workers(executor, cancel, idents=None):
+    """Ask (or stop asking) the kernels running in ``executor``'s threads to stop.
+
+    Works for thread pools (``concurrent.futures.ThreadPoolExecutor``); a
+    process pool's workers get the terminal's SIGINT themselves.
+    """
+    from ._kernels import kernels
+
+    if idents is None:
+        idents = [t.ident for t in list(getattr(executor, "_threads", ())) if t.ident is not None]
+    for ident in idents:
+        kernels.set_thread_cancel(ident, cancel)
+    return idents
+
+
+def _as_data(value, name):
+    try:
+        return np.asarray(value)
+    except (ValueError, TypeError) as exc:  # ragged lists and the like
+        raise TypeError(f"{name} must be a numeric array: {exc}") from None
 
 
 def grid_points(grid):

@@ -62,13 +62,20 @@ def _checked_real(result, name, positive, nonnegative):
     return result
 
 
-def as_count(value, name, minimum=1):
-    """Return ``value`` as a Python int >= ``minimum`` (rejecting bools and floats)."""
+def as_count(value, name, minimum=1, maximum=None):
+    """Return ``value`` as a Python int in [``minimum``, ``maximum``] (rejecting bools and floats).
+
+    ``maximum`` defaults to :data:`MAX_COUNT` (2**62), so a huge count is a
+    ValueError naming ``name``, not an OverflowError from deep inside.
+    """
     if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Integral):
         raise TypeError(f"{name} must be an integer, got {type(value).__name__} {value!r}")
     value = int(value)
     if value < minimum:
         raise ValueError(f"{name} must be >= {minimum}, got {value}")
+    maximum = MAX_COUNT if maximum is None else maximum
+    if value > maximum:
+        raise ValueError(f"{name} must be <= {maximum}, got {value}")
     return value
 
 
@@ -95,3 +102,99 @@ def broadcast_grids(first, second, names):
         raise ValueError(f"{names[0]} {a.shape} and {names[1]} {b.shape} do not broadcast "
                          "together") from None
     return a.ravel().copy(), b.ravel().copy(), np.empty(a.shape)
+
+
+# Counts above this are refused with a ValueError naming the argument rather
+# than an OverflowError from a Py_ssize_t conversion or a NumPy allocation.
+MAX_COUNT = 2**62
+
+
+def as_flag(value, name):
+    """Return ``value`` as a bool; only True/False (and NumPy bools) are accepted.
+
+    Strings such as ``"no"`` are refused (their truthiness is not their meaning).
+    """
+    if isinstance(value, (bool, np.bool_)):
+        return bool(value)
+    raise TypeError(f"{name} must be True or False, got {type(value).__name__} {value!r}")
+
+
+def as_seed(value, name="seed"):
+    """Check a seed for ``numpy.random.default_rng``: None, a non-negative int, or a Generator/SeedSequence."""
+    if value is None or isinstance(value, (np.random.Generator, np.random.SeedSequence,
+                                           np.random.BitGenerator)):
+        return value
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Integral):
+        raise TypeError(f"{name} must be None or a non-negative integer, got "
+                        f"{type(value).__name__} {value!r}")
+    if value < 0:
+        raise ValueError(f"{name} must be None or a non-negative integer, got {value}")
+    return int(value)
+
+
+def _memory_limit():
+    """Bytes of physical memory (None when unknown)."""
+    try:
+        import os
+
+        return os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+    except (ValueError, OSError, AttributeError):
+        return None
+
+
+def check_memory(n_bytes, what):
+    """MemoryError, saying how much was asked for, if ``n_bytes`` exceeds physical memory."""
+    limit = _memory_limit()
+    if limit is not None and n_bytes > limit:
+        raise MemoryError(f"{what} needs {_human(n_bytes)}, more than this machine's "
+                          f"{_human(limit)} of memory")
+
+
+def allocate(count, dtype, name, what):
+    """``np.empty(count, dtype)``, or a MemoryError naming ``name`` and the size asked for."""
+    n_bytes = count * np.dtype(dtype).itemsize
+    check_memory(n_bytes, f"{name}={count}: {what}")
+    try:
+        return np.empty(count, dtype=dtype)
+    except (MemoryError, ValueError):
+        raise MemoryError(f"{name}={count}: {what} needs {_human(n_bytes)}, which could not be "
+                          "allocated") from None
+
+
+def _human(n_bytes):
+    for unit in ("bytes", "KiB", "MiB", "GiB", "TiB", "PiB"):
+        if n_bytes < 1024 or unit == "PiB":
+            return f"{n_bytes:.0f} {unit}" if unit == "bytes" else f"{n_bytes:.1f} {unit}"
+        n_bytes /= 1024
+
+
+# -- command line ------------------------------------------------------------
+
+
+def cli_delimiter(text):
+    """argparse ``type`` for ``--delimiter``: exactly one character."""
+    import argparse
+
+    if len(text) != 1:
+        raise argparse.ArgumentTypeError(f"must be a single character, got {text!r}")
+    return text
+
+
+def check_train_command(args, table):
+    """Checks of ``cyprop train`` made before any training; ValueError with the message.
+
+    ``--out`` must be a path a model may be saved to (see
+    :func:`cyprop._persist.target_path`), and a numeric target column must
+    not hold NaN or infinity (which would otherwise turn it into class names).
+    """
+    from . import _persist
+
+    _persist.target_path(args.out)
+    for row, text in enumerate(table.cells.get(args.target, ())):
+        try:
+            value = float(text)
+        except ValueError:
+            continue
+        if not np.isfinite(value):
+            raise ValueError(f"{table.path}, line {row + 2}: target column {args.target!r} holds "
+                             f"{text!r}; targets must be finite (remove or fill that row)")

@@ -12,6 +12,8 @@ All parameters live in one flat buffer, ``parameters``, laid out
 are views into it, and the kernels update it in place.
 """
 
+import collections.abc
+import threading
 import time
 
 import numpy as np
@@ -21,11 +23,17 @@ from ._kernels import kernels as _k
 from ._fit_plan import EpochChunks, FitScratch, SampleOrders
 from ._options import DTYPES as _DTYPE_NAMES
 from ._options import HIDDEN_ACTIVATIONS, LOSSES, MODES, OUTPUT_ACTIVATIONS
-from ._validate import as_count, as_float_array, as_real, check_choice
+from ._validate import (as_count, as_flag, as_float_array, as_real, as_seed, check_choice,
+                        check_memory)
 
 __all__ = ["Network", "History", "DivergenceError"]
 
 DTYPES = {name: np.dtype(name).type for name in _DTYPE_NAMES}
+
+# Passed as ``seed`` when the parameters are filled in right after: leave them at zero.
+_NO_INIT = object()
+# Weights are drawn in float64 blocks of at most this many values.
+_INIT_BLOCK = 1 << 20
 
 
 class DivergenceError(FloatingPointError):
@@ -42,19 +50,71 @@ class DivergenceError(FloatingPointError):
         self.history = history
 
 
+class LossCurve(collections.abc.Sequence):
+    """``History.loss``: the per-epoch losses, kept in a float64 array.
+
+    Behaves as a read-only list of floats (``len``, indexing, iteration,
+    ``==`` with a list); ``np.asarray(loss)`` is the array itself (no copy)
+    and a slice is a new float64 array.  8 bytes per epoch.
+    """
+
+    __slots__ = ("_values", "_count")
+
+    def __init__(self, values=None):
+        self._values = np.empty(0) if values is None else values
+        self._count = 0
+
+    def __len__(self):
+        return self._count
+
+    def __getitem__(self, index):
+        if isinstance(index, slice):
+            return self._values[:self._count][index].copy()
+        return float(self._values[:self._count][index])
+
+    def __iter__(self):
+        return iter(self._values[:self._count].tolist())
+
+    def __array__(self, dtype=None, copy=None):
+        values = self._values[:self._count]
+        return values.astype(dtype) if dtype is not None else values
+
+    def __eq__(self, other):
+        if isinstance(other, LossCurve):
+            other = other._values[:other._count]
+        try:
+            other = np.asarray(other, dtype=np.float64)
+        except (TypeError, ValueError):
+            return NotImplemented
+        return bool(other.shape == (self._count,) and np.array_equal(self._values[:self._count], other))
+
+    __hash__ = None
+
+    def tolist(self):
+        return self._values[:self._count].tolist()
+
+    def __repr__(self):
+        return repr(self.tolist()) if self._count <= 20 else f"LossCurve({self._count} epochs)"
+
+
 class History:
     """What :meth:`Network.fit` returns: the mean training loss of each epoch.
 
     Attributes
     ----------
-    loss : list of float
+    loss : LossCurve
+        A read-only list-like of floats held in one float64 array (8 bytes
+        per epoch; ``np.asarray(history.loss)`` is that array).
         ``loss[e]`` is the mean over epoch ``e``'s samples of each sample's
         loss, computed in its forward pass (in online mode, just before that
         sample's update).
     """
 
-    def __init__(self):
-        self.loss = []
+    def __init__(self, losses=None):
+        self.loss = LossCurve(losses)
+
+    def _ran(self, count):
+        self.loss._count += count
 
     @property
     def epochs(self):
@@ -65,7 +125,7 @@ class History:
         return len(self.loss)
 
     def __repr__(self):
-        last = f", final loss {self.loss[-1]:.6g}" if self.loss else ""
+        last = f", final loss {self.loss[-1]:.6g}" if len(self.loss) else ""
         return f"History({self.epochs} epochs{last})"
 
 
@@ -76,9 +136,10 @@ class _LayerViews:
     network's parameter buffer (with a shape check).
     """
 
-    def __init__(self, arrays, what):
+    def __init__(self, arrays, what, lock):
         self._arrays = arrays
         self._what = what
+        self._lock = lock
 
     def __getitem__(self, index):
         return self._arrays[index]
@@ -90,7 +151,8 @@ class _LayerViews:
             raise ValueError(
                 f"{self._what}[{index}] has shape {target.shape}, got an array of shape {value.shape}"
             )
-        target[...] = value
+        with _Exclusive(self._lock, f"assign {self._what}[{index}]"):
+            target[...] = value
 
     def __len__(self):
         return len(self._arrays)
@@ -160,10 +222,17 @@ class Network:
         check_choice(output_activation, "output_activation", OUTPUT_ACTIVATIONS)
         check_choice(loss, "loss", LOSSES)
         _check_output_loss(output_activation, loss, sizes[-1])
-        dtype_name = np.dtype(dtype).name if not isinstance(dtype, str) else dtype
+        dtype_name = _dtype_name(dtype)
         check_choice(dtype_name, "dtype", tuple(DTYPES))
         if not isinstance(bias, (bool, np.bool_)):
             raise TypeError(f"bias must be True or False, got {bias!r}")
+        if seed is not _NO_INIT:  # (Network.load fills the parameters itself)
+            seed = as_seed(seed)
+        n_params = sum(a * b + b for a, b in zip(sizes, sizes[1:]))
+        check_memory(n_params * np.dtype(DTYPES[dtype_name]).itemsize,
+                     f"a {sizes} {dtype_name} network ({n_params} parameters)")
+        # one fit, save or parameters assignment at a time (see _exclusive)
+        self._lock = threading.RLock()
 
         self.layer_sizes = tuple(sizes)
         self.hidden_activation = hidden_activation
@@ -172,7 +241,8 @@ class Network:
         self.dtype = np.dtype(DTYPES[dtype_name])
         self.bias = bool(bias)
         self._layout()
-        self._init_weights(seed)
+        if seed is not _NO_INIT:
+            self._init_weights(seed)
 
     # -- layout and initialisation ------------------------------------------------
 
@@ -198,22 +268,28 @@ class Network:
         self._params = np.zeros(offset, dtype=self.dtype)
         self._weights = _LayerViews(
             [self._params[w:w + sizes[l] * sizes[l + 1]].reshape(sizes[l + 1], sizes[l])
-             for l, w in enumerate(w_off)], "weights")
+             for l, w in enumerate(w_off)], "weights", self._lock)
         self._biases = _LayerViews(
-            [self._params[b:b + sizes[l + 1]] for l, b in enumerate(b_off)], "biases")
+            [self._params[b:b + sizes[l + 1]] for l, b in enumerate(b_off)], "biases", self._lock)
 
     def _init_weights(self, seed):
+        # Drawn in float64 blocks of rows and cast into the parameter buffer:
+        # the same stream (so the same weights) as one draw per layer, with a
+        # temporary of at most ~8 MiB instead of a float64 copy of the layer.
         rng = np.random.default_rng(seed)
         n_layers = len(self.layer_sizes) - 1
         for l in range(n_layers):
             n_in, n_out = self.layer_sizes[l], self.layer_sizes[l + 1]
             act = self.hidden_activation if l < n_layers - 1 else self.output_activation
-            if act in ("relu", "leaky_relu"):
-                W = rng.normal(0.0, np.sqrt(2.0 / n_in), size=(n_out, n_in))
-            else:
-                r = np.sqrt(6.0 / (n_in + n_out))
-                W = rng.uniform(-r, r, size=(n_out, n_in))
-            self._weights[l][...] = W
+            W = self._weights[l]
+            rows = max(1, _INIT_BLOCK // n_in)
+            for start in range(0, n_out, rows):
+                shape = (min(rows, n_out - start), n_in)
+                if act in ("relu", "leaky_relu"):
+                    W[start:start + rows] = rng.normal(0.0, np.sqrt(2.0 / n_in), size=shape)
+                else:
+                    r = np.sqrt(6.0 / (n_in + n_out))
+                    W[start:start + rows] = rng.uniform(-r, r, size=shape)
 
     # -- parameters -----------------------------------------------------------
 
@@ -227,7 +303,17 @@ class Network:
         value = as_float_array(value, "parameters", dtype=self.dtype)
         if value.shape != self._params.shape:
             raise ValueError(f"parameters has shape {self._params.shape}, got {value.shape}")
-        self._params[...] = value
+        with self._exclusive("assign parameters"):
+            self._params[...] = value
+
+    def _exclusive(self, action):
+        """Context manager: hold this network's lock, or RuntimeError if another thread does.
+
+        ``fit``, ``save``, ``copy`` and assignments to ``parameters``,
+        ``weights[l]`` and ``biases[l]`` take it; the thread holding it may take
+        it again (a ``callback`` may save the network).
+        """
+        return _Exclusive(self._lock, action)
 
     @property
     def weights(self):
@@ -260,9 +346,10 @@ class Network:
         copied into the new network's buffer as is; without it the weights
         are the seed-0 initialisation.
         """
-        net = cls(**config, seed=0)
-        if parameters is not None:
-            np.copyto(net._params, parameters, casting="unsafe")
+        if parameters is None:
+            return cls(**config, seed=0)
+        net = cls(**config, seed=_NO_INIT)
+        np.copyto(net._params, parameters, casting="unsafe")
         return net
 
     def __reduce__(self):
@@ -272,7 +359,8 @@ class Network:
 
     def copy(self):
         """An independent network with the same configuration and parameters."""
-        return Network._from_config(self._config(), self._params)
+        with self._exclusive("copy"):
+            return Network._from_config(self._config(), self._params)
 
     # -- argument checks --------------------------------------------------------
 
@@ -291,7 +379,10 @@ class Network:
     def _check_XY(self, X, Y):
         X = self._check_X(X)
         n_out = self.layer_sizes[-1]
-        Y_arr = np.asarray(Y)
+        try:
+            Y_arr = np.asarray(Y)
+        except (ValueError, TypeError) as exc:  # ragged lists and the like
+            raise TypeError(f"Y must be a numeric array of shape (n_samples, {n_out}): {exc}") from None
         if Y_arr.ndim == 1 and self.output_activation == "softmax":
             Y = self._one_hot(Y_arr)
         else:
@@ -303,6 +394,9 @@ class Network:
                 raise ValueError(f"Y must have shape (n_samples, {n_out}), got {Y.shape}{hint}")
         if Y.shape[0] != X.shape[0]:
             raise ValueError(f"X and Y have different numbers of samples: X {X.shape}, Y {Y.shape}")
+        if self.loss_name == "cross_entropy" and Y.size and (Y.min() < 0 or Y.max() > 1):
+            raise ValueError(f"Y: cross-entropy targets must lie in [0, 1]; got values from "
+                             f"{Y.min()} to {Y.max()}")
         return X, Y
 
     def _one_hot(self, labels):
@@ -373,40 +467,68 @@ class Network:
         DivergenceError
             When an epoch's loss or weights become NaN or infinite; the
             network keeps the weights it had at the start of that epoch.
+        KeyboardInterrupt
+            Within ~20 ms of Ctrl-C (SIGINT), even inside one long epoch; the
+            network keeps the weights it had at the start of the interrupted
+            epoch (those of the last completed one).
+        RuntimeError
+            If another thread is training, saving or assigning this network.
+        MemoryError
+            If the per-epoch losses (8 bytes per epoch) cannot fit in memory.
+
+        Notes
+        -----
+        Memory besides the parameters and the data: a gradient buffer
+        (batch and minibatch modes), a velocity (momentum) and a backup of
+        the weights and velocity at the start of each epoch, which is what
+        makes the rollback on divergence or Ctrl-C exact.  That is up to 4x
+        the parameters (5x counting them), plus 8 bytes per epoch.  If ``X``
+        or ``Y`` shares memory with ``parameters``, fit trains on a copy of
+        them (training would otherwise change its own inputs).
         """
-        X, Y, epochs, eta, mu, batch = self._check_fit_args(
-            X, Y, epochs, learning_rate, mode, batch_size, momentum, callback)
+        with self._exclusive("fit"):
+            return self._fit(X, Y, epochs, learning_rate, mode, batch_size, momentum, shuffle,
+                             seed, progress, callback)
+
+    def _fit(self, X, Y, epochs, learning_rate, mode, batch_size, momentum, shuffle, seed,
+             progress, callback):
+        X, Y, epochs, eta, mu, batch, shuffle, seed, progress = self._check_fit_args(
+            X, Y, epochs, learning_rate, mode, batch_size, momentum, shuffle, seed, progress,
+            callback)
         scratch = FitScratch(self, epochs, batch, mu)
         orders = SampleOrders(X.shape[0], shuffle, seed)
         chunks = EpochChunks(epochs, orders.max_epochs_per_call,
                               one_at_a_time=callback is not None, growing=progress)
-        history = History()
+        history = History(scratch.losses)
         bar = _progress_bar(epochs) if progress else None
-        for first, count in chunks:
-            started = time.perf_counter()
-            try:
+        try:
+            for first, count in chunks:
+                started = time.perf_counter()
+                # (Ctrl-C: the kernel restored the interrupted epoch's starting weights)
                 self._train_epochs(X, Y, orders.next(count), eta, mu, batch, scratch,
                                    first, count, history)
-            except DivergenceError:
+                done = first + count
                 if bar is not None:
-                    bar.close()
-                raise
-            done = first + count
+                    bar.update(count, history.loss[-1])
+                    chunks.took(time.perf_counter() - started)
+                if callback is not None and callback(done, history.loss[-1], self) is False:
+                    break
+        finally:
             if bar is not None:
-                bar.update(count, history.loss[-1])
-                chunks.took(time.perf_counter() - started)
-            if callback is not None and callback(done, history.loss[-1], self) is False:
-                break
-        if bar is not None:
-            bar.close()
+                bar.close()
         return history
 
-    def _check_fit_args(self, X, Y, epochs, learning_rate, mode, batch_size, momentum, callback):
-        """Check :meth:`fit`'s arguments; return ``X, Y, epochs, eta, mu, batch``.
+    def _check_fit_args(self, X, Y, epochs, learning_rate, mode, batch_size, momentum, shuffle,
+                        seed, progress, callback):
+        """Check :meth:`fit`'s arguments; return them converted
+        (``X, Y, epochs, eta, mu, batch, shuffle, seed, progress``).
 
         ``batch`` is the kernel's: 0 for online, ``n_samples`` for batch mode.
         """
         X, Y = self._check_XY(X, Y)
+        if np.shares_memory(X, self._params) or np.shares_memory(Y, self._params):
+            # training would change its own inputs as it goes
+            X, Y = X.copy(), Y.copy()
         epochs = as_count(epochs, "epochs")
         eta = as_real(learning_rate, "learning_rate", positive=True)
         check_choice(mode, "mode", MODES)
@@ -419,9 +541,12 @@ class Network:
             raise ValueError(f"batch_size is only used with mode='minibatch' (mode={mode!r})")
         else:
             batch = 0 if mode == "online" else X.shape[0]
+        shuffle = as_flag(shuffle, "shuffle")
+        progress = as_flag(progress, "progress")
+        seed = as_seed(seed)
         if callback is not None and not callable(callback):
             raise TypeError("callback must be callable")
-        return X, Y, epochs, eta, mu, batch
+        return X, Y, epochs, eta, mu, batch, shuffle, seed, progress
 
     def _train_epochs(self, X, Y, order, eta, mu, batch, scratch, first, count, history):
         """Run epochs ``first .. first + count - 1`` in one kernel call.
@@ -435,7 +560,7 @@ class Network:
                                  scratch.work, *self._layout_args(), self._loss_code, self.bias,
                                  X, Y, order, eta, mu, batch, losses)
         done = count if failed < 0 else failed
-        history.loss.extend(losses[:done].tolist())
+        history._ran(done)
         if failed >= 0:
             epoch = first + failed + 1
             raise DivergenceError(
@@ -537,8 +662,13 @@ class Network:
 
         The file is written to a temporary file beside ``path`` and renamed
         over it, so a crash never leaves a half-written file at ``path``.
+        ``path`` may be a str, bytes or path-like object.  Only a regular file
+        is replaced: anything else at ``path`` (FIFO, device, directory) is a
+        ValueError; a symlink is followed and its target replaced.  The file
+        gets the mode the umask gives new files.
         """
-        _persist.save(self, path)
+        with self._exclusive("save"):
+            _persist.save(self, path)
 
     @classmethod
     def load(cls, path):
@@ -551,6 +681,36 @@ class Network:
             or its contents do not fit together.
         """
         return _persist.load(cls, path)
+
+
+class _Exclusive:
+    """Hold a network's lock for one operation; RuntimeError when another thread holds it."""
+
+    __slots__ = ("_lock", "_action")
+
+    def __init__(self, lock, action):
+        self._lock = lock
+        self._action = action
+
+    def __enter__(self):
+        if not self._lock.acquire(blocking=False):
+            raise RuntimeError(f"cannot {self._action}: this Network is being trained, saved or "
+                               "assigned in another thread; use one network per thread (net.copy())")
+        return self
+
+    def __exit__(self, *exc):
+        self._lock.release()
+        return False
+
+
+def _dtype_name(dtype):
+    if isinstance(dtype, str):
+        return dtype
+    try:
+        return np.dtype(dtype).name
+    except (TypeError, ValueError):
+        raise TypeError(f"dtype must be 'float64' or 'float32', got {type(dtype).__name__} "
+                        f"{dtype!r}") from None
 
 
 def _rebuild(layer_sizes, hidden_activation, output_activation, loss, dtype, bias, parameters):

@@ -24,6 +24,7 @@ from libc.string cimport memcpy, memset
 from cython cimport floating
 
 from cyprop_simd cimport *
+from cyprop_interrupt cimport *
 
 # Codes shared with cyprop.network (exported below as dicts).
 cdef enum:
@@ -732,6 +733,15 @@ cdef inline floating* _ptr_or_null(floating[::1] v) noexcept nogil:
 # ----------------------------------------------------------------------------
 # public kernels
 
+def set_thread_cancel(unsigned long ident, bint cancel):
+    """Ask the kernels running in thread ``ident`` to stop (KeyboardInterrupt), or stop asking.
+
+    For the worker threads of a sweep, which see no signals.
+    """
+    if cyp_set_cancel(ident, cancel) != 0:
+        raise RuntimeError("too many threads to cancel")
+
+
 def train_epochs(floating[::1] params, floating[::1] grad, floating[::1] velocity,
                  floating[::1] backup, floating[::1] work,
                  const Py_ssize_t[::1] sizes, const Py_ssize_t[::1] w_off,
@@ -806,6 +816,8 @@ def train_epochs(floating[::1] params, floating[::1] grad, floating[::1] velocit
             if order[e, s] < 0 or order[e, s] >= X.shape[0]:
                 raise ValueError("sample order holds an index outside X")
 
+    cdef cyp_interrupt intr  # Ctrl-C / cancel (csrc/cyprop_interrupt.h)
+    cyp_interrupt_init(&intr)
     with nogil:
         if G != NULL:
             memset(G, 0, n_params * sizeof(floating))
@@ -817,6 +829,7 @@ def train_epochs(floating[::1] params, floating[::1] grad, floating[::1] velocit
             if batch_size == 0:
                 for s in range(n_samples):
                     # one sample (the place for a per-sample poll)
+                    if cyp_interrupted(&intr): break
                     q = order[e, s]
                     total += _sample_step(P, V, &L, &ws, W, &st, &X[q, 0], &Y[q, 0], &pending_x)
                 _apply_pending(P, V, &L, &ws, W, &st, &pending_x)
@@ -838,18 +851,22 @@ def train_epochs(floating[::1] params, floating[::1] grad, floating[::1] velocit
                             total += _block_step(P, G, &L, &ws, W, &X[0, 0], &Y[0, 0], ids, m,
                                                  BLOCK)
                         s += m
+                        if cyp_interrupted(&intr): break
+                    if intr.stopped: break
                     # one step along the batch's mean gradient
                     _apply_gradient(&st, P, G, V, 1.0 / (batch_end - start), n_params)
                     start = batch_end
-            epoch_loss[e] = total / n_samples
-            if not isfinite(epoch_loss[e]) or not _all_finite(P, n_params):
+            if not intr.stopped:
+                epoch_loss[e] = total / n_samples
+            if intr.stopped or not isfinite(epoch_loss[e]) or not _all_finite(P, n_params):
                 memcpy(P, &backup[0], n_params * sizeof(floating))
                 if V != NULL:
                     memcpy(V, &backup[n_params], n_params * sizeof(floating))
                 if G != NULL:
                     memset(G, 0, n_params * sizeof(floating))
-                failed = e
+                failed = -1 if intr.stopped else e
                 break
+    cyp_interrupt_raise(&intr)  # Ctrl-C: the weights are those of the last completed epoch
     return failed
 
 
@@ -875,6 +892,8 @@ def gradients(const floating[::1] params, floating[::1] grad, floating[::1] work
         raise ValueError("grad is shorter than params")
     if n_samples == 0:
         return 0.0
+    cdef cyp_interrupt intr  # Ctrl-C / cancel (csrc/cyprop_interrupt.h)
+    cyp_interrupt_init(&intr)
     with nogil:
         s = 0
         while s < n_samples:
@@ -885,6 +904,8 @@ def gradients(const floating[::1] params, floating[::1] grad, floating[::1] work
             total += _block_step(<floating*>&params[0], &grad[0], &L, &ws, &work[0],
                                  &X[0, 0], &Y[0, 0], ids, m, BLOCK)
             s += m
+            if cyp_interrupted(&intr): break
+    cyp_interrupt_raise(&intr)
     return total / n_samples
 
 
@@ -902,11 +923,15 @@ def predict(const floating[::1] params, floating[::1] work,
     cdef floating* z = &work[ws.z]
     cdef floating* a = &work[ws.a]
     cdef const floating* a_out = a + L.n_off[L.n_layers - 1]
+    cdef cyp_interrupt intr  # Ctrl-C / cancel (csrc/cyprop_interrupt.h)
+    cyp_interrupt_init(&intr)
     with nogil:
         for s in range(X.shape[0]):
             _forward(&L, &params[0], &X[s, 0], z, a)
             for k in range(n_out):
                 out[s, k] = a_out[k]
+            if cyp_interrupted(&intr): break
+    cyp_interrupt_raise(&intr)
 
 
 def loss(const floating[::1] params, floating[::1] work,
@@ -926,9 +951,13 @@ def loss(const floating[::1] params, floating[::1] work,
     cdef floating* delta = &work[ws.delta]
     if X.shape[0] == 0:
         return 0.0
+    cdef cyp_interrupt intr  # Ctrl-C / cancel (csrc/cyprop_interrupt.h)
+    cyp_interrupt_init(&intr)
     with nogil:
         for s in range(X.shape[0]):
             _forward(&L, &params[0], &X[s, 0], z, a)
             total += _output_delta(loss, L.acts[L.n_layers - 1], z + last, a + last, &Y[s, 0],
                                    delta, n_out)
+            if cyp_interrupted(&intr): break
+    cyp_interrupt_raise(&intr)
     return total / X.shape[0]

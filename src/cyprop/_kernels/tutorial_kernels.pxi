@@ -23,6 +23,7 @@ from libc.math cimport exp, log, fabs, isfinite
 
 from cyprop_tutorial cimport cyp_python_pow, cyp_rbf_surface_loss, cyp_rbf_step_sums
 from cython.view cimport array as cvarray
+from cyprop_interrupt cimport *
 
 
 cdef inline double _logistic(double z) noexcept nogil:
@@ -44,6 +45,8 @@ def rbf_train(const double[::1] x, const double[::1] t, double wh, double bo,
     cdef double sum_wh = 0.0, sum_bo = 0.0
     if t.shape[0] != n or n == 0 or n_iter < 0 or params_loss.shape[1] != 3:
         raise ValueError("rbf_train: inconsistent shapes")
+    cdef cyp_interrupt intr  # Ctrl-C / cancel (csrc/cyprop_interrupt.h)
+    cyp_interrupt_init(&intr)
     with nogil:
         params_loss[0, 0] = wh
         params_loss[0, 1] = bo
@@ -57,6 +60,8 @@ def rbf_train(const double[::1] x, const double[::1] t, double wh, double bo,
             params_loss[k + 1, 0] = wh
             params_loss[k + 1, 1] = bo
             params_loss[k + 1, 2] = cyp_rbf_surface_loss(&x[0], &t[0], n, wh, bo)
+            if cyp_interrupted(&intr): break
+    cyp_interrupt_raise(&intr)
     return wh, bo
 
 
@@ -72,9 +77,13 @@ def rbf_loss_grid(const double[::1] x, const double[::1] t, const double[::1] wh
         raise ValueError("rbf_loss_grid: inconsistent shapes")
     if x.shape[0] == 0:
         raise ValueError("rbf_loss_grid: no samples")
+    cdef cyp_interrupt intr  # Ctrl-C / cancel (csrc/cyprop_interrupt.h)
+    cyp_interrupt_init(&intr)
     with nogil:
         for p in range(wh.shape[0]):
             out[p] = cyp_rbf_surface_loss(&x[0], &t[0], x.shape[0], wh[p], bo[p])
+            if cyp_interrupted(&intr): break
+    cyp_interrupt_raise(&intr)
 
 
 # ---------------------------------------------------------------------------
@@ -90,6 +99,8 @@ def descend(double x_start, double gamma, double precision, Py_ssize_t max_steps
     cdef double x_old = 0.0, x_new = x_start
     cdef Py_ssize_t n = 0
     cdef int status = 0
+    cdef cyp_interrupt intr  # Ctrl-C / cancel (csrc/cyprop_interrupt.h)
+    cyp_interrupt_init(&intr)
     with nogil:
         while fabs(x_new - x_old) > precision:
             if n >= max_steps:
@@ -102,6 +113,8 @@ def descend(double x_start, double gamma, double precision, Py_ssize_t max_steps
             if not isfinite(x_new):
                 status = 2
                 break
+            if cyp_interrupted(&intr): break
+    cyp_interrupt_raise(&intr)
     return x_new, n, status
 
 
@@ -123,6 +136,8 @@ def sigmoid_train(const double[:, ::1] X, const double[:, ::1] y, double[:, ::1]
     if y.shape[0] != m or weights.shape[0] != n or weights.shape[1] != k or m == 0:
         raise ValueError("sigmoid_train: inconsistent shapes")
     cdef double[::1] grad = cython_zeros(n)
+    cdef cyp_interrupt intr  # Ctrl-C / cancel (csrc/cyprop_interrupt.h)
+    cyp_interrupt_init(&intr)
     with nogil:
         for e in range(epochs):
             for c in range(k):
@@ -150,6 +165,8 @@ def sigmoid_train(const double[:, ::1] X, const double[:, ::1] y, double[:, ::1]
             if not isfinite(weights[0, 0]):
                 finite = False
                 break
+            if cyp_interrupted(&intr): break
+    cyp_interrupt_raise(&intr)
     return finite
 
 
@@ -165,6 +182,8 @@ def sigmoid_cost_grid(const double[:, ::1] X, const double[::1] y, const double[
     if X.shape[1] != 2 or y.shape[0] != m or theta2.shape[0] != theta1.shape[0] \
             or out.shape[0] != theta1.shape[0] or m == 0:
         raise ValueError("sigmoid_cost_grid: inconsistent shapes")
+    cdef cyp_interrupt intr  # Ctrl-C / cancel (csrc/cyprop_interrupt.h)
+    cyp_interrupt_init(&intr)
     with nogil:
         for p in range(theta1.shape[0]):
             total = 0.0
@@ -175,6 +194,8 @@ def sigmoid_cost_grid(const double[:, ::1] X, const double[::1] y, const double[
                 else:
                     total += (h - y[i]) * (h - y[i])
             out[p] = total if cross_entropy else total / m
+            if cyp_interrupted(&intr): break
+    cyp_interrupt_raise(&intr)
 
 
 # ---------------------------------------------------------------------------
@@ -195,6 +216,8 @@ def linear_step_code(const double[::1] inputs, double actual, double[:, ::1] w_h
     if w_hidden.shape[0] != n or w_hidden.shape[1] != n or w_out.shape[0] != n:
         raise ValueError("linear_step_code: inconsistent shapes")
     cdef double[::1] h = cython_zeros(n)
+    cdef cyp_interrupt intr  # Ctrl-C / cancel (csrc/cyprop_interrupt.h)
+    cyp_interrupt_init(&intr)
     with nogil:
         for s in range(steps):
             # forward pass
@@ -212,6 +235,8 @@ def linear_step_code(const double[::1] inputs, double actual, double[:, ::1] w_h
             for i in range(n):
                 for j in range(n):
                     w_hidden[i, j] = w_hidden[i, j] - scale * inputs[i] * w_out[i]
+            if cyp_interrupted(&intr): break
+    cyp_interrupt_raise(&intr)
 
 
 cdef double[::1] cython_zeros(Py_ssize_t n):

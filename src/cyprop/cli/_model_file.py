@@ -7,9 +7,6 @@ the class names (classification) or the target's standardisation
 (regression).  No pickle; written to a temporary file and renamed.
 """
 
-import os
-import zipfile
-
 import numpy as np
 
 from .. import _persist
@@ -18,6 +15,8 @@ from .._scaling import Standardizer
 FORMAT = "cyprop.train-model"
 VERSION = 1
 TASKS = ("classification", "regression")
+_MODEL_KEYS = ("model_format", "model_version", "features", "target", "task", "classes",
+               "x_mean", "x_scale", "y_mean", "y_scale")
 
 
 class Model:
@@ -69,18 +68,10 @@ class Model:
         """Read a file written by :meth:`save`; ValueError if it is not one."""
         from ..network import Network
 
-        path = os.fspath(path)
-        if os.path.isfile(path) and not zipfile.is_zipfile(path):
-            raise ValueError(f"{path!r} is not a model file of 'cyprop train' (not an .npz archive)")
-        network = Network.load(path)  # checks the network part
-        try:
-            with np.load(path, allow_pickle=False) as data:
-                if "model_format" not in data.files:
-                    raise ValueError(f"{path!r} is a network file without the input and output "
-                                     "encoding of a model from 'cyprop train'")
-                fields = {key: data[key] for key in data.files}
-        except (OSError, EOFError, zipfile.BadZipFile, KeyError) as exc:
-            raise ValueError(f"{path!r} is not a readable model file: {exc}") from None
+        with _persist.open_archive(path, "model file of 'cyprop train'") as archive:  # bounded reads, ValueError on any failure
+            network = _persist._load(Network, archive)  # checks the network part
+            fields = _persist.read_model_fields(archive, network, _MODEL_KEYS)
+        path = archive.path
         return cls._from_fields(path, network, fields)
 
     @classmethod

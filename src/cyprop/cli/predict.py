@@ -4,6 +4,7 @@ import sys
 
 import numpy as np
 
+from .._validate import cli_delimiter
 from ._errors import CommandError
 
 
@@ -19,7 +20,7 @@ def add_parser(commands):
     predict.add_argument("--proba", action="store_true",
                          help="classification: print every class's probability instead, as CSV "
                               "with a header row of class names")
-    predict.add_argument("--delimiter", default=",", help="CSV field separator (default: ',')")
+    predict.add_argument("--delimiter", default=",", type=cli_delimiter, help="CSV field separator (default: ',')")
     predict.set_defaults(handler=predict_command)
 
 

@@ -6,6 +6,7 @@ import time
 import numpy as np
 
 from .._options import DTYPES, HIDDEN_ACTIVATIONS, MODES
+from .._validate import check_train_command, cli_delimiter
 from ._errors import CommandError
 
 TRAIN_EPILOG = """\
@@ -60,7 +61,7 @@ def add_parser(commands):
                        help="precision (default: float64)")
     train.add_argument("--ignore", default="", metavar="COL,COL,...", type=_names,
                        help="columns that are not inputs (e.g. an id column)")
-    train.add_argument("--delimiter", default=",", help="CSV field separator (default: ',')")
+    train.add_argument("--delimiter", default=",", type=cli_delimiter, help="CSV field separator (default: ',')")
     train.add_argument("--quiet", action="store_true", help="no progress bar and no summary")
     train.set_defaults(handler=train_command)
 
@@ -81,6 +82,13 @@ def _layers(text):
     return sizes
 
 
+def _check(check, *args):
+    try:
+        check(*args)
+    except ValueError as exc:
+        raise CommandError(str(exc)) from None
+
+
 def train_command(args):
     from .._scaling import Standardizer
     from ..network import DivergenceError, Network
@@ -89,6 +97,7 @@ def train_command(args):
 
     table = read_csv(args.data, args.delimiter)
     table.require(args.target)
+    _check(check_train_command, args, table)
     for name in args.ignore:
         table.require(name)
     features = [n for n in table.names if n != args.target and n not in args.ignore]
@@ -132,12 +141,14 @@ def train_command(args):
     except DivergenceError as exc:
         raise CommandError(f"training diverged in epoch {exc.epoch}; try a smaller "
                            f"--learning-rate (e.g. {args.learning_rate / 10:g})") from None
-    except (TypeError, ValueError) as exc:
+    except (TypeError, ValueError, MemoryError) as exc:
         raise CommandError(str(exc)) from None
 
     model = Model(net, features, args.target, task, x_scaling, classes, y_scaling)
     try:
         model.save(args.out)
+    except ValueError as exc:
+        raise CommandError(str(exc)) from None
     except OSError as exc:
         raise CommandError(f"cannot write {args.out}: {exc.strerror or exc}") from None
     if not args.quiet:

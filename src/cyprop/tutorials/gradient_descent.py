@@ -115,7 +115,12 @@ def _check_problem(X, y, weights):
         raise ValueError(f"X must be 2-D (m samples, n inputs), got shape {X.shape}")
     if X.shape[0] == 0:
         raise ValueError("X has no samples")
+    if X.shape[1] == 0:
+        raise ValueError(f"X has no inputs (shape {X.shape})")
     w = as_float_array(weights, "weights")
+    if w.size == 0:
+        raise ValueError(f"weights is empty (shape {w.shape}); it needs shape ({X.shape[1]}, k) "
+                         "with k >= 1")
     if w.ndim not in (1, 2) or w.shape[0] != X.shape[1]:
         raise ValueError(f"weights must have shape ({X.shape[1]},) or ({X.shape[1]}, k) "
                          f"for X of shape {X.shape}; got {w.shape}")
@@ -151,13 +156,21 @@ def train(X, y, weights, alpha, epochs, gradient="tutorial"):
     -------
     ndarray
         The trained weights, same shape as ``weights``.
+
+    Raises
+    ------
+    ValueError
+        If any weight becomes inf or NaN (training diverged).
     """
     check_choice(gradient, "gradient", ("tutorial", "exact"))
     X, y, w0 = _check_problem(X, y, weights)
     alpha = as_real(alpha, "alpha", positive=True)
     epochs = as_count(epochs, "epochs")
     w = np.array(w0.reshape(X.shape[1], -1), dtype=np.float64, order="C")  # a copy
-    if not _tk.sigmoid_train(X, y, w, alpha, epochs, gradient == "exact"):
+    # the kernel stops early when weights[0, 0] diverges; a non-finite weight
+    # stays non-finite, so one check of all of them at the end catches the rest
+    if not _tk.sigmoid_train(X, y, w, alpha, epochs, gradient == "exact") \
+            or not np.isfinite(w).all():
         raise ValueError(f"train diverged: the weights became inf or NaN; try a smaller alpha")
     return w.reshape(w0.shape)
 

@@ -22,6 +22,7 @@ wh=1.12 and bo=-0.44" (its prose says 50 iterations; its code ran 20).
 import numpy as np
 
 from .._kernels import tutorial_kernels as _tk
+from ..network import DivergenceError
 from .._validate import as_count, as_float_array, as_real, broadcast_grids
 from ._common import sigmoid as logistic
 
@@ -153,6 +154,12 @@ def train(x, t, wh, bo, learning_rate, nb_of_iterations):
         The parameters after the last update.
     params_loss : ndarray, shape (nb_of_iterations + 1, 3)
         Rows ``(wh, bo, loss)``: before the first update, then after each.
+
+    Raises
+    ------
+    cyprop.DivergenceError
+        If ``wh``, ``bo`` or the loss becomes inf or NaN; its ``epoch`` is
+        the first update that produced one.
     """
     x, t = _check_data(x, t)
     wh = as_real(wh, "wh")
@@ -161,6 +168,12 @@ def train(x, t, wh, bo, learning_rate, nb_of_iterations):
     n_iter = as_count(nb_of_iterations, "nb_of_iterations")
     params_loss = np.empty((n_iter + 1, 3))
     wh, bo = _tk.rbf_train(x, t, wh, bo, eta, params_loss)
+    finite = np.isfinite(params_loss).all(axis=1)
+    if not finite.all():
+        first = int(np.argmin(finite))
+        raise DivergenceError(f"train diverged at update {first}: wh, bo or the loss became inf "
+                              f"or NaN (row {params_loss[first].tolist()}); try a smaller "
+                              "learning_rate", first, None)
     return float(wh), float(bo), params_loss
 
 

@@ -47,6 +47,10 @@ def init_weights(num_in=2, num_hid=3, num_out=1, seed=None):
     num_hid = as_count(num_hid, "num_hid")
     num_out = as_count(num_out, "num_out")
     if seed is not None:
+        if isinstance(seed, (bool, np.bool_)) or not isinstance(seed, (int, np.integer)):
+            raise TypeError(f"seed must be None or an integer, got {type(seed).__name__} {seed!r}")
+        if not 0 <= seed < 2**32:
+            raise ValueError(f"seed must be None or an integer in [0, 2**32), got {seed!r}")
         np.random.seed(seed)
     theta1 = 0.5 * np.sqrt(6 / (num_in + num_hid)) * np.random.randn(num_in + 1, num_hid)
     theta2 = 0.5 * np.sqrt(6 / (num_hid + num_out)) * np.random.randn(num_hid + 1, num_out)
@@ -74,8 +78,10 @@ def forward(X, theta1, theta2):
     if X.ndim != 2 or X.shape[1] != np.shape(theta1)[0] - 1:
         raise ValueError(f"X must have shape (m, {np.shape(theta1)[0] - 1}) for theta1 of shape "
                          f"{np.shape(theta1)}; got {X.shape}")
-    a2 = _bias_column(sigmoid(_bias_column(X) @ np.asarray(theta1, dtype=float)))
-    return sigmoid(a2 @ np.asarray(theta2, dtype=float))
+    theta1 = as_float_array(theta1, "theta1")
+    theta2 = as_float_array(theta2, "theta2")
+    a2 = _bias_column(sigmoid(_bias_column(X) @ theta1))
+    return sigmoid(a2 @ theta2)
 
 
 def train(X, y, theta1, theta2, alpha=0.1, epochs=10000):

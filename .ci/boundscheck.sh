@@ -1,0 +1,20 @@
+#!/usr/bin/env bash
+# CI stage: build with CYPROP_BOUNDSCHECK=1 (Cython bounds and wraparound checks
+# on) and run the tests that drive the kernels: an out-of-bounds index is an
+# IndexError there instead of a silent read.
+#
+# usage: .ci/boundscheck.sh WORKDIR [PYTHON]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+WORK=${1:?usage: .ci/boundscheck.sh WORKDIR [PYTHON]}
+PY=${2:-python3}
+VENV=$WORK/venv-boundscheck
+"$PY" -m venv "$VENV"
+"$VENV/bin/python" -m pip install --quiet --upgrade pip
+"$VENV/bin/python" -m pip install --quiet "setuptools>=77" "Cython>=3.1" numpy wheel
+SRC=$WORK/src-boundscheck
+rm -rf "$SRC"; mkdir -p "$SRC"
+git ls-files -z | xargs -0 cp --parents -t "$SRC"
+CYPROP_BOUNDSCHECK=1 "$VENV/bin/python" -m pip install --quiet --no-build-isolation "$SRC[test]"
+cd "$SRC"  # (pytest imports the installed package: see tests/conftest.py)
+"$VENV/bin/python" -m pytest -q -p no:cacheprovider tests --ignore=tests/test_torch_oracle.py
