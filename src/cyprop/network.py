@@ -16,7 +16,7 @@ import time
 
 import numpy as np
 
-from . import _persist
+from . import _persist, _training
 from ._dispatch import kernels as _k
 from ._validate import as_count, as_float_array, as_real, check_choice
 
@@ -57,10 +57,14 @@ class History:
         ``loss[e]`` is the mean over epoch ``e``'s samples of each sample's
         loss, computed in its forward pass (in online mode, just before that
         sample's update).
+    val_loss : list of float
+        With ``validation_fraction``: the mean loss of the held-out samples
+        after each epoch.  Empty otherwise.
     """
 
     def __init__(self):
         self.loss = []
+        self.val_loss = []
 
     @property
     def epochs(self):
@@ -320,7 +324,9 @@ class Network:
     # -- training ---------------------------------------------------------------
 
     def fit(self, X, Y, epochs=1, learning_rate=0.1, mode="online", batch_size=None,
-            momentum=0.0, shuffle=True, seed=None, progress=False, callback=None):
+            momentum=0.0, shuffle=True, seed=None, progress=False, callback=None,
+            schedule="constant", power_t=0.5, tol=1e-4, n_iter_no_change=None,
+            validation_fraction=None, warm_start=False):
         """Train the network by backpropagation; the parameters change in place.
 
         Parameters
@@ -353,6 +359,35 @@ class Network:
         callback : callable, optional
             ``callback(epoch, loss, network)`` after every epoch (1-based
             epoch); returning ``False`` stops training.
+        schedule : {"constant", "invscaling", "adaptive"}, default "constant"
+            Learning rate per epoch: ``learning_rate``; ``learning_rate /
+            (t + 1)**power_t`` with ``t`` the training samples seen before the
+            epoch (scikit-learn's ``t_``); or ``learning_rate`` divided by 5
+            each time the stopping rule fires (training stops once it is
+            ``<= 1e-6``; needs ``n_iter_no_change``).
+        power_t : float, default 0.5
+            Exponent of "invscaling".
+        tol : float, default 1e-4
+            Improvement of the watched loss that counts as progress.
+        n_iter_no_change : int, optional
+            Turns on the stopping rule: stop when more than this many epochs
+            in a row fail to beat the best loss so far by ``tol``.  Watches the
+            epoch's training loss, or the validation loss with
+            ``validation_fraction``.  When the rule is on and ``epochs`` run
+            out first, a :class:`ConvergenceWarning` is issued.
+        validation_fraction : float in (0, 1), optional
+            Hold out this fraction of the samples (drawn from its own random
+            stream, seeded by ``seed``); the network ends with the weights of
+            the epoch with the lowest validation loss.  Needs
+            ``n_iter_no_change``.
+        warm_start : bool, default False
+            Continue the optimizer state of the previous ``fit`` call (the
+            momentum velocity and the samples seen, for "invscaling") instead
+            of starting from zero.  The state is kept beside the parameters
+            and is not saved or pickled.
+
+        With a schedule other than "constant" or the stopping rule on, the
+        kernel runs one epoch per call so the checks can run between epochs.
 
         Returns
         -------
@@ -381,11 +416,19 @@ class Network:
             batch = 0 if mode == "online" else n
         if callback is not None and not callable(callback):
             raise TypeError("callback must be callable")
+        controls = _training.EpochControls(eta, schedule, power_t, tol, n_iter_no_change,
+                                           validation_fraction, self._warm_t(warm_start))
+        X_val = Y_val = None
+        if controls.validation_fraction is not None:
+            X, Y, X_val, Y_val = controls.split(X, Y, seed)
+            n = X.shape[0]
+            if mode == "batch":
+                batch = n
 
         # all workspace for this fit, allocated once
         n_params = self._params.size
         grad = np.zeros(n_params if batch else 0, dtype=self.dtype)
-        velocity = np.zeros(n_params if mu else 0, dtype=self.dtype)
+        velocity = self._warm_velocity(warm_start, n_params if mu else 0)
         backup = np.empty(2 * n_params, dtype=self.dtype)
         work = self._workspace()
         losses = np.empty(epochs, dtype=np.float64)
@@ -400,9 +443,10 @@ class Network:
                 order = rng.permuted(np.tile(np.arange(n, dtype=np.intp), (count, 1)), axis=1)
             else:  # one row for every epoch: a stride-0 view, no copy
                 order = np.ndarray((count, n), np.intp, ordered, 0, (0, ordered.itemsize))
+            step = controls.begin_epoch() if controls.per_epoch else eta
             failed = _k.train_epochs(self._params, grad, velocity, backup, work,
                                      *self._layout_args(), self._loss_code, self.bias,
-                                     X, Y, order, eta, mu, batch, losses[first:first + count])
+                                     X, Y, order, step, mu, batch, losses[first:first + count])
             done = count if failed < 0 else failed
             history.loss.extend(losses[first:first + done].tolist())
             if failed >= 0:
@@ -419,7 +463,7 @@ class Network:
         chunk = 1
         block = max(1, _ORDER_BLOCK // n) if shuffle else epochs
         while done < epochs:
-            if callback is not None:
+            if callback is not None or controls.per_epoch:
                 count = 1
             elif bar is not None:
                 count = min(chunk, block, epochs - done)
@@ -432,11 +476,38 @@ class Network:
                 bar.update(count, history.loss[-1])
                 if time.perf_counter() - started < _PROGRESS_CALL_SECONDS:
                     chunk *= 2
+            if controls.per_epoch and self._end_epoch(controls, history, n, X_val, Y_val):
+                break
+            if not controls.per_epoch:
+                controls.t += count * n
             if callback is not None and callback(done, history.loss[-1], self) is False:
                 break
         if bar is not None:
             bar.close()
+        controls.finish(self, done, epochs)
+        self._train_state = (velocity, controls.t)
         return history
+
+    # -- training state kept between fit calls (warm_start) -----------------------
+
+    def _warm_t(self, warm_start):
+        state = getattr(self, "_train_state", None)
+        return state[1] if warm_start and state is not None else 0
+
+    def _warm_velocity(self, warm_start, size):
+        state = getattr(self, "_train_state", None)
+        if warm_start and state is not None and state[0].size == size:
+            return state[0]
+        return np.zeros(size, dtype=self.dtype)
+
+    def _end_epoch(self, controls, history, n, X_val, Y_val):
+        """The between-epoch checks; True when training should stop."""
+        val_loss = None
+        if X_val is not None:
+            val_loss = float(_k.loss(self._params, self._workspace(), *self._layout_args(),
+                                     self._loss_code, X_val, Y_val))
+            history.val_loss.append(val_loss)
+        return controls.end_epoch(self, history.loss[-1], n, val_loss)
 
     # -- evaluation -------------------------------------------------------------
 
@@ -456,14 +527,35 @@ class Network:
         _k.predict(self._params, self._workspace(), *self._layout_args(), X, out)
         return out
 
-    def loss(self, X, Y):
-        """Mean loss over the samples of ``X``, ``Y`` (float)."""
-        X, Y = self._check_XY(X, Y)
-        return float(_k.loss(self._params, self._workspace(), *self._layout_args(),
-                             self._loss_code, X, Y))
+    def loss(self, X, Y, l2=0.0):
+        """Mean loss over the samples of ``X``, ``Y`` (float).
 
-    def gradients(self, X, Y):
+        With ``l2`` (scikit-learn's ``alpha``) the penalty
+        ``l2 / (2 n) * sum_l ||W_l||^2`` over the weights (not the biases) of
+        the ``n`` samples is added.
+        """
+        X, Y = self._check_XY(X, Y)
+        l2 = as_real(l2, "l2", nonnegative=True)
+        return float(_k.loss(self._params, self._workspace(), *self._layout_args(),
+                             self._loss_code, X, Y)) + self._l2_penalty(self._params, l2, X.shape[0])
+
+    def _weight_slices(self):
+        sizes = self.layer_sizes
+        return [slice(w, w + sizes[l] * sizes[l + 1]) for l, w in enumerate(self._w_off)]
+
+    def _l2_penalty(self, params, l2, n):
+        """``l2 / (2 n) * sum ||W||^2`` of a parameter buffer laid out like this network's."""
+        if not l2:
+            return 0.0
+        sq = sum(float(np.dot(params[s].astype(np.float64), params[s].astype(np.float64)))
+                 for s in self._weight_slices())
+        return 0.5 * l2 * sq / n
+
+    def gradients(self, X, Y, l2=0.0):
         """Gradient of the mean loss with respect to every layer's parameters.
+
+        With ``l2`` the penalty's gradient ``l2 * W / n`` is added to every
+        weight matrix's (see :meth:`loss`).
 
         Returns
         -------
@@ -472,16 +564,20 @@ class Network:
             With ``bias=False`` every ``db`` is zero.
         """
         X, Y = self._check_XY(X, Y)
+        l2 = as_real(l2, "l2", nonnegative=True)
         grad = np.zeros_like(self._params)
         _k.gradients(self._params, grad, self._workspace(), *self._layout_args(),
                      self._loss_code, self.bias, X, Y)
+        if l2:  # the kernel has no L2 term yet: add it here (before the mean, as a batch would)
+            for s in self._weight_slices():
+                grad[s] += l2 * self._params[s]
         grad /= X.shape[0]
         sizes = self.layer_sizes
         return [(grad[w:w + sizes[l] * sizes[l + 1]].reshape(sizes[l + 1], sizes[l]).copy(),
                  grad[b:b + sizes[l + 1]].copy())
                 for l, (w, b) in enumerate(zip(self._w_off, self._b_off))]
 
-    def check_gradients(self, X, Y, eps=1e-6):
+    def check_gradients(self, X, Y, eps=1e-6, l2=0.0):
         """Largest relative difference between backprop and finite-difference gradients.
 
         Every parameter is perturbed by ``+-eps`` and the mean loss's central
@@ -490,6 +586,7 @@ class Network:
         finite-difference round-off on near-zero components from dominating).
         Computed in float64 whatever the network's dtype; costs two loss
         evaluations per parameter, so use it on small networks and data.
+        ``l2`` adds the L2 penalty to the loss and its gradient (see :meth:`loss`).
 
         relu and leaky_relu have a kink at z = 0, where the finite difference
         averages the two one-sided slopes: a pre-activation exactly at 0 (a
@@ -499,8 +596,10 @@ class Network:
         eps = as_real(eps, "eps", positive=True)
         net = self if self.dtype == np.float64 else self._as_float64()
         X, Y = net._check_XY(X, Y)
+        l2 = as_real(l2, "l2", nonnegative=True)
+        n = X.shape[0]
         backprop = np.concatenate([np.concatenate([dW.ravel(), db])
-                                   for dW, db in net.gradients(X, Y)])
+                                   for dW, db in net.gradients(X, Y, l2)])
         params = net._params
         work = net._workspace()
         numeric = np.empty_like(params)
@@ -511,9 +610,11 @@ class Network:
                     numeric[p] = 0.0
                     continue
                 params[p] = saved[p] + eps
-                up = _k.loss(params, work, *net._layout_args(), net._loss_code, X, Y)
+                up = (_k.loss(params, work, *net._layout_args(), net._loss_code, X, Y)
+                      + net._l2_penalty(params, l2, n))
                 params[p] = saved[p] - eps
-                down = _k.loss(params, work, *net._layout_args(), net._loss_code, X, Y)
+                down = (_k.loss(params, work, *net._layout_args(), net._loss_code, X, Y)
+                        + net._l2_penalty(params, l2, n))
                 params[p] = saved[p]
                 numeric[p] = (up - down) / (2 * eps)
         finally:
