@@ -84,6 +84,11 @@ def _assert_same_model(ours, theirs, rtol=1e-9):
     {"solver": "adam", "tol": 0.05, "n_iter_no_change": 2},
     {"solver": "lbfgs", "activation": "logistic"},
     {"solver": "sgd", "shuffle": False, "batch_size": 1, "learning_rate_init": 0.01},
+    # the rules that run a whole epoch per kernel call
+    {"solver": "sgd", "alpha": 0.0, "momentum": 0.0, "batch_size": 1, "learning_rate_init": 0.05},
+    {"solver": "sgd", "alpha": 0.0, "nesterovs_momentum": False, "batch_size": 32},
+    {"solver": "sgd", "alpha": 0.0, "momentum": 0.0, "learning_rate": "invscaling",
+     "learning_rate_init": 0.5},
 ])
 def test_classifier_follows_scikit_learn_to_round_off(digits, params):
     X_train, _, y_train, _ = digits

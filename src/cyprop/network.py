@@ -599,7 +599,8 @@ class Network:
         l2 = as_real(l2, "l2", nonnegative=True)
         n = X.shape[0]
         backprop = np.concatenate([np.concatenate([dW.ravel(), db])
-                                   for dW, db in net.gradients(X, Y, l2)])
+                                   for dW, db in (net.gradients(X, Y, l2=l2) if l2
+                                                  else net.gradients(X, Y))])
         params = net._params
         work = net._workspace()
         numeric = np.empty_like(params)

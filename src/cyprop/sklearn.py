@@ -28,10 +28,12 @@ Training rules (scikit-learn's; see :mod:`cyprop._reference.optimizers`):
   rule would stop.
 
 .. note:: Python-side optimizer (temporary).  The update step of
-   ``solver="sgd"`` and ``"adam"`` is applied in NumPy between kernel calls
-   (one kernel call per mini-batch computes the loss and the gradient), until
-   the kernels' epoch loop has these optimizers.  Results follow the rules
-   above either way.
+   ``solver="adam"``, and of ``"sgd"`` with Nesterov momentum or ``alpha > 0``,
+   is applied in NumPy between kernel calls (one kernel call per mini-batch
+   computes the loss and the gradient), until the kernels' epoch loop has
+   these rules.  Plain and classical-momentum SGD without a penalty already
+   run a whole epoch per kernel call.  Results follow the rules above either
+   way.
 
 Extras over scikit-learn: ``activation`` also takes cyprop's ``"sigmoid"``
 (= ``"logistic"``), ``"leaky_relu"`` and ``"rbf"``; ``dtype`` ("float64",
@@ -388,13 +390,35 @@ class _BaseMLP(BaseEstimator):
         grad = np.zeros_like(params)
         self._grad_views(grad)
         opt = self._optimizer
+        # Plain or classical-momentum SGD without a penalty is the kernel's own rule: then a
+        # whole epoch (scikit-learn's sample order and batches) runs in one kernel call.
+        in_kernel = (self.solver == "sgd" and self.alpha == 0
+                     and (self.momentum == 0 or not self.nesterovs_momentum))
+        if in_kernel:
+            epoch_loss = np.empty(1)
+            backup = np.empty(2 * params.size, dtype=params.dtype)
+            velocity = opt.first if self.momentum else params[:0]
+            kernel_batch = 0 if batch_size == 1 else batch_size
         try:
             self.n_iter_ = 0
             for _ in range(self.max_iter):
                 if self.shuffle:
                     sample_idx = _shuffle(sample_idx, random_state=self._random_state)
                 accumulated_loss = 0.0
-                for batch_slice in gen_batches(n_samples, batch_size):
+                if in_kernel:
+                    failed = _kernels().train_epochs(
+                        params, grad, velocity, backup, self._work, *net._layout_args(),
+                        net._loss_code, True, X_train, y_train,
+                        sample_idx.astype(np.intp).reshape(1, -1), opt.learning_rate,
+                        opt.momentum, kernel_batch, epoch_loss)
+                    if failed >= 0:
+                        raise ValueError("Solver produced non-finite parameter weights. The "
+                                         "input data may contain large values and need to be "
+                                         "preprocessed.")
+                    accumulated_loss = epoch_loss[0] * n_samples
+                    if self._loss == "squared_error":
+                        accumulated_loss /= net.layer_sizes[-1]
+                for batch_slice in () if in_kernel else gen_batches(n_samples, batch_size):
                     if self.shuffle:
                         idx = sample_idx[batch_slice]
                         Xb, yb = X_train[idx], y_train[idx]
