@@ -301,3 +301,20 @@ def test_bad_input_raises_as_scikit_learn(X, y):
 def test_regressor_rejects_poisson_clearly():
     with pytest.raises(ValueError, match="poisson"):
         MLPRegressor(loss="poisson").fit(np.ones((4, 2)), np.ones(4))
+
+
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+@pytest.mark.parametrize("solver", ["lbfgs", "adam"])
+def test_verbose_prints_every_iteration(capsys, solver):
+    X, y = datasets.make_regression(30, 3, random_state=0)
+    MLPRegressor(hidden_layer_sizes=(4,), solver=solver, verbose=True, max_iter=3).fit(X, y / 100)
+    out = capsys.readouterr().out
+    assert out.count("Iteration") == 3 and "loss = " in out
+
+
+def test_lbfgs_without_scipy_says_so(monkeypatch):
+    import sys
+
+    monkeypatch.setitem(sys.modules, "scipy.optimize", None)
+    with pytest.raises(ImportError, match="lbfgs.*SciPy"):
+        MLPRegressor(solver="lbfgs").fit(np.ones((4, 2)), np.ones(4))

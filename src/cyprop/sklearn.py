@@ -339,16 +339,21 @@ class _BaseMLP(BaseEstimator):
         grad = np.zeros_like(net.parameters)
         self._grad_views(grad)
 
+        last = [np.nan, 0]
+
         def loss_grad(x):
             net.parameters[...] = x
-            loss = self._loss_grad(X, y, grad)
-            return loss, grad.astype(np.float64)
+            last[0] = self._loss_grad(X, y, grad)
+            return last[0], grad.astype(np.float64)
 
-        iprint = 1 if self.verbose is True or self.verbose >= 1 else -1
+        def report(_):
+            last[1] += 1
+            print(f"Iteration {last[1]}, loss = {last[0]:.8f}")
+
         options = {"maxfun": self.max_fun, "maxiter": self.max_iter, "gtol": self.tol}
         res = scipy.optimize.minimize(loss_grad, net.parameters.astype(np.float64),
-                                      method="L-BFGS-B", jac=True,
-                                      options=options if iprint < 0 else {**options, "disp": True})
+                                      method="L-BFGS-B", jac=True, options=options,
+                                      callback=report if self.verbose else None)
         if res.status != 0:
             warnings.warn(f"lbfgs failed to converge after {res.nit} iteration(s) "
                           f"(status={res.status}):\n{res.message}\n\nIncrease the number of "
