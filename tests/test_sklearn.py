@@ -87,6 +87,8 @@ def _assert_same_model(ours, theirs, rtol=1e-9):
     # the rules that run a whole epoch per kernel call
     {"solver": "sgd", "alpha": 0.0, "momentum": 0.0, "batch_size": 1, "learning_rate_init": 0.05},
     {"solver": "sgd", "alpha": 0.0, "nesterovs_momentum": False, "batch_size": 32},
+    {"solver": "sgd", "alpha": 0.0, "batch_size": 16, "learning_rate_init": 0.05},
+    {"solver": "sgd", "alpha": 0.0, "batch_size": 1, "learning_rate_init": 0.01},
     {"solver": "sgd", "alpha": 0.0, "momentum": 0.0, "learning_rate": "invscaling",
      "learning_rate_init": 0.5},
 ])

@@ -150,3 +150,44 @@ def test_loss_and_gradients_include_l2():
     assert net.loss(X, Y) < net.loss(X, Y, l2=0.3)
     with pytest.raises(ValueError, match="l2"):
         net.loss(X, Y, l2=-1)
+
+
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
+@pytest.mark.parametrize("mode, batch_size", [("online", None), ("minibatch", 7), ("batch", None)])
+def test_nesterov_in_the_kernel_matches_the_reference(mode, batch_size, dtype):
+    rng = np.random.default_rng(11)
+    X = rng.normal(size=(40, 20))
+    Y = rng.uniform(size=(40, 3))
+    net = cyprop.Network([20, 9, 3], "tanh", "sigmoid", "squared_error", dtype=dtype, seed=4)
+    W0 = [w.astype(np.float64) for w in net.weights]
+    B0 = [b.astype(np.float64) for b in net.biases]
+    history = net.fit(X, Y, epochs=30, learning_rate=0.05, mode=mode, batch_size=batch_size,
+                      momentum=0.9, nesterov=True, seed=2)
+    W, B, losses = opt.fit(W0, B0, X, Y, "tanh", "sigmoid", "squared_error", epochs=30,
+                           learning_rate=0.05, mode=mode, batch_size=batch_size, momentum=0.9,
+                           nesterov=True, seed=2)
+    rtol = 1e-12 if dtype == "float64" else 2e-3
+    np.testing.assert_allclose(net.parameters, _params(W, B), rtol=rtol, atol=rtol)
+    np.testing.assert_allclose(history.loss, losses, rtol=rtol)
+    # and it is a different rule from classical momentum
+    classical = net.copy()
+    classical.parameters = np.concatenate([np.concatenate([w.ravel(), b]) for w, b in zip(W0, B0)])
+    classical.fit(X, Y, epochs=30, learning_rate=0.05, mode=mode, batch_size=batch_size,
+                  momentum=0.9, seed=2)
+    assert np.max(np.abs(classical.parameters - net.parameters)) > 1e-3
+
+
+def test_nesterov_rolls_back_a_diverging_epoch():
+    rng = np.random.default_rng(8)
+    X, Y = rng.normal(size=(30, 3)) * 10, rng.normal(size=(30, 2)) * 10
+    net = cyprop.Network([3, 5, 2], "relu", "identity", seed=0)
+    with pytest.raises(cyprop.DivergenceError) as info:
+        net.fit(X, Y, epochs=200, learning_rate=1.0, momentum=0.9, nesterov=True, mode="batch",
+                shuffle=False)
+    assert np.all(np.isfinite(net.parameters))
+    # the weights are those after the last finite epoch: refit that many epochs and compare
+    again = cyprop.Network([3, 5, 2], "relu", "identity", seed=0)
+    if info.value.epoch > 1:
+        again.fit(X, Y, epochs=info.value.epoch - 1, learning_rate=1.0, momentum=0.9,
+                  nesterov=True, mode="batch", shuffle=False)
+    np.testing.assert_array_equal(net.parameters, again.parameters)

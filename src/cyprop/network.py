@@ -326,7 +326,7 @@ class Network:
     def fit(self, X, Y, epochs=1, learning_rate=0.1, mode="online", batch_size=None,
             momentum=0.0, shuffle=True, seed=None, progress=False, callback=None,
             schedule="constant", power_t=0.5, tol=1e-4, n_iter_no_change=None,
-            validation_fraction=None, warm_start=False):
+            validation_fraction=None, warm_start=False, nesterov=False):
         """Train the network by backpropagation; the parameters change in place.
 
         Parameters
@@ -385,6 +385,9 @@ class Network:
             momentum velocity and the samples seen, for "invscaling") instead
             of starting from zero.  The state is kept beside the parameters
             and is not saved or pickled.
+        nesterov : bool, default False
+            With ``momentum``, Nesterov's momentum in scikit-learn's form:
+            ``v = momentum * v - eta * g``, then ``w += momentum * v - eta * g``.
 
         With a schedule other than "constant" or the stopping rule on, the
         kernel runs one epoch per call so the checks can run between epochs.
@@ -407,6 +410,8 @@ class Network:
         mu = as_real(momentum, "momentum", nonnegative=True)
         if mu >= 1:
             raise ValueError(f"momentum must be in [0, 1), got {mu}")
+        if not isinstance(nesterov, (bool, np.bool_)):
+            raise TypeError(f"nesterov must be True or False, got {nesterov!r}")
         n = X.shape[0]
         if mode == "minibatch":
             batch = as_count(32 if batch_size is None else batch_size, "batch_size")
@@ -446,7 +451,8 @@ class Network:
             step = controls.begin_epoch() if controls.per_epoch else eta
             failed = _k.train_epochs(self._params, grad, velocity, backup, work,
                                      *self._layout_args(), self._loss_code, self.bias,
-                                     X, Y, order, step, mu, batch, losses[first:first + count])
+                                     X, Y, order, step, mu, batch, losses[first:first + count],
+                                     bool(nesterov))
             done = count if failed < 0 else failed
             history.loss.extend(losses[first:first + done].tolist())
             if failed >= 0:

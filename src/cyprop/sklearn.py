@@ -28,12 +28,11 @@ Training rules (scikit-learn's; see :mod:`cyprop._reference.optimizers`):
   rule would stop.
 
 .. note:: Python-side optimizer (temporary).  The update step of
-   ``solver="adam"``, and of ``"sgd"`` with Nesterov momentum or ``alpha > 0``,
-   is applied in NumPy between kernel calls (one kernel call per mini-batch
-   computes the loss and the gradient), until the kernels' epoch loop has
-   these rules.  Plain and classical-momentum SGD without a penalty already
-   run a whole epoch per kernel call.  Results follow the rules above either
-   way.
+   ``solver="adam"``, and of ``"sgd"`` with ``alpha > 0``, is applied in
+   NumPy between kernel calls (one kernel call per mini-batch computes the
+   loss and the gradient), until the kernels' epoch loop has these rules.
+   SGD without a penalty (plain, classical or Nesterov momentum) already runs
+   a whole epoch per kernel call.  Results follow the rules above either way.
 
 Extras over scikit-learn: ``activation`` also takes cyprop's ``"sigmoid"``
 (= ``"logistic"``), ``"leaky_relu"`` and ``"rbf"``; ``dtype`` ("float64",
@@ -395,10 +394,9 @@ class _BaseMLP(BaseEstimator):
         grad = np.zeros_like(params)
         self._grad_views(grad)
         opt = self._optimizer
-        # Plain or classical-momentum SGD without a penalty is the kernel's own rule: then a
-        # whole epoch (scikit-learn's sample order and batches) runs in one kernel call.
-        in_kernel = (self.solver == "sgd" and self.alpha == 0
-                     and (self.momentum == 0 or not self.nesterovs_momentum))
+        # SGD (plain, classical or Nesterov momentum) without a penalty is the kernel's own
+        # rule: then a whole epoch (scikit-learn's sample order and batches) is one kernel call.
+        in_kernel = self.solver == "sgd" and self.alpha == 0
         if in_kernel:
             epoch_loss = np.empty(1)
             backup = np.empty(2 * params.size, dtype=params.dtype)
@@ -415,7 +413,8 @@ class _BaseMLP(BaseEstimator):
                         params, grad, velocity, backup, self._work, *net._layout_args(),
                         net._loss_code, True, X_train, y_train,
                         sample_idx.astype(np.intp).reshape(1, -1), opt.learning_rate,
-                        opt.momentum, kernel_batch, epoch_loss)
+                        opt.momentum, kernel_batch, epoch_loss,
+                        bool(opt.nesterov and opt.momentum))
                     if failed >= 0:
                         raise ValueError("Solver produced non-finite parameter weights. The "
                                          "input data may contain large values and need to be "
