@@ -7,6 +7,7 @@ cdef extern from "cyprop_simd.h" nogil:
     enum:
         CYP_OPT_SGD
         CYP_OPT_MOMENTUM
+        CYP_OPT_NESTEROV
 
     double cyp_dot_d(const double*, const double*, Py_ssize_t)
     float cyp_dot_f(const float*, const float*, Py_ssize_t)

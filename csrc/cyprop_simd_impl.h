@@ -106,6 +106,8 @@ static inline T CYP_FN(cyp_dot)(const T *CYP_RESTRICT w, const T *CYP_RESTRICT a
  * learning rate times the gradient, as the caller's factors):
  *   CYP_OPT_SGD       w[k] -= u
  *   CYP_OPT_MOMENTUM  v[k] = mu * v[k] - u ; w[k] += v[k]
+ *   CYP_OPT_NESTEROV  v[k] = mu * v[k] - u ; w[k] += mu * v[k] - u
+ *                     (scikit-learn's form of Nesterov momentum)
  * Every mode calls this one function (the fused online backward pass, the
  * deferred first-layer update, the batch/minibatch apply, the biases), so
  * every mode computes the same expression: a new optimizer is one more case
@@ -119,6 +121,11 @@ CYP_ALWAYS_INLINE void CYP_FN(cyp_rule)(int opt, T *CYP_RESTRICT w, T *CYP_RESTR
         T vk = mu * v[k] - g1 * g2;
         v[k] = vk;
         w[k] += vk;
+    } else if (opt == CYP_OPT_NESTEROV) {
+        T u = g1 * g2;
+        T vk = mu * v[k] - u;
+        v[k] = vk;
+        w[k] += mu * vk - u;
     } else {
         w[k] -= g1 * g2;
     }

@@ -105,7 +105,7 @@ def test_decision_boundary_with_a_scikit_learn_classifier():
     from cyprop.sklearn import MLPClassifier
 
     names = np.array(["no", "yes", "yes", "no"])
-    clf = MLPClassifier((8,), "tanh", epochs=500, learning_rate=0.1, random_state=0).fit(XOR_X, names)
+    clf = MLPClassifier((8,), "tanh", solver="lbfgs", random_state=1).fit(XOR_X, names)
     fig = plot.decision_boundary(clf, XOR_X, names, resolution=50)
     assert [t.get_text() for t in fig.axes[0].get_legend().get_texts()] == ["no", "yes"]
 

@@ -1,22 +1,32 @@
-"""cyprop.sklearn: the scikit-learn estimator contract, and learning on real data."""
+"""cyprop.sklearn as a drop-in for scikit-learn's MLPClassifier/MLPRegressor.
+
+scikit-learn's own estimators are the oracle: with the same parameters and
+``random_state`` both draw the same initial weights, sample orders and
+validation split, so their loss curves agree to round-off.
+"""
 
 import pickle
+import warnings
 
 import numpy as np
 import pytest
 
 pytest.importorskip("sklearn", minversion="1.6")
 
-from sklearn.datasets import load_digits, make_blobs  # noqa: E402
+from sklearn import datasets  # noqa: E402
+from sklearn import neural_network as sk  # noqa: E402
+from sklearn.exceptions import ConvergenceWarning  # noqa: E402
 from sklearn.model_selection import GridSearchCV, cross_val_score, train_test_split  # noqa: E402
 from sklearn.pipeline import make_pipeline  # noqa: E402
 from sklearn.preprocessing import StandardScaler  # noqa: E402
 from sklearn.utils.estimator_checks import check_estimator  # noqa: E402
 
+from cyprop import sklearn as cy  # noqa: E402
 from cyprop.sklearn import EXPECTED_FAILED_CHECKS, MLPClassifier, MLPRegressor  # noqa: E402
 
 
 @pytest.mark.filterwarnings("ignore::sklearn.exceptions.SkipTestWarning")
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
 @pytest.mark.parametrize("Estimator", [MLPClassifier, MLPRegressor])
 def test_check_estimator(Estimator):
     # Every check passes or is skipped, except exactly the declared expected failures:
@@ -41,111 +51,291 @@ def test_expected_failed_checks_names_exactly_the_estimators():
     assert set(EXPECTED_FAILED_CHECKS) == estimators
 
 
+def test_expected_failed_checks_is_empty_for_both():
+    assert EXPECTED_FAILED_CHECKS == {"MLPClassifier": {}, "MLPRegressor": {}}
+
+
+def test_same_parameters_and_defaults_as_scikit_learn():
+    for ours, theirs in [(MLPClassifier(), sk.MLPClassifier()), (MLPRegressor(), sk.MLPRegressor())]:
+        mine = ours.get_params()
+        assert mine.pop("dtype") is None        # cyprop's one extra
+        assert mine == theirs.get_params()
+
+
 @pytest.fixture(scope="module")
 def digits():
-    X, y = load_digits(return_X_y=True)
+    X, y = datasets.load_digits(return_X_y=True)
     return train_test_split(X / 16.0, y, test_size=0.25, random_state=0)
 
 
-def test_digits_accuracy(digits):
-    X_train, X_test, y_train, y_test = digits
-    clf = MLPClassifier((32,), "logistic", epochs=10, learning_rate=0.1, random_state=0)
-    clf.fit(X_train, y_train)
-    assert clf.score(X_test, y_test) > 0.93
-    assert list(clf.classes_) == list(range(10))
-    assert clf.n_features_in_ == 64
-    assert len(clf.loss_curve_) == clf.n_iter_ == 10
-    assert clf.loss_curve_[-1] < clf.loss_curve_[0]
-    proba = clf.predict_proba(X_test)
-    assert proba.shape == (len(X_test), 10)
-    np.testing.assert_allclose(proba.sum(axis=1), 1.0)
+def _fit_both(cls_name, X, y, **params):
+    out = []
+    for module in (cy, sk):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", ConvergenceWarning)
+            out.append(getattr(module, cls_name)(**params).fit(X, y))
+    return out
 
 
-def test_pipeline_grid_search_and_cross_val_score(digits):
+def _assert_same_model(ours, theirs, rtol=1e-9):
+    assert [c.shape for c in ours.coefs_] == [c.shape for c in theirs.coefs_]
+    assert [b.shape for b in ours.intercepts_] == [b.shape for b in theirs.intercepts_]
+    for name in ("n_iter_", "n_layers_", "n_outputs_", "out_activation_", "n_features_in_"):
+        assert getattr(ours, name) == getattr(theirs, name), name
+    for name in ("t_", "best_validation_score_"):
+        assert getattr(ours, name, None) == pytest.approx(getattr(theirs, name, None)), name
+    assert ours.loss_ == pytest.approx(theirs.loss_, rel=rtol)
+    if hasattr(theirs, "loss_curve_"):
+        np.testing.assert_allclose(ours.loss_curve_, theirs.loss_curve_, rtol=rtol)
+    for a, b in zip(ours.coefs_ + ours.intercepts_, theirs.coefs_ + theirs.intercepts_):
+        np.testing.assert_allclose(a, b, rtol=rtol, atol=rtol * np.max(np.abs(b)))
+
+
+@pytest.mark.parametrize("params", [
+    {"solver": "adam"},
+    {"solver": "adam", "alpha": 0.1, "batch_size": 50, "activation": "tanh"},
+    {"solver": "sgd", "learning_rate_init": 0.1},
+    {"solver": "sgd", "learning_rate_init": 0.1, "nesterovs_momentum": False, "momentum": 0.5},
+    {"solver": "sgd", "learning_rate": "invscaling", "learning_rate_init": 0.5, "power_t": 0.3},
+    {"solver": "sgd", "learning_rate": "adaptive", "learning_rate_init": 0.1, "tol": 0.1,
+     "n_iter_no_change": 2},
+    {"solver": "adam", "early_stopping": True, "validation_fraction": 0.2},
+    {"solver": "adam", "tol": 0.05, "n_iter_no_change": 2},
+    {"solver": "lbfgs", "activation": "logistic"},
+    {"solver": "sgd", "shuffle": False, "batch_size": 1, "learning_rate_init": 0.01},
+    # the rules that run a whole epoch per kernel call
+    {"solver": "sgd", "alpha": 0.0, "momentum": 0.0, "batch_size": 1, "learning_rate_init": 0.05},
+    {"solver": "sgd", "alpha": 0.0, "nesterovs_momentum": False, "batch_size": 32},
+    {"solver": "sgd", "alpha": 0.0, "batch_size": 16, "learning_rate_init": 0.05},
+    {"solver": "sgd", "alpha": 0.0, "batch_size": 1, "learning_rate_init": 0.01},
+    {"solver": "sgd", "alpha": 0.0, "momentum": 0.0, "learning_rate": "invscaling",
+     "learning_rate_init": 0.5},
+])
+def test_classifier_follows_scikit_learn_to_round_off(digits, params):
     X_train, _, y_train, _ = digits
-    pipe = make_pipeline(StandardScaler(), MLPClassifier((16,), "tanh", epochs=3, random_state=0))
-    search = GridSearchCV(pipe, {"mlpclassifier__learning_rate": [0.001, 0.01]}, cv=2)
-    search.fit(X_train[:600], y_train[:600])
-    assert search.best_params_["mlpclassifier__learning_rate"] in (0.001, 0.01)
-    scores = cross_val_score(MLPClassifier((16,), epochs=3, learning_rate=0.05, random_state=0),
-                             X_train[:600], y_train[:600], cv=3)
-    assert scores.shape == (3,) and np.all(scores > 0.8)
+    params = {"hidden_layer_sizes": (20,), "max_iter": 12, "random_state": 3, **params}
+    n = 150 if params.get("batch_size") == 1 else 600
+    ours, theirs = _fit_both("MLPClassifier", X_train[:n], y_train[:n], **params)
+    _assert_same_model(ours, theirs)
 
 
-def test_random_state_makes_fit_reproducible(digits):
+@pytest.mark.parametrize("target", ["binary", "multilabel", "strings"])
+def test_classifier_targets_follow_scikit_learn(target):
+    X, y = datasets.make_classification(120, 6, n_informative=4, random_state=0)
+    if target == "multilabel":
+        X, y = datasets.make_multilabel_classification(120, 6, n_classes=3, random_state=0)
+    if target == "strings":
+        y = np.where(y == 1, "yes", "no")
+    ours, theirs = _fit_both("MLPClassifier", X, y, hidden_layer_sizes=(8,), max_iter=15,
+                             random_state=0)
+    _assert_same_model(ours, theirs)
+    np.testing.assert_array_equal(ours.classes_, theirs.classes_)
+    np.testing.assert_array_equal(ours.predict(X), theirs.predict(X))
+    np.testing.assert_allclose(ours.predict_proba(X), theirs.predict_proba(X), rtol=1e-9)
+
+
+@pytest.mark.parametrize("params", [{"solver": "adam"}, {"solver": "sgd", "learning_rate_init": 0.01},
+                                    {"solver": "lbfgs"}])
+def test_regressor_follows_scikit_learn_to_round_off(params):
+    X, y = datasets.make_regression(150, 5, n_targets=2, noise=1.0, random_state=0)
+    y = y / 100
+    ours, theirs = _fit_both("MLPRegressor", X, y, hidden_layer_sizes=(10,), max_iter=10,
+                             random_state=1, **params)
+    _assert_same_model(ours, theirs)
+    np.testing.assert_allclose(ours.predict(X), theirs.predict(X), rtol=1e-8, atol=1e-10)
+
+
+@pytest.mark.parametrize("name, kind", [("digits", "c"), ("iris", "c"), ("wine", "c"),
+                                        ("breast_cancer", "c"), ("diabetes", "r")])
+def test_bundled_data_sets_score_as_scikit_learn(name, kind):
+    X, y = getattr(datasets, f"load_{name}")(return_X_y=True)
+    X = StandardScaler().fit_transform(X)
+    if kind == "r":
+        y = (y - y.mean()) / y.std()
+    X_train, X_test, y_train, y_test = train_test_split(X, y, test_size=0.3, random_state=0)
+    cls = "MLPClassifier" if kind == "c" else "MLPRegressor"
+    scores = {"ours": [], "theirs": []}
+    for seed in range(2):
+        ours, theirs = _fit_both(cls, X_train, y_train, hidden_layer_sizes=(32,), max_iter=60,
+                                 learning_rate_init=0.01, random_state=seed)
+        scores["ours"].append(ours.score(X_test, y_test))
+        scores["theirs"].append(theirs.score(X_test, y_test))
+    assert np.mean(scores["ours"]) == pytest.approx(np.mean(scores["theirs"]), abs=0.02)
+    assert np.mean(scores["ours"]) > (0.85 if kind == "c" else 0.3)
+
+
+def test_pipeline_grid_search_and_cross_val_score_run_unchanged(digits):
+    X_train, _, y_train, _ = digits
+    results = []
+    for module in (cy, sk):
+        pipe = make_pipeline(StandardScaler(), module.MLPClassifier((16,), max_iter=5,
+                                                                    random_state=0))
+        search = GridSearchCV(pipe, {"mlpclassifier__alpha": [1e-4, 1.0],
+                                     "mlpclassifier__learning_rate_init": [1e-3, 1e-2]}, cv=2)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", ConvergenceWarning)
+            search.fit(X_train[:400], y_train[:400])
+            scores = cross_val_score(module.MLPClassifier((16,), max_iter=5, random_state=0),
+                                     X_train[:400], y_train[:400], cv=3)
+        results.append((search.best_params_, search.cv_results_["mean_test_score"], scores))
+    assert results[0][0] == results[1][0]
+    np.testing.assert_allclose(results[0][1], results[1][1])
+    np.testing.assert_allclose(results[0][2], results[1][2])
+
+
+def test_partial_fit_follows_scikit_learn(digits):
+    X_train, _, y_train, _ = digits
+    models = []
+    for module in (cy, sk):
+        clf = module.MLPClassifier((12,), random_state=0)
+        clf.partial_fit(X_train[:100], y_train[:100], classes=np.arange(10))
+        for start in range(100, 500, 100):
+            clf.partial_fit(X_train[start:start + 100], y_train[start:start + 100])
+        models.append(clf)
+    _assert_same_model(*models)
+    assert models[0].n_iter_ == 1
+
+
+def test_partial_fit_errors_as_scikit_learn(digits):
+    X_train, _, y_train, _ = digits
+    for module in (cy, sk):
+        with pytest.raises(ValueError, match="classes must be passed"):
+            module.MLPClassifier().partial_fit(X_train[:10], y_train[:10])
+        clf = module.MLPClassifier((4,)).partial_fit(X_train[:50], y_train[:50],
+                                                     classes=np.arange(10))
+        with pytest.raises(ValueError, match="is not the same as on last call"):
+            clf.partial_fit(X_train[:50], y_train[:50], classes=np.arange(12))
+        with pytest.raises(AttributeError, match="partial_fit"):
+            module.MLPClassifier(solver="lbfgs").partial_fit
+        with pytest.raises(ValueError, match="early_stopping"):
+            module.MLPRegressor(early_stopping=True).partial_fit(X_train[:50], y_train[:50])
+
+
+def test_warm_start_continues_as_scikit_learn(digits):
+    X_train, _, y_train, _ = digits
+    models = []
+    for module in (cy, sk):
+        clf = module.MLPClassifier((12,), max_iter=3, warm_start=True, random_state=0)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", ConvergenceWarning)
+            clf.fit(X_train[:300], y_train[:300]).fit(X_train[:300], y_train[:300])
+        models.append(clf)
+    _assert_same_model(*models)
+    assert len(models[0].loss_curve_) == 6
+
+
+def test_convergence_warning_when_max_iter_ends_first(digits):
+    X_train, _, y_train, _ = digits
+    with pytest.warns(ConvergenceWarning, match="Maximum iterations"):
+        MLPClassifier((4,), max_iter=2, random_state=0).fit(X_train[:100], y_train[:100])
+    with pytest.warns(ConvergenceWarning, match="lbfgs failed to converge"):
+        MLPClassifier((4,), solver="lbfgs", max_iter=2, random_state=0).fit(X_train[:100],
+                                                                            y_train[:100])
+
+
+def test_early_stopping_restores_the_best_weights(digits):
+    X_train, _, y_train, _ = digits
+    ours, theirs = _fit_both("MLPClassifier", X_train, y_train, hidden_layer_sizes=(16,),
+                             solver="sgd", learning_rate_init=0.5, early_stopping=True,
+                             n_iter_no_change=3, max_iter=60, random_state=0)
+    assert ours.best_loss_ is None
+    assert len(ours.validation_scores_) == ours.n_iter_
+    assert ours.best_validation_score_ == max(ours.validation_scores_)
+    # the best epoch was not the last: the weights kept are an earlier epoch's
+    assert int(np.argmax(ours.validation_scores_)) < ours.n_iter_ - 1
+    _assert_same_model(ours, theirs)
+
+
+def test_float32_follows_x_and_dtype_overrides(digits):
+    X_train, _, y_train, _ = digits
+    clf = MLPClassifier((8,), max_iter=2, random_state=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        clf.fit(X_train[:200].astype(np.float32), y_train[:200])
+        assert clf.coefs_[0].dtype == np.float32 and clf.network_.dtype == np.float32
+        clf.set_params(dtype="float32").fit(X_train[:200], y_train[:200])
+        assert clf.coefs_[0].dtype == np.float32
+        ref = sk.MLPClassifier((8,), max_iter=2, random_state=0).fit(
+            X_train[:200].astype(np.float32), y_train[:200])
+    np.testing.assert_allclose(clf.loss_curve_, ref.loss_curve_, rtol=1e-4)
+
+
+def test_cyprop_activations_and_coefs_are_live_views(digits):
     X_train, X_test, y_train, _ = digits
-    a = MLPClassifier((8,), epochs=2, random_state=3).fit(X_train, y_train)
-    b = MLPClassifier((8,), epochs=2, random_state=3).fit(X_train, y_train)
-    c = MLPClassifier((8,), epochs=2, random_state=4).fit(X_train, y_train)
-    np.testing.assert_array_equal(a.predict_proba(X_test), b.predict_proba(X_test))
-    assert not np.array_equal(a.network_.parameters, c.network_.parameters)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        for act in ("sigmoid", "leaky_relu", "rbf"):
+            clf = MLPClassifier((8,), act, max_iter=3, random_state=0).fit(X_train, y_train)
+            assert clf.network_.hidden_activation == act
+    before = clf.predict_proba(X_test)
+    clf.coefs_[1][...] = 0
+    clf.intercepts_[1][...] = 0
+    np.testing.assert_allclose(clf.predict_proba(X_test), 0.1)
+    assert not np.allclose(before, 0.1)
 
 
-def test_partial_fit_learns_online_and_continues_a_fit(digits):
-    X_train, X_test, y_train, y_test = digits
-    clf = MLPClassifier((32,), "logistic", learning_rate=0.1, random_state=0)
-    with pytest.raises(ValueError, match="classes"):
-        clf.partial_fit(X_train, y_train)
-    for start in range(0, len(X_train), 200):
-        clf.partial_fit(X_train[start:start + 200], y_train[start:start + 200], classes=range(10))
-    assert clf.n_iter_ == len(clf.loss_curve_) == -(-len(X_train) // 200)
-    assert clf.score(X_test, y_test) > 0.8
-    with pytest.raises(ValueError, match="features"):
-        clf.partial_fit(X_train[:5, :10], y_train[:5])
-    with pytest.raises(ValueError, match="not in classes"):
-        MLPClassifier((4,)).partial_fit(X_train[:20], y_train[:20], classes=[0, 1])
-    # partial_fit after fit continues from the fitted weights
-    fitted = MLPClassifier((8,), epochs=2, random_state=0).fit(X_train, y_train)
-    before = fitted.network_.parameters.copy()
-    fitted.partial_fit(X_train, y_train)
-    assert fitted.n_iter_ == 3 and not np.array_equal(before, fitted.network_.parameters)
-
-
-def test_string_labels_and_one_class():
-    X, y = make_blobs(60, centers=3, cluster_std=0.5, random_state=0)
-    names = np.array(["cat", "dog", "eel"])[y]
-    clf = MLPClassifier((8,), "tanh", epochs=50, learning_rate=0.05, random_state=0).fit(X, names)
-    assert set(clf.predict(X)) <= set(names) and clf.score(X, names) > 0.9
-    with pytest.raises(ValueError, match="only one class"):
-        MLPClassifier().fit(X, np.zeros(len(X)))
-
-
-def test_pickle_keeps_a_whole_network(digits):
+def test_pickle_keeps_a_whole_estimator(digits):
     X_train, X_test, y_train, _ = digits
-    clf = MLPClassifier((8,), epochs=1, random_state=0).fit(X_train, y_train)
+    clf = MLPClassifier((8,), random_state=0).partial_fit(X_train, y_train, classes=np.arange(10))
     copy = pickle.loads(pickle.dumps(clf))
     np.testing.assert_array_equal(copy.predict_proba(X_test), clf.predict_proba(X_test))
-    net = copy.network_
-    assert np.shares_memory(net.weights[0], net.parameters)
-    copy.partial_fit(X_train, y_train)  # trains on after unpickling
-    assert copy.n_iter_ == 2
+    assert np.shares_memory(copy.coefs_[0], copy.network_.parameters)
+    copy.partial_fit(X_train, y_train)
+    clf.partial_fit(X_train, y_train)
+    np.testing.assert_array_equal(copy.predict_proba(X_test), clf.predict_proba(X_test))
 
 
-def test_regressor_scales_targets_and_handles_several():
-    rng = np.random.default_rng(0)
-    X = rng.uniform(-1, 1, (200, 3))
-    y = 1000 + 500 * X[:, 0] ** 2 - 300 * X[:, 1]
-    reg = MLPRegressor((32,), "tanh", epochs=200, learning_rate=0.01, random_state=0).fit(X, y)
-    assert reg.predict(X).shape == (200,)
-    assert reg.score(X, y) > 0.95
-    Y = np.column_stack([y, -y / 100])
-    multi = MLPRegressor((32,), "tanh", epochs=100, learning_rate=0.01, random_state=0).fit(X, Y)
-    assert multi.predict(X).shape == (200, 2) and multi.score(X, Y) > 0.9
-    with pytest.raises(ValueError, match="targets"):
-        multi.partial_fit(X, y.reshape(-1, 1).repeat(3, axis=1))
-
-
-@pytest.mark.parametrize("params, error, match", [
-    ({"activation": "softmax"}, ValueError, "activation"),
-    ({"hidden_layer_sizes": "big"}, TypeError, "hidden_layer_sizes"),
-    ({"hidden_layer_sizes": (8, 0)}, ValueError, r"hidden_layer_sizes\[1\]"),
-    ({"epochs": 0}, ValueError, "epochs"),
-    ({"learning_rate": -1.0}, ValueError, "learning_rate"),
-    ({"mode": "sgd"}, ValueError, "mode"),
-    ({"batch_size": 16}, ValueError, "batch_size"),
+@pytest.mark.parametrize("params", [
+    {"activation": "softmax"}, {"hidden_layer_sizes": (8, 0)}, {"hidden_layer_sizes": "big"},
+    {"max_iter": 0}, {"learning_rate": 0.1}, {"learning_rate_init": -1.0}, {"solver": "rprop"},
+    {"momentum": 1.5}, {"batch_size": 0}, {"validation_fraction": 1.0}, {"beta_1": 1.0},
+    {"n_iter_no_change": 0}, {"alpha": -1.0}, {"early_stopping": "yes"},
 ])
-def test_bad_parameters_are_named_at_fit(params, error, match):
-    X, y = make_blobs(20, centers=2, random_state=0)
-    clf = MLPClassifier(**params)  # the constructor only stores them
-    with pytest.raises(error, match=match):
-        clf.fit(X, y)
+def test_bad_parameters_raise_as_scikit_learn(params):
+    X, y = datasets.make_blobs(20, centers=2, random_state=0)
+    caught = []
+    for module in (cy, sk):
+        with pytest.raises((ValueError, TypeError)) as info:
+            module.MLPClassifier(**params).fit(X, y)
+        caught.append(info.value)
+    assert type(caught[0]) is type(caught[1])
+    # the same message, up to the options list (cyprop takes more activations)
+    assert str(caught[0]).split(" must be ")[0] == str(caught[1]).split(" must be ")[0]
+    assert list(params)[0] in str(caught[0])
+
+
+@pytest.mark.parametrize("X, y", [
+    (np.ones((5, 2)), np.arange(4)),                       # lengths differ
+    (np.full((4, 2), np.nan), np.arange(4) % 2),           # NaN
+    (np.ones((0, 2)), np.zeros(0)),                        # empty
+    (np.ones(4), np.arange(4) % 2),                        # 1-D X
+])
+def test_bad_input_raises_as_scikit_learn(X, y):
+    caught = []
+    for module in (cy, sk):
+        with pytest.raises(ValueError) as info:
+            module.MLPClassifier((4,), max_iter=2).fit(X, y)
+        caught.append(str(info.value))
+    assert caught[0] == caught[1]
+
+
+def test_regressor_rejects_poisson_clearly():
+    with pytest.raises(ValueError, match="poisson"):
+        MLPRegressor(loss="poisson").fit(np.ones((4, 2)), np.ones(4))
+
+
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+@pytest.mark.parametrize("solver", ["lbfgs", "adam"])
+def test_verbose_prints_every_iteration(capsys, solver):
+    X, y = datasets.make_regression(30, 3, random_state=0)
+    MLPRegressor(hidden_layer_sizes=(4,), solver=solver, verbose=True, max_iter=3).fit(X, y / 100)
+    out = capsys.readouterr().out
+    assert out.count("Iteration") == 3 and "loss = " in out
+
+
+def test_lbfgs_without_scipy_says_so(monkeypatch):
+    import sys
+
+    monkeypatch.setitem(sys.modules, "scipy.optimize", None)
+    with pytest.raises(ImportError, match="lbfgs.*SciPy"):
+        MLPRegressor(solver="lbfgs").fit(np.ones((4, 2)), np.ones(4))

@@ -17,7 +17,7 @@ first use.
 
 from ._version import __version__
 
-__all__ = ["Network", "History", "DivergenceError", "sweep", "SweepResults", "tutorials",
+__all__ = ["Network", "History", "DivergenceError", "ConvergenceWarning", "sweep", "SweepResults", "tutorials",
            "__version__"]
 
 
@@ -27,6 +27,10 @@ def __getattr__(name):
         from . import network
 
         return getattr(network, name)
+    if name == "ConvergenceWarning":
+        from ._training import ConvergenceWarning
+
+        return ConvergenceWarning
     if name in ("sweep", "SweepResults"):
         # the module is _sweep, so that importing it never shadows the function
         from . import _sweep

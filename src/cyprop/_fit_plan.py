@@ -19,17 +19,18 @@ _PROGRESS_CALL_SECONDS = 0.05
 class FitScratch:
     """All the workspace of one :meth:`Network.fit`, allocated once.
 
-    ``grad`` (batch modes) and ``velocity`` (momentum) are empty when unused;
+    ``grad`` (batch modes) and ``velocity`` (momentum; the caller's, zero or
+    kept from the last fit with ``warm_start``) are empty when unused;
     ``backup`` holds the parameters (and velocity) of the running epoch's
     start, for the kernel to restore on divergence; ``losses`` every epoch's.
     """
 
     __slots__ = ("grad", "velocity", "backup", "work", "losses")
 
-    def __init__(self, net, epochs, batch, mu):
+    def __init__(self, net, epochs, batch, velocity):
         n_params = net._params.size
         self.grad = np.zeros(n_params if batch else 0, dtype=net.dtype)
-        self.velocity = np.zeros(n_params if mu else 0, dtype=net.dtype)
+        self.velocity = velocity
         self.backup = np.empty(2 * n_params, dtype=net.dtype)
         self.work = net._workspace()
         self.losses = allocate(epochs, np.float64, "epochs", "the loss of every epoch")

@@ -18,7 +18,7 @@ import time
 
 import numpy as np
 
-from . import _persist
+from . import _persist, _training
 from ._kernels import kernels as _k
 from ._fit_plan import EpochChunks, FitScratch, SampleOrders
 from ._options import DTYPES as _DTYPE_NAMES
@@ -108,10 +108,14 @@ class History:
         ``loss[e]`` is the mean over epoch ``e``'s samples of each sample's
         loss, computed in its forward pass (in online mode, just before that
         sample's update).
+    val_loss : list of float
+        With ``validation_fraction``: the mean loss of the held-out samples
+        after each epoch.  Empty otherwise.
     """
 
     def __init__(self, losses=None):
         self.loss = LossCurve(losses)
+        self.val_loss = []
 
     def _ran(self, count):
         self.loss._count += count
@@ -423,7 +427,9 @@ class Network:
     # -- training ---------------------------------------------------------------
 
     def fit(self, X, Y, epochs=1, learning_rate=0.1, mode="online", batch_size=None,
-            momentum=0.0, shuffle=True, seed=None, progress=False, callback=None):
+            momentum=0.0, shuffle=True, seed=None, progress=False, callback=None,
+            schedule="constant", power_t=0.5, tol=1e-4, n_iter_no_change=None,
+            validation_fraction=None, warm_start=False, nesterov=False):
         """Train the network by backpropagation; the parameters change in place.
 
         Parameters
@@ -456,6 +462,38 @@ class Network:
         callback : callable, optional
             ``callback(epoch, loss, network)`` after every epoch (1-based
             epoch); returning ``False`` stops training.
+        schedule : {"constant", "invscaling", "adaptive"}, default "constant"
+            Learning rate per epoch: ``learning_rate``; ``learning_rate /
+            (t + 1)**power_t`` with ``t`` the training samples seen before the
+            epoch (scikit-learn's ``t_``); or ``learning_rate`` divided by 5
+            each time the stopping rule fires (training stops once it is
+            ``<= 1e-6``; needs ``n_iter_no_change``).
+        power_t : float, default 0.5
+            Exponent of "invscaling".
+        tol : float, default 1e-4
+            Improvement of the watched loss that counts as progress.
+        n_iter_no_change : int, optional
+            Turns on the stopping rule: stop when more than this many epochs
+            in a row fail to beat the best loss so far by ``tol``.  Watches the
+            epoch's training loss, or the validation loss with
+            ``validation_fraction``.  When the rule is on and ``epochs`` run
+            out first, a :class:`ConvergenceWarning` is issued.
+        validation_fraction : float in (0, 1), optional
+            Hold out this fraction of the samples (drawn from its own random
+            stream, seeded by ``seed``); the network ends with the weights of
+            the epoch with the lowest validation loss.  Needs
+            ``n_iter_no_change``.
+        warm_start : bool, default False
+            Continue the optimizer state of the previous ``fit`` call (the
+            momentum velocity and the samples seen, for "invscaling") instead
+            of starting from zero.  The state is kept beside the parameters
+            and is not saved or pickled.
+        nesterov : bool, default False
+            With ``momentum``, Nesterov's momentum in scikit-learn's form:
+            ``v = momentum * v - eta * g``, then ``w += momentum * v - eta * g``.
+
+        With a schedule other than "constant" or the stopping rule on, the
+        kernel runs one epoch per call so the checks can run between epochs.
 
         Returns
         -------
@@ -488,40 +526,61 @@ class Network:
         """
         with self._exclusive("fit"):
             return self._fit(X, Y, epochs, learning_rate, mode, batch_size, momentum, shuffle,
-                             seed, progress, callback)
+                             seed, progress, callback, nesterov, warm_start,
+                             dict(schedule=schedule, power_t=power_t, tol=tol,
+                                  n_iter_no_change=n_iter_no_change,
+                                  validation_fraction=validation_fraction))
 
     def _fit(self, X, Y, epochs, learning_rate, mode, batch_size, momentum, shuffle, seed,
-             progress, callback):
-        X, Y, epochs, eta, mu, batch, shuffle, seed, progress = self._check_fit_args(
-            X, Y, epochs, learning_rate, mode, batch_size, momentum, shuffle, seed, progress,
-            callback)
-        scratch = FitScratch(self, epochs, batch, mu)
-        orders = SampleOrders(X.shape[0], shuffle, seed)
+             progress, callback, nesterov, warm_start, control_options):
+        X, Y, epochs, eta, mu, nesterov, batch, shuffle, seed, progress = self._check_fit_args(
+            X, Y, epochs, learning_rate, mode, batch_size, momentum, nesterov, shuffle, seed,
+            progress, callback)
+        controls = _training.EpochControls(eta, **control_options, t=self._warm_t(warm_start))
+        X_val = Y_val = None
+        if controls.validation_fraction is not None:
+            X, Y, X_val, Y_val = controls.split(X, Y, seed)
+            if mode == "batch":
+                batch = X.shape[0]
+        n = X.shape[0]
+        velocity = self._warm_velocity(warm_start, self._params.size if mu else 0)
+        scratch = FitScratch(self, epochs, batch, velocity)
+        orders = SampleOrders(n, shuffle, seed)
         chunks = EpochChunks(epochs, orders.max_epochs_per_call,
-                              one_at_a_time=callback is not None, growing=progress)
+                              one_at_a_time=callback is not None or controls.per_epoch,
+                              growing=progress)
         history = History(scratch.losses)
         bar = _progress_bar(epochs) if progress else None
+        done = 0
         try:
             for first, count in chunks:
                 started = time.perf_counter()
+                step = controls.begin_epoch() if controls.per_epoch else eta
                 # (Ctrl-C: the kernel restored the interrupted epoch's starting weights)
-                self._train_epochs(X, Y, orders.next(count), eta, mu, batch, scratch,
+                self._train_epochs(X, Y, orders.next(count), step, mu, nesterov, batch, scratch,
                                    first, count, history)
                 done = first + count
                 if bar is not None:
                     bar.update(count, history.loss[-1])
                     chunks.took(time.perf_counter() - started)
+                if controls.per_epoch:
+                    if self._end_epoch(controls, history, n, X_val, Y_val):
+                        break
+                else:
+                    controls.t += count * n
                 if callback is not None and callback(done, history.loss[-1], self) is False:
                     break
         finally:
             if bar is not None:
                 bar.close()
+        controls.finish(self, done, epochs)
+        self._train_state = (scratch.velocity, controls.t)
         return history
 
-    def _check_fit_args(self, X, Y, epochs, learning_rate, mode, batch_size, momentum, shuffle,
-                        seed, progress, callback):
+    def _check_fit_args(self, X, Y, epochs, learning_rate, mode, batch_size, momentum, nesterov,
+                        shuffle, seed, progress, callback):
         """Check :meth:`fit`'s arguments; return them converted
-        (``X, Y, epochs, eta, mu, batch, shuffle, seed, progress``).
+        (``X, Y, epochs, eta, mu, nesterov, batch, shuffle, seed, progress``).
 
         ``batch`` is the kernel's: 0 for online, ``n_samples`` for batch mode.
         """
@@ -535,6 +594,8 @@ class Network:
         mu = as_real(momentum, "momentum", nonnegative=True)
         if mu >= 1:
             raise ValueError(f"momentum must be in [0, 1), got {mu}")
+        if not isinstance(nesterov, (bool, np.bool_)):
+            raise TypeError(f"nesterov must be True or False, got {nesterov!r}")
         if mode == "minibatch":
             batch = as_count(32 if batch_size is None else batch_size, "batch_size")
         elif batch_size is not None:
@@ -546,9 +607,10 @@ class Network:
         seed = as_seed(seed)
         if callback is not None and not callable(callback):
             raise TypeError("callback must be callable")
-        return X, Y, epochs, eta, mu, batch, shuffle, seed, progress
+        return X, Y, epochs, eta, mu, bool(nesterov), batch, shuffle, seed, progress
 
-    def _train_epochs(self, X, Y, order, eta, mu, batch, scratch, first, count, history):
+    def _train_epochs(self, X, Y, order, eta, mu, nesterov, batch, scratch, first, count,
+                      history):
         """Run epochs ``first .. first + count - 1`` in one kernel call.
 
         Appends their losses to ``history``; raises :class:`DivergenceError`
@@ -558,7 +620,7 @@ class Network:
         losses = scratch.losses[first:first + count]
         failed = _k.train_epochs(self._params, scratch.grad, scratch.velocity, scratch.backup,
                                  scratch.work, *self._layout_args(), self._loss_code, self.bias,
-                                 X, Y, order, eta, mu, batch, losses)
+                                 X, Y, order, eta, mu, batch, losses, nesterov)
         done = count if failed < 0 else failed
         history._ran(done)
         if failed >= 0:
@@ -568,6 +630,27 @@ class Network:
                 f"infinite with learning_rate={eta}. The network keeps the weights it had before "
                 f"epoch {epoch}; try a smaller learning_rate (e.g. {eta / 10:g}).",
                 epoch, history)
+
+    # -- training state kept between fit calls (warm_start) -----------------------
+
+    def _warm_t(self, warm_start):
+        state = getattr(self, "_train_state", None)
+        return state[1] if warm_start and state is not None else 0
+
+    def _warm_velocity(self, warm_start, size):
+        state = getattr(self, "_train_state", None)
+        if warm_start and state is not None and state[0].size == size:
+            return state[0]
+        return np.zeros(size, dtype=self.dtype)
+
+    def _end_epoch(self, controls, history, n, X_val, Y_val):
+        """The between-epoch checks; True when training should stop."""
+        val_loss = None
+        if X_val is not None:
+            val_loss = float(_k.loss(self._params, self._workspace(), *self._layout_args(),
+                                     self._loss_code, X_val, Y_val))
+            history.val_loss.append(val_loss)
+        return controls.end_epoch(self, history.loss[-1], n, val_loss)
 
     # -- evaluation -------------------------------------------------------------
 
@@ -587,14 +670,35 @@ class Network:
         _k.predict(self._params, self._workspace(), *self._layout_args(), X, out)
         return out
 
-    def loss(self, X, Y):
-        """Mean loss over the samples of ``X``, ``Y`` (float)."""
-        X, Y = self._check_XY(X, Y)
-        return float(_k.loss(self._params, self._workspace(), *self._layout_args(),
-                             self._loss_code, X, Y))
+    def loss(self, X, Y, l2=0.0):
+        """Mean loss over the samples of ``X``, ``Y`` (float).
 
-    def gradients(self, X, Y):
+        With ``l2`` (scikit-learn's ``alpha``) the penalty
+        ``l2 / (2 n) * sum_l ||W_l||^2`` over the weights (not the biases) of
+        the ``n`` samples is added.
+        """
+        X, Y = self._check_XY(X, Y)
+        l2 = as_real(l2, "l2", nonnegative=True)
+        return float(_k.loss(self._params, self._workspace(), *self._layout_args(),
+                             self._loss_code, X, Y)) + self._l2_penalty(self._params, l2, X.shape[0])
+
+    def _weight_slices(self):
+        sizes = self.layer_sizes
+        return [slice(w, w + sizes[l] * sizes[l + 1]) for l, w in enumerate(self._w_off)]
+
+    def _l2_penalty(self, params, l2, n):
+        """``l2 / (2 n) * sum ||W||^2`` of a parameter buffer laid out like this network's."""
+        if not l2:
+            return 0.0
+        sq = sum(float(np.dot(params[s].astype(np.float64), params[s].astype(np.float64)))
+                 for s in self._weight_slices())
+        return 0.5 * l2 * sq / n
+
+    def gradients(self, X, Y, l2=0.0):
         """Gradient of the mean loss with respect to every layer's parameters.
+
+        With ``l2`` the penalty's gradient ``l2 * W / n`` is added to every
+        weight matrix's (see :meth:`loss`).
 
         Returns
         -------
@@ -603,16 +707,20 @@ class Network:
             With ``bias=False`` every ``db`` is zero.
         """
         X, Y = self._check_XY(X, Y)
+        l2 = as_real(l2, "l2", nonnegative=True)
         grad = np.zeros_like(self._params)
         _k.gradients(self._params, grad, self._workspace(), *self._layout_args(),
                      self._loss_code, self.bias, X, Y)
+        if l2:  # the kernel has no L2 term yet: add it here (before the mean, as a batch would)
+            for s in self._weight_slices():
+                grad[s] += l2 * self._params[s]
         grad /= X.shape[0]
         sizes = self.layer_sizes
         return [(grad[w:w + sizes[l] * sizes[l + 1]].reshape(sizes[l + 1], sizes[l]).copy(),
                  grad[b:b + sizes[l + 1]].copy())
                 for l, (w, b) in enumerate(zip(self._w_off, self._b_off))]
 
-    def check_gradients(self, X, Y, eps=1e-6):
+    def check_gradients(self, X, Y, eps=1e-6, l2=0.0):
         """Largest relative difference between backprop and finite-difference gradients.
 
         Every parameter is perturbed by ``+-eps`` and the mean loss's central
@@ -621,6 +729,7 @@ class Network:
         finite-difference round-off on near-zero components from dominating).
         Computed in float64 whatever the network's dtype; costs two loss
         evaluations per parameter, so use it on small networks and data.
+        ``l2`` adds the L2 penalty to the loss and its gradient (see :meth:`loss`).
 
         relu and leaky_relu have a kink at z = 0, where the finite difference
         averages the two one-sided slopes: a pre-activation exactly at 0 (a
@@ -630,8 +739,11 @@ class Network:
         eps = as_real(eps, "eps", positive=True)
         net = self if self.dtype == np.float64 else self._as_float64()
         X, Y = net._check_XY(X, Y)
+        l2 = as_real(l2, "l2", nonnegative=True)
+        n = X.shape[0]
         backprop = np.concatenate([np.concatenate([dW.ravel(), db])
-                                   for dW, db in net.gradients(X, Y)])
+                                   for dW, db in (net.gradients(X, Y, l2=l2) if l2
+                                                  else net.gradients(X, Y))])
         params = net._params
         work = net._workspace()
         numeric = np.empty_like(params)
@@ -642,9 +754,11 @@ class Network:
                     numeric[p] = 0.0
                     continue
                 params[p] = saved[p] + eps
-                up = _k.loss(params, work, *net._layout_args(), net._loss_code, X, Y)
+                up = (_k.loss(params, work, *net._layout_args(), net._loss_code, X, Y)
+                      + net._l2_penalty(params, l2, n))
                 params[p] = saved[p] - eps
-                down = _k.loss(params, work, *net._layout_args(), net._loss_code, X, Y)
+                down = (_k.loss(params, work, *net._layout_args(), net._loss_code, X, Y)
+                        + net._l2_penalty(params, l2, n))
                 params[p] = saved[p]
                 numeric[p] = (up - down) / (2 * eps)
         finally:

@@ -1,11 +1,45 @@
-"""scikit-learn estimators trained by cyprop's kernels.
+"""Drop-in replacements for scikit-learn's ``MLPClassifier`` and ``MLPRegressor``.
 
-:class:`MLPClassifier` and :class:`MLPRegressor` follow the scikit-learn
-estimator contract -- the constructor only stores its parameters, ``fit``
-and ``partial_fit`` learn, fitted attributes end in ``_`` -- so they work in
-:class:`~sklearn.pipeline.Pipeline`, :class:`~sklearn.model_selection.GridSearchCV`
-and :func:`~sklearn.model_selection.cross_val_score`.  The trained
-:class:`cyprop.Network` is ``network_``.
+The estimators take scikit-learn's parameters with scikit-learn's names,
+meanings and defaults, and set its fitted attributes (``coefs_`` of shape
+``(n_in, n_out)``, ``intercepts_``, ``n_iter_``, ``t_``, ``loss_``,
+``loss_curve_``, ...): code written for :mod:`sklearn.neural_network` runs
+after changing the import.  The forward and backward passes run in cyprop's
+kernels (the trained :class:`cyprop.Network` is ``network_``).
+
+Initialisation, sample order and validation split draw from ``random_state``
+exactly as scikit-learn does, so with the same ``random_state`` both start
+from the same weights and visit the samples in the same order.
+
+Training rules (scikit-learn's; see :mod:`cyprop._reference.optimizers`):
+
+- L2 penalty ``alpha``: ``alpha / (2 n) * sum ||W||^2`` over the weights
+  (not the intercepts) added to the loss of every batch of ``n`` samples,
+  ``alpha * W / n`` to its gradient.
+- ``solver="sgd"``: ``v = momentum * v - eta * g``; ``w += v``, or with
+  ``nesterovs_momentum`` ``w += momentum * v - eta * g``.
+- ``solver="adam"``: Kingma & Ba with the bias correction folded into the
+  step, ``eps`` added to ``sqrt(v)``.
+- ``solver="lbfgs"``: :func:`scipy.optimize.minimize` (``L-BFGS-B``) over the
+  whole set, loss and gradient from the kernel.
+- ``learning_rate``: ``"constant"``; ``"invscaling"``,
+  ``learning_rate_init / (t_ + 1)^power_t`` with ``t_`` the samples seen,
+  updated after every epoch; ``"adaptive"``, divided by 5 where the stopping
+  rule would stop.
+
+.. note:: Python-side optimizer (temporary).  The update step of
+   ``solver="adam"``, and of ``"sgd"`` with ``alpha > 0``, is applied in
+   NumPy between kernel calls (one kernel call per mini-batch computes the
+   loss and the gradient), until the kernels' epoch loop has these rules.
+   SGD without a penalty (plain, classical or Nesterov momentum) already runs
+   a whole epoch per kernel call.  Results follow the rules above either way.
+
+Extras over scikit-learn: ``activation`` also takes cyprop's ``"sigmoid"``
+(= ``"logistic"``), ``"leaky_relu"`` and ``"rbf"``; ``dtype`` ("float64",
+"float32", or None to follow ``X`` as scikit-learn does).
+
+Not supported: sparse ``X`` is accepted but densified; ``MLPRegressor``'s
+``loss="poisson"`` raises a ``ValueError``.
 
 Needs scikit-learn >= 1.6 (``pip install "cyprop[sklearn]"``).
 
@@ -15,25 +49,33 @@ Examples
 >>> from sklearn.model_selection import cross_val_score
 >>> from cyprop.sklearn import MLPClassifier
 >>> X, y = load_digits(return_X_y=True)
->>> clf = MLPClassifier(hidden_layer_sizes=(32,), activation="sigmoid",
-...                     learning_rate=0.1, epochs=10, random_state=0)
+>>> clf = MLPClassifier(hidden_layer_sizes=(32,), max_iter=20, random_state=0)
 >>> scores = cross_val_score(clf, X / 16, y, cv=3)   # doctest: +SKIP
 """
+
+import warnings
+from numbers import Integral, Real
 
 import numpy as np
 
 try:
-    from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin
-    from sklearn.utils import check_random_state
-    from sklearn.utils.multiclass import check_classification_targets
+    from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin, is_classifier
+    from sklearn.exceptions import ConvergenceWarning
+    from sklearn.metrics import accuracy_score, r2_score
+    from sklearn.model_selection import train_test_split
+    from sklearn.preprocessing import LabelBinarizer
+    from sklearn.utils import check_random_state, gen_batches
+    from sklearn.utils import shuffle as _shuffle
+    from sklearn.utils._param_validation import Interval, Options, StrOptions
+    from sklearn.utils.metaestimators import available_if
+    from sklearn.utils.multiclass import _check_partial_fit_first_call, type_of_target, unique_labels
     from sklearn.utils.validation import check_is_fitted, column_or_1d, validate_data
 except ImportError as exc:  # scikit-learn missing, or older than 1.6 (no validate_data)
     raise ImportError("cyprop.sklearn needs scikit-learn >= 1.6: pip install 'cyprop[sklearn]' "
                       f"({exc})") from None
 
-from ._scaling import Standardizer
-from ._validate import as_count, check_choice
-from .network import HIDDEN_ACTIVATIONS, Network
+from . import network as _network
+from .network import Network
 
 __all__ = ["MLPClassifier", "MLPRegressor", "EXPECTED_FAILED_CHECKS"]
 
@@ -42,302 +84,687 @@ __all__ = ["MLPClassifier", "MLPRegressor", "EXPECTED_FAILED_CHECKS"]
 #: Empty: both estimators pass every check.
 EXPECTED_FAILED_CHECKS = {"MLPClassifier": {}, "MLPRegressor": {}}
 
-# scikit-learn's name for the logistic sigmoid, accepted alongside cyprop's.
-_ACTIVATION_ALIASES = {"logistic": "sigmoid"}
+# scikit-learn's activation names -> cyprop's
+_ACTIVATIONS = {"identity": "identity", "logistic": "sigmoid", "sigmoid": "sigmoid",
+                "tanh": "tanh", "relu": "relu", "leaky_relu": "leaky_relu", "rbf": "rbf"}
+_OUT_ACTIVATIONS = {"identity": "identity", "logistic": "sigmoid", "softmax": "softmax"}
+_STOCHASTIC_SOLVERS = ("sgd", "adam")
+
+
+def _kernels():
+    # the kernel module cyprop.Network runs on (wherever the dispatcher lives)
+    return _network._k
+
+
+class _Optimizer:
+    """State and update rule of "sgd" or "adam" over a flat parameter buffer.
+
+    Python-side fallback until the kernels carry these rules (see the module note).
+    """
+
+    def __init__(self, est, n_params, dtype):
+        self.solver = est.solver
+        self.learning_rate_init = float(est.learning_rate_init)
+        self.learning_rate = self.learning_rate_init
+        self.schedule = est.learning_rate
+        self.power_t = float(est.power_t)
+        self.momentum = float(est.momentum)
+        self.nesterov = bool(est.nesterovs_momentum)
+        self.beta_1, self.beta_2, self.epsilon = float(est.beta_1), float(est.beta_2), float(est.epsilon)
+        self.t = 0
+        self.first = np.zeros(n_params, dtype=dtype)   # velocity, or Adam's m
+        self.second = np.zeros(n_params if self.solver == "adam" else 0, dtype=dtype)
+
+    def update(self, params, grad):
+        if self.solver == "sgd":
+            v = self.first
+            v *= self.momentum
+            v -= self.learning_rate * grad
+            if self.nesterov:
+                params += self.momentum * v - self.learning_rate * grad
+            else:
+                params += v
+        else:
+            self.t += 1
+            m, v = self.first, self.second
+            m *= self.beta_1
+            m += (1 - self.beta_1) * grad
+            v *= self.beta_2
+            v += (1 - self.beta_2) * (grad * grad)
+            eta = (self.learning_rate_init * np.sqrt(1 - self.beta_2 ** self.t)
+                   / (1 - self.beta_1 ** self.t))
+            params -= eta * m / (np.sqrt(v) + self.epsilon)
+
+    def iteration_ends(self, t):
+        if self.solver == "sgd" and self.schedule == "invscaling":
+            self.learning_rate = self.learning_rate_init / (t + 1) ** self.power_t
+
+    def trigger_stopping(self, msg, verbose):
+        if self.solver == "adam" or self.schedule != "adaptive":
+            if verbose:
+                print(msg + " Stopping.")
+            return True
+        if self.learning_rate <= 1e-6:
+            if verbose:
+                print(msg + " Learning rate too small. Stopping.")
+            return True
+        self.learning_rate /= 5.0
+        if verbose:
+            print(msg + f" Setting learning rate to {self.learning_rate:f}")
+        return False
 
 
 class _BaseMLP(BaseEstimator):
-    """Parameters, training and pickling shared by the two estimators."""
+    """Parameters, training and prediction shared by the two estimators."""
 
-    # the network's output layer and loss; set by the subclasses
-    _output_activation = None
+    _parameter_constraints: dict = {
+        "hidden_layer_sizes": ["array-like", Interval(Integral, 1, None, closed="left")],
+        "activation": [StrOptions(set(_ACTIVATIONS))],
+        "solver": [StrOptions({"lbfgs", "sgd", "adam"})],
+        "alpha": [Interval(Real, 0, None, closed="left")],
+        "batch_size": [StrOptions({"auto"}), Interval(Integral, 1, None, closed="left")],
+        "learning_rate": [StrOptions({"constant", "invscaling", "adaptive"})],
+        "learning_rate_init": [Interval(Real, 0, None, closed="neither")],
+        "power_t": [Interval(Real, 0, None, closed="left")],
+        "max_iter": [Interval(Integral, 1, None, closed="left")],
+        "shuffle": ["boolean"],
+        "random_state": ["random_state"],
+        "tol": [Interval(Real, 0, None, closed="left")],
+        "verbose": ["verbose"],
+        "warm_start": ["boolean"],
+        "momentum": [Interval(Real, 0, 1, closed="both")],
+        "nesterovs_momentum": ["boolean"],
+        "early_stopping": ["boolean"],
+        "validation_fraction": [Interval(Real, 0, 1, closed="left")],
+        "beta_1": [Interval(Real, 0, 1, closed="left")],
+        "beta_2": [Interval(Real, 0, 1, closed="left")],
+        "epsilon": [Interval(Real, 0, None, closed="neither")],
+        "n_iter_no_change": [Interval(Integral, 1, None, closed="left"), Options(Real, {np.inf})],
+        "max_fun": [Interval(Integral, 1, None, closed="left")],
+        "dtype": [StrOptions({"float64", "float32"}), None],
+    }
+
+    # the network's loss; set by the subclasses
     _loss = None
 
-    def __init__(self, hidden_layer_sizes=(100,), activation="tanh", *, epochs=200,
-                 learning_rate=0.001, mode="online", batch_size=None, momentum=0.0,
-                 shuffle=True, dtype="float64", random_state=None):
+    def __init__(self, hidden_layer_sizes=(100,), activation="relu", *, solver="adam",
+                 alpha=0.0001, batch_size="auto", learning_rate="constant",
+                 learning_rate_init=0.001, power_t=0.5, max_iter=200, shuffle=True,
+                 random_state=None, tol=1e-4, verbose=False, warm_start=False, momentum=0.9,
+                 nesterovs_momentum=True, early_stopping=False, validation_fraction=0.1,
+                 beta_1=0.9, beta_2=0.999, epsilon=1e-8, n_iter_no_change=10, max_fun=15000,
+                 dtype=None):
         self.hidden_layer_sizes = hidden_layer_sizes
         self.activation = activation
-        self.epochs = epochs
-        self.learning_rate = learning_rate
-        self.mode = mode
+        self.solver = solver
+        self.alpha = alpha
         self.batch_size = batch_size
-        self.momentum = momentum
+        self.learning_rate = learning_rate
+        self.learning_rate_init = learning_rate_init
+        self.power_t = power_t
+        self.max_iter = max_iter
         self.shuffle = shuffle
-        self.dtype = dtype
         self.random_state = random_state
+        self.tol = tol
+        self.verbose = verbose
+        self.warm_start = warm_start
+        self.momentum = momentum
+        self.nesterovs_momentum = nesterovs_momentum
+        self.early_stopping = early_stopping
+        self.validation_fraction = validation_fraction
+        self.beta_1 = beta_1
+        self.beta_2 = beta_2
+        self.epsilon = epsilon
+        self.n_iter_no_change = n_iter_no_change
+        self.max_fun = max_fun
+        self.dtype = dtype
 
-    # -- training -----------------------------------------------------------------
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.sparse = True
+        return tags
 
-    def _validate(self, X, y, reset):
-        raise NotImplementedError
+    # -- network, views and initialisation ------------------------------------------
 
-    def _prepare_targets(self, y, first, classes):
-        """Targets for the network; on the ``first`` call also set the target encoding."""
-        raise NotImplementedError
+    def _link(self):
+        """``coefs_`` and ``intercepts_`` as views of the network's parameters."""
+        net = self.network_
+        self.coefs_ = [W.T for W in net.weights]
+        self.intercepts_ = list(net.biases)
 
-    def _n_outputs(self):
-        raise NotImplementedError
-
-    def _start(self, n_features):
-        """A fresh network and seeds; called by ``fit`` and the first ``partial_fit``."""
-        hidden = self.hidden_layer_sizes
-        if isinstance(hidden, (int, np.integer)) and not isinstance(hidden, bool):
-            hidden = (hidden,)
-        if not np.iterable(hidden):
-            raise TypeError(f"hidden_layer_sizes must be an int or a sequence of ints, got {hidden!r}")
-        hidden = [as_count(h, f"hidden_layer_sizes[{i}]") for i, h in enumerate(hidden)]
-        check_choice(self.activation, "activation", HIDDEN_ACTIVATIONS + tuple(_ACTIVATION_ALIASES))
-        activation = _ACTIVATION_ALIASES.get(self.activation, self.activation)
-        rng = check_random_state(self.random_state)
-        init_seed, self._fit_seed = (int(s) for s in rng.randint(0, 2**31 - 1, size=2))
-        self.network_ = Network([n_features, *hidden, self._n_outputs()], activation,
-                                self._output_activation, self._loss, self.dtype, seed=init_seed)
-        self.loss_curve_ = []
+    def _initialize(self, y, layer_units, dtype):
         self.n_iter_ = 0
+        self.t_ = 0
+        self.n_outputs_ = y.shape[1]
+        self.n_layers_ = len(layer_units)
+        self.out_activation_ = self._out_activation()
+        hidden = _ACTIVATIONS[self.activation]
+        self.network_ = Network(layer_units, hidden, _OUT_ACTIVATIONS[self.out_activation_],
+                                self._loss, dtype, seed=0)
+        # scikit-learn's initialisation and draws: Glorot uniform, intercepts too
+        factor = 2.0 if self.activation in ("logistic", "sigmoid") else 6.0
+        for l in range(self.n_layers_ - 1):
+            fan_in, fan_out = layer_units[l], layer_units[l + 1]
+            bound = np.sqrt(factor / (fan_in + fan_out))
+            self.network_.weights[l] = self._random_state.uniform(-bound, bound, (fan_in, fan_out)).T
+            self.network_.biases[l] = self._random_state.uniform(-bound, bound, fan_out)
+        self._link()
+        self._best_params = self.network_.parameters.copy()
+        if self.solver in _STOCHASTIC_SOLVERS:
+            self.loss_curve_ = []
+            self._no_improvement_count = 0
+            if self.early_stopping:
+                self.validation_scores_ = []
+                self.best_validation_score_ = -np.inf
+                self.best_loss_ = None
+            else:
+                self.best_loss_ = np.inf
+                self.validation_scores_ = None
+                self.best_validation_score_ = None
 
-    def _train(self, X, targets, epochs):
-        batch_size = self.batch_size if self.mode == "minibatch" else None
-        if self.mode != "minibatch" and self.batch_size is not None:
-            raise ValueError(f"batch_size is only used with mode='minibatch' (mode={self.mode!r})")
-        # every call gets its own shuffling stream, fixed by random_state and the epochs so far
-        seed = int(np.random.SeedSequence([self._fit_seed, self.n_iter_]).generate_state(1)[0])
-        history = self.network_.fit(X, targets, epochs=epochs, learning_rate=self.learning_rate,
-                                    mode=self.mode, batch_size=batch_size,
-                                    momentum=self.momentum, shuffle=self.shuffle, seed=seed)
-        self.loss_curve_.extend(history.loss)
-        self.loss_ = self.loss_curve_[-1]
-        self.n_iter_ += history.epochs
+    # -- loss and gradient over a batch -------------------------------------------
 
-    def _fit(self, X, y, epochs, partial, classes=None):
-        first = not (partial and hasattr(self, "network_"))
-        X, y = self._validate(X, y, reset=first)
-        targets = self._prepare_targets(y, first, classes)
-        if first:
-            self._start(X.shape[1])
-        self._train(X, targets, epochs)
+    def _loss_grad(self, X, Y, grad):
+        """Loss (scikit-learn's, L2 included) of the batch; its mean gradient into ``grad``."""
+        net = self.network_
+        k = _kernels()
+        grad[...] = 0
+        loss = k.gradients(net.parameters, grad, self._work, *net._layout_args(),
+                           net._loss_code, True, X, Y)
+        if self._loss == "squared_error":
+            loss /= net.layer_sizes[-1]      # scikit-learn averages over outputs too
+        n = X.shape[0]
+        if self.alpha:
+            sq = 0.0
+            for W, dW in zip(net.weights, self._grad_weights):
+                sq += float(np.dot(W.ravel(), W.ravel()))
+                dW += self.alpha * W
+            loss += 0.5 * self.alpha * sq / n
+        grad /= n
+        return loss
+
+    def _fit(self, X, y, incremental=False):
+        hidden = self.hidden_layer_sizes
+        if not hasattr(hidden, "__iter__"):
+            hidden = [hidden]
+        hidden = list(hidden)
+        if np.any(np.array(hidden) <= 0):
+            raise ValueError(f"hidden_layer_sizes must be > 0, got {hidden}.")
+        if self._loss is None or getattr(self, "loss", "squared_error") != "squared_error":
+            raise ValueError(f"loss={self.loss!r} is not supported by cyprop; use 'squared_error'")
+        first_pass = not hasattr(self, "coefs_") or (not self.warm_start and not incremental)
+        X, y = self._validate_input(X, y, incremental, reset=first_pass)
+        if hasattr(X, "toarray"):
+            X = X.toarray()
+        if y.ndim == 1:
+            y = y.reshape((-1, 1))
+        dtype = np.dtype(self.dtype if self.dtype is not None else X.dtype)
+        n_samples, n_features = X.shape
+        self.n_outputs_ = y.shape[1]
+        layer_units = [n_features] + hidden + [self.n_outputs_]
+        self._random_state = check_random_state(self.random_state)
+        if not first_pass and list(self.network_.layer_sizes) != layer_units:
+            raise ValueError(f"the network has layers {list(self.network_.layer_sizes)}, but this "
+                             f"call needs {layer_units}; use warm_start=False to start over")
+        if first_pass:
+            self._initialize(y, layer_units, dtype)
+        dtype = self.network_.dtype
+        X = np.ascontiguousarray(X, dtype=dtype)
+        y = np.ascontiguousarray(y, dtype=dtype)
+        net = self.network_
+        self._work = net._workspace()
+        if self.solver in _STOCHASTIC_SOLVERS:
+            self._fit_stochastic(X, y, incremental)
+        else:
+            self._fit_lbfgs(X, y)
+        if not np.isfinite(net.parameters).all():
+            raise ValueError("Solver produced non-finite parameter weights. The input data may"
+                             " contain large values and need to be preprocessed.")
+        del self._work
         return self
 
+    def _grad_views(self, grad):
+        net = self.network_
+        sizes = net.layer_sizes
+        self._grad_weights = [grad[w:w + sizes[l] * sizes[l + 1]].reshape(sizes[l + 1], sizes[l])
+                              for l, w in enumerate(net._w_off)]
+
+    def _fit_lbfgs(self, X, y):
+        try:
+            import scipy.optimize
+        except ImportError:
+            raise ImportError("solver='lbfgs' needs SciPy: pip install scipy") from None
+        net = self.network_
+        grad = np.zeros_like(net.parameters)
+        self._grad_views(grad)
+
+        last = [np.nan, 0]
+
+        def loss_grad(x):
+            net.parameters[...] = x
+            last[0] = self._loss_grad(X, y, grad)
+            return last[0], grad.astype(np.float64)
+
+        def report(_):
+            last[1] += 1
+            print(f"Iteration {last[1]}, loss = {last[0]:.8f}")
+
+        options = {"maxfun": self.max_fun, "maxiter": self.max_iter, "gtol": self.tol}
+        res = scipy.optimize.minimize(loss_grad, net.parameters.astype(np.float64),
+                                      method="L-BFGS-B", jac=True, options=options,
+                                      callback=report if self.verbose else None)
+        if res.status != 0:
+            warnings.warn(f"lbfgs failed to converge after {res.nit} iteration(s) "
+                          f"(status={res.status}):\n{res.message}\n\nIncrease the number of "
+                          "iterations to improve the convergence (max_iter="
+                          f"{self.max_iter}).", ConvergenceWarning, stacklevel=3)
+        self.n_iter_ = min(res.nit, self.max_iter)
+        self.loss_ = float(res.fun)
+        net.parameters[...] = res.x
+
+    def _fit_stochastic(self, X, y, incremental):
+        net = self.network_
+        params = net.parameters
+        if not incremental or not hasattr(self, "_optimizer"):
+            self._optimizer = _Optimizer(self, params.size, params.dtype)
+        if self.early_stopping and incremental:
+            raise ValueError("partial_fit does not support early_stopping=True")
+        early_stopping = self.early_stopping
+        if early_stopping:
+            stratify = y if is_classifier(self) and self.n_outputs_ == 1 else None
+            X_train, X_val, y_train, y_val = train_test_split(
+                X, y, random_state=self._random_state, test_size=self.validation_fraction,
+                stratify=stratify)
+            if X_val.shape[0] < 2:
+                raise ValueError("The validation set is too small. Increase 'validation_fraction' "
+                                 "or the size of your dataset.")
+            if is_classifier(self):
+                y_val = self._label_binarizer.inverse_transform(y_val)
+        else:
+            X_train, y_train, X_val, y_val = X, y, None, None
+        n_samples = X_train.shape[0]
+        sample_idx = np.arange(n_samples, dtype=int)
+        if self.batch_size == "auto":
+            batch_size = min(200, n_samples)
+        else:
+            if self.batch_size > n_samples:
+                warnings.warn("Got `batch_size` less than 1 or larger than sample size. It is "
+                              "going to be clipped")
+            batch_size = int(np.clip(self.batch_size, 1, n_samples))
+        grad = np.zeros_like(params)
+        self._grad_views(grad)
+        opt = self._optimizer
+        # SGD (plain, classical or Nesterov momentum) without a penalty is the kernel's own
+        # rule: then a whole epoch (scikit-learn's sample order and batches) is one kernel call.
+        in_kernel = self.solver == "sgd" and self.alpha == 0
+        if in_kernel:
+            epoch_loss = np.empty(1)
+            backup = np.empty(2 * params.size, dtype=params.dtype)
+            velocity = opt.first if self.momentum else params[:0]
+            kernel_batch = 0 if batch_size == 1 else batch_size
+        try:
+            self.n_iter_ = 0
+            for _ in range(self.max_iter):
+                if self.shuffle:
+                    sample_idx = _shuffle(sample_idx, random_state=self._random_state)
+                accumulated_loss = 0.0
+                if in_kernel:
+                    failed = _kernels().train_epochs(
+                        params, grad, velocity, backup, self._work, *net._layout_args(),
+                        net._loss_code, True, X_train, y_train,
+                        sample_idx.astype(np.intp).reshape(1, -1), opt.learning_rate,
+                        opt.momentum, kernel_batch, epoch_loss,
+                        bool(opt.nesterov and opt.momentum))
+                    if failed >= 0:
+                        raise ValueError("Solver produced non-finite parameter weights. The "
+                                         "input data may contain large values and need to be "
+                                         "preprocessed.")
+                    accumulated_loss = epoch_loss[0] * n_samples
+                    if self._loss == "squared_error":
+                        accumulated_loss /= net.layer_sizes[-1]
+                for batch_slice in () if in_kernel else gen_batches(n_samples, batch_size):
+                    if self.shuffle:
+                        idx = sample_idx[batch_slice]
+                        Xb, yb = X_train[idx], y_train[idx]
+                    else:
+                        Xb, yb = X_train[batch_slice], y_train[batch_slice]
+                    batch_loss = self._loss_grad(Xb, yb, grad)
+                    accumulated_loss += batch_loss * (batch_slice.stop - batch_slice.start)
+                    opt.update(params, grad)
+                self.n_iter_ += 1
+                self.loss_ = accumulated_loss / n_samples
+                self.t_ += n_samples
+                self.loss_curve_.append(self.loss_)
+                if self.verbose:
+                    print(f"Iteration {self.n_iter_}, loss = {self.loss_:.8f}")
+                self._update_no_improvement_count(early_stopping, X_val, y_val)
+                opt.iteration_ends(self.t_)
+                if self._no_improvement_count > self.n_iter_no_change:
+                    what = "Validation score" if early_stopping else "Training loss"
+                    msg = (f"{what} did not improve more than tol={self.tol:f} for "
+                           f"{self.n_iter_no_change} consecutive epochs.")
+                    if opt.trigger_stopping(msg, self.verbose):
+                        break
+                    self._no_improvement_count = 0
+                if incremental:
+                    break
+                if self.n_iter_ == self.max_iter:
+                    warnings.warn(f"Stochastic Optimizer: Maximum iterations ({self.max_iter}) "
+                                  "reached and the optimization hasn't converged yet.",
+                                  ConvergenceWarning, stacklevel=3)
+        except KeyboardInterrupt:
+            warnings.warn("Training interrupted by user.")
+        if early_stopping:
+            params[...] = self._best_params
+
+    def _update_no_improvement_count(self, early_stopping, X_val, y_val):
+        if early_stopping:
+            self.validation_scores_.append(self._score(X_val, y_val))
+            if self.verbose:
+                print(f"Validation score: {self.validation_scores_[-1]:f}")
+            last = self.validation_scores_[-1]
+            if last < self.best_validation_score_ + self.tol:
+                self._no_improvement_count += 1
+            else:
+                self._no_improvement_count = 0
+            if last > self.best_validation_score_:
+                self.best_validation_score_ = last
+                self._best_params = self.network_.parameters.copy()
+        else:
+            if self.loss_curve_[-1] > self.best_loss_ - self.tol:
+                self._no_improvement_count += 1
+            else:
+                self._no_improvement_count = 0
+            if self.loss_curve_[-1] < self.best_loss_:
+                self.best_loss_ = self.loss_curve_[-1]
+
+    def _check_solver(self):
+        if self.solver not in _STOCHASTIC_SOLVERS:
+            raise AttributeError(f"partial_fit is only available for stochastic optimizers. "
+                                 f"{self.solver} is not stochastic.")
+        return True
+
     def fit(self, X, y):
-        """Train a new network for ``epochs`` epochs on ``X``, ``y``.
+        """Fit the model to data matrix ``X`` and targets ``y``.
 
         Parameters
         ----------
-        X : array_like, shape (n_samples, n_features)
-        y : array_like, shape (n_samples,) or (n_samples, n_outputs)
+        X : {array-like, sparse matrix}, shape (n_samples, n_features)
+        y : array-like, shape (n_samples,) or (n_samples, n_outputs)
 
         Returns
         -------
         self
         """
-        return self._fit(X, y, as_count(self.epochs, "epochs"), partial=False)
+        self._validate_params()
+        return self._fit(X, y, incremental=False)
 
     # -- prediction -----------------------------------------------------------------
 
-    def _outputs(self, X):
-        check_is_fitted(self, "network_")
-        X = validate_data(self, X, reset=False, dtype=[np.float64, np.float32])
-        return np.asarray(self.network_.predict(X), dtype=np.float64)
+    def _forward_pass_fast(self, X, check_input=True):
+        if check_input:
+            X = validate_data(self, X, accept_sparse=["csr", "csc"], reset=False,
+                              dtype=[np.float64, np.float32])
+        if hasattr(X, "toarray"):
+            X = X.toarray()
+        return np.asarray(self.network_.predict(X))
+
+    def __setstate__(self, state):
+        super().__setstate__(state)
+        if "network_" in self.__dict__:
+            self._link()
 
 
 _PARAMETERS_DOC = """
     Parameters
     ----------
-    hidden_layer_sizes : int or sequence of int, default (100,)
-        Units in each hidden layer; ``()`` for none.
-    activation : str, default "tanh"
-        Hidden-layer activation: "identity", "sigmoid" (or scikit-learn's
-        name, "logistic"), "tanh", "relu", "leaky_relu" or "rbf".  The
-        default is tanh rather than scikit-learn's relu: with plain SGD on
-        unscaled inputs, relu units can grow without bound and diverge.
-    epochs : int, default 200
-        Passes over the data in :meth:`fit` (no early stopping; scikit-learn
-        calls this ``max_iter``).  :meth:`partial_fit` runs one.
-    learning_rate : float, default 0.001
-        The constant SGD step size (scikit-learn's ``learning_rate_init``
-        with ``learning_rate="constant"``).
-    mode : {"online", "minibatch", "batch"}, default "online"
-        Update after every sample, after every ``batch_size`` samples, or
-        once per epoch (see :meth:`cyprop.Network.fit`).
-    batch_size : int, optional
-        Samples per update with ``mode="minibatch"`` (default 32).
-    momentum : float in [0, 1), default 0
-        Classical momentum; the velocity restarts at every ``fit`` or
-        ``partial_fit`` call.
+    hidden_layer_sizes : array-like of shape (n_layers - 2,), default (100,)
+        Units in each hidden layer.
+    activation : {"identity", "logistic", "tanh", "relu"}, default "relu"
+        Hidden-layer activation; cyprop also takes "sigmoid" (= "logistic"),
+        "leaky_relu" (slope 0.01) and "rbf" (``exp(-z**2)``).
+    solver : {"lbfgs", "sgd", "adam"}, default "adam"
+    alpha : float, default 0.0001
+        L2 penalty: ``alpha / (2 n) * sum ||W||^2`` per batch of ``n`` samples.
+    batch_size : int or "auto", default "auto"
+        Samples per update of "sgd" and "adam"; "auto" is ``min(200, n_samples)``.
+    learning_rate : {"constant", "invscaling", "adaptive"}, default "constant"
+        Schedule of "sgd"'s step size.
+    learning_rate_init : float, default 0.001
+    power_t : float, default 0.5
+        Exponent of "invscaling".
+    max_iter : int, default 200
+        Epochs of "sgd" and "adam"; iterations of "lbfgs".
     shuffle : bool, default True
-        Visit the samples in a new random order every epoch.
-    dtype : {"float64", "float32"}, default "float64"
-        Precision of the network.
     random_state : int, RandomState instance or None, default None
-        Seeds the weight initialisation and the shuffling: an int makes
-        ``fit`` reproducible.
+        Weight initialisation, sample order and validation split.
+    tol : float, default 1e-4
+    verbose : bool, default False
+    warm_start : bool, default False
+        Continue from the fitted weights in ``fit``.
+    momentum : float in [0, 1], default 0.9
+    nesterovs_momentum : bool, default True
+    early_stopping : bool, default False
+        Hold out ``validation_fraction`` of the data and stop when its score
+        stops improving; the best weights are kept.
+    validation_fraction : float, default 0.1
+    beta_1, beta_2, epsilon : float, defaults 0.9, 0.999, 1e-8
+        Adam's constants.
+    n_iter_no_change : int, default 10
+    max_fun : int, default 15000
+        Loss evaluations of "lbfgs".
+    dtype : {"float64", "float32"} or None, default None
+        Precision of the network; None follows ``X`` (float32 stays float32).
 """
 
 _ATTRIBUTES_DOC = """
-    network_ : cyprop.Network
-        The trained network.
-    n_features_in_ : int
-        Number of input features seen in ``fit``.
-    feature_names_in_ : ndarray of str
-        Column names of ``X``, when it is a DataFrame with string column names.
-    loss_curve_ : list of float
-        The mean training loss of every epoch run, across ``fit`` and
-        ``partial_fit`` calls since the last ``fit``.
     loss_ : float
-        The last entry of ``loss_curve_``.
+    best_loss_ : float or None
+    loss_curve_ : list of float
+    validation_scores_ : list of float or None
+    best_validation_score_ : float or None
+    t_ : int
+        Training samples seen.
+    coefs_ : list of ndarray, shapes (n_in, n_out)
+        Views into ``network_``'s parameters.
+    intercepts_ : list of ndarray, shapes (n_out,)
+    n_features_in_ : int
+    feature_names_in_ : ndarray of str
     n_iter_ : int
-        Number of epochs run since the last ``fit``.
+    n_layers_ : int
+    n_outputs_ : int
+    out_activation_ : str
+    network_ : cyprop.Network
 """
 
 
 class MLPClassifier(ClassifierMixin, _BaseMLP):
-    __doc__ = """A multi-layer perceptron classifier trained by backpropagation in cyprop's kernels.
+    __doc__ = """Multi-layer perceptron classifier (scikit-learn's, trained in cyprop's kernels).
 
-    Softmax outputs, one per class, trained on the cross-entropy loss by
-    stochastic gradient descent.  Labels may be any sortable values.
+    Log-loss with softmax outputs (multiclass) or logistic outputs (binary:
+    one output unit; multilabel: one per label).
     """ + _PARAMETERS_DOC + """
     Attributes
     ----------
-    classes_ : ndarray, shape (n_classes,)
-        The class labels, sorted.""" + _ATTRIBUTES_DOC + """
+    classes_ : ndarray or list of ndarray""" + _ATTRIBUTES_DOC + """
     Examples
     --------
     >>> import numpy as np
     >>> from cyprop.sklearn import MLPClassifier
     >>> X = np.array([[0., 0], [0, 1], [1, 0], [1, 1]]); y = np.array(["no", "yes", "yes", "no"])
-    >>> clf = MLPClassifier((8,), "tanh", epochs=2000, learning_rate=0.1, random_state=0).fit(X, y)
+    >>> clf = MLPClassifier((8,), "tanh", solver="lbfgs", random_state=1).fit(X, y)
     >>> clf.predict(X).tolist()
     ['no', 'yes', 'yes', 'no']
     """
 
-    _output_activation = "softmax"
     _loss = "cross_entropy"
 
-    def _validate(self, X, y, reset):
-        X, y = validate_data(self, X, y, reset=reset, dtype=[np.float64, np.float32])
-        y = column_or_1d(y, warn=True)
-        check_classification_targets(y)
+    def _out_activation(self):
+        return "softmax" if self._label_binarizer.y_type_ == "multiclass" else "logistic"
+
+    def _validate_input(self, X, y, incremental, reset):
+        X, y = validate_data(self, X, y, accept_sparse=["csr", "csc"], multi_output=True,
+                             dtype=(np.float64, np.float32), reset=reset)
+        if y.ndim == 2 and y.shape[1] == 1:
+            y = column_or_1d(y, warn=True)
+        if (not hasattr(self, "classes_")) or (not self.warm_start and not incremental):
+            self._label_binarizer = LabelBinarizer()
+            self._label_binarizer.fit(y)
+            self.classes_ = self._label_binarizer.classes_
+        else:
+            classes = unique_labels(y)
+            if self.warm_start:
+                if set(classes) != set(self.classes_):
+                    raise ValueError("warm_start can only be used where `y` has the same classes "
+                                     f"as in the previous call to fit. Previously got "
+                                     f"{self.classes_}, `y` has {classes}")
+            elif len(np.setdiff1d(classes, self.classes_, assume_unique=True)):
+                raise ValueError("`y` has classes not in `self.classes_`. `self.classes_` has "
+                                 f"{self.classes_}. 'y' has {classes}.")
+        y = self._label_binarizer.transform(y).astype(bool)
         return X, y
 
-    def _prepare_targets(self, y, first, classes):
-        if first:
-            labels = np.unique(y if classes is None else np.asarray(classes))
-            if classes is not None and np.setdiff1d(y, labels).size:
-                raise ValueError(f"y holds labels {np.setdiff1d(y, labels).tolist()} that are not "
-                                 f"in classes={labels.tolist()}")
-            if labels.size < 2:
-                raise ValueError("Classifier can't train when only one class is present "
-                                 f"(y holds only {labels.tolist()}).")
-            self.classes_ = labels
-        unseen = np.setdiff1d(y, self.classes_)
-        if unseen.size:
-            raise ValueError(f"y holds labels {unseen.tolist()} that are not in classes_ "
-                             f"{self.classes_.tolist()}")
-        return np.searchsorted(self.classes_, y)
+    def _predict(self, X, check_input=True):
+        y_pred = self._forward_pass_fast(X, check_input=check_input)
+        if self.n_outputs_ == 1:
+            y_pred = y_pred.ravel()
+        return self._label_binarizer.inverse_transform(y_pred)
 
-    def _n_outputs(self):
-        return len(self.classes_)
+    def predict(self, X):
+        """Predicted class labels (or label indicators, multilabel)."""
+        check_is_fitted(self)
+        return self._predict(X)
 
+    def _score(self, X, y):
+        y_pred = self._predict(X, check_input=False)
+        if np.issubdtype(y_pred.dtype, np.floating) and not np.isfinite(y_pred).all():
+            return np.nan
+        return accuracy_score(y, y_pred)
+
+    @available_if(lambda est: est._check_solver())
     def partial_fit(self, X, y, classes=None):
-        """One epoch of training on ``X``, ``y``, continuing from the current weights.
+        """One epoch over ``X``, ``y`` from the current state (scikit-learn's definition).
 
         Parameters
         ----------
-        X : array_like, shape (n_samples, n_features)
-        y : array_like, shape (n_samples,)
-        classes : array_like, shape (n_classes,)
-            Every class label; required on the first call (before any
-            ``fit``), when it sets ``classes_``, and ignored afterwards.
+        X : {array-like, sparse matrix}, shape (n_samples, n_features)
+        y : array-like, shape (n_samples,) or (n_samples, n_labels)
+        classes : array, shape (n_classes,)
+            Every class; required on the first call, checked on the others.
 
         Returns
         -------
         self
         """
-        if not hasattr(self, "network_") and classes is None:
-            raise ValueError("classes must be passed on the first call to partial_fit "
-                             "(the network's outputs are fixed by the number of classes)")
-        return self._fit(X, y, 1, partial=True, classes=classes)
-
-    def predict_proba(self, X):
-        """Class probabilities, shape (n_samples, n_classes), columns in ``classes_`` order."""
-        return self._outputs(X)
+        if not hasattr(self, "coefs_"):
+            self._validate_params()
+        if _check_partial_fit_first_call(self, classes):
+            self._label_binarizer = LabelBinarizer()
+            if type_of_target(y).startswith("multilabel"):
+                self._label_binarizer.fit(y)
+            else:
+                self._label_binarizer.fit(classes)
+        return self._fit(X, y, incremental=True)
 
     def predict_log_proba(self, X):
         """Logarithm of :meth:`predict_proba`."""
-        with np.errstate(divide="ignore"):
-            return np.log(self.predict_proba(X))
+        return np.log(self.predict_proba(X))
 
-    def predict(self, X):
-        """The most probable class of every row of ``X``."""
-        proba = self.predict_proba(X)
-        return self.classes_[np.argmax(proba, axis=1)]
+    def predict_proba(self, X):
+        """Class probabilities, shape (n_samples, n_classes), in ``classes_`` order."""
+        check_is_fitted(self)
+        y_pred = self._forward_pass_fast(X)
+        if self.n_outputs_ == 1:
+            y_pred = y_pred.ravel()
+        if y_pred.ndim == 1:
+            return np.vstack([1 - y_pred, y_pred]).T
+        return y_pred
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.classifier_tags.multi_label = True
+        return tags
 
 
 class MLPRegressor(RegressorMixin, _BaseMLP):
-    __doc__ = """A multi-layer perceptron regressor trained by backpropagation in cyprop's kernels.
+    __doc__ = """Multi-layer perceptron regressor (scikit-learn's, trained in cyprop's kernels).
 
-    Identity outputs trained on the squared error by stochastic gradient
-    descent; one or several targets.  The targets are standardised
-    (``(y - mean) / std`` per column, from the data of ``fit`` or the first
-    ``partial_fit``) for training and the predictions mapped back, so the
-    learning rate does not depend on the targets' units; ``loss_curve_`` is
-    in standardised units.
+    Half squared error (averaged over samples and outputs, as scikit-learn
+    reports it) with identity outputs; one or several targets.
     """ + _PARAMETERS_DOC + """
+    loss : {"squared_error"}, default "squared_error"
+        scikit-learn's "poisson" is not supported.
+
     Attributes
     ----------""" + _ATTRIBUTES_DOC + """
     Examples
     --------
     >>> import numpy as np
     >>> from cyprop.sklearn import MLPRegressor
-    >>> X = np.linspace(-1, 1, 50).reshape(-1, 1); y = 100 * X.ravel() ** 2
-    >>> reg = MLPRegressor((16,), "tanh", epochs=500, learning_rate=0.05, random_state=0).fit(X, y)
+    >>> X = np.linspace(-1, 1, 50).reshape(-1, 1); y = X.ravel() ** 2
+    >>> reg = MLPRegressor(hidden_layer_sizes=(16,), activation="tanh", solver="lbfgs",
+    ...                    random_state=0).fit(X, y)
     >>> bool(reg.score(X, y) > 0.99)
     True
     """
 
-    _output_activation = "identity"
+    _parameter_constraints = {**_BaseMLP._parameter_constraints,
+                              "loss": [StrOptions({"squared_error", "poisson"})]}
     _loss = "squared_error"
 
-    def __sklearn_tags__(self):
-        tags = super().__sklearn_tags__()
-        tags.target_tags.multi_output = True
-        return tags
+    def __init__(self, loss="squared_error", hidden_layer_sizes=(100,), activation="relu", *,
+                 solver="adam", alpha=0.0001, batch_size="auto", learning_rate="constant",
+                 learning_rate_init=0.001, power_t=0.5, max_iter=200, shuffle=True,
+                 random_state=None, tol=1e-4, verbose=False, warm_start=False, momentum=0.9,
+                 nesterovs_momentum=True, early_stopping=False, validation_fraction=0.1,
+                 beta_1=0.9, beta_2=0.999, epsilon=1e-8, n_iter_no_change=10, max_fun=15000,
+                 dtype=None):
+        super().__init__(hidden_layer_sizes, activation, solver=solver, alpha=alpha,
+                         batch_size=batch_size, learning_rate=learning_rate,
+                         learning_rate_init=learning_rate_init, power_t=power_t,
+                         max_iter=max_iter, shuffle=shuffle, random_state=random_state, tol=tol,
+                         verbose=verbose, warm_start=warm_start, momentum=momentum,
+                         nesterovs_momentum=nesterovs_momentum, early_stopping=early_stopping,
+                         validation_fraction=validation_fraction, beta_1=beta_1, beta_2=beta_2,
+                         epsilon=epsilon, n_iter_no_change=n_iter_no_change, max_fun=max_fun,
+                         dtype=dtype)
+        self.loss = loss
 
-    def _validate(self, X, y, reset):
-        X, y = validate_data(self, X, y, reset=reset, dtype=[np.float64, np.float32],
-                             multi_output=True, y_numeric=True)
-        if reset:
-            self._y_ndim = y.ndim
-        elif y.ndim != self._y_ndim and not (y.ndim == 2 and y.shape[1] == 1):
-            raise ValueError(f"y must be {self._y_ndim}-D as in the first call, got shape {y.shape}")
+    def _out_activation(self):
+        return "identity"
+
+    def _validate_input(self, X, y, incremental, reset):
+        X, y = validate_data(self, X, y, accept_sparse=["csr", "csc"], multi_output=True,
+                             y_numeric=True, dtype=(np.float64, np.float32), reset=reset)
+        if y.ndim == 2 and y.shape[1] == 1:
+            y = column_or_1d(y, warn=True)
         return X, y
 
-    def _prepare_targets(self, y, first, classes):
-        y2 = np.asarray(y, dtype=np.float64).reshape(y.shape[0], -1)
-        if first:
-            self._y_scaler = Standardizer.fit(y2)
-        elif y2.shape[1] != self._y_scaler.mean.size:
-            raise ValueError(f"y has {y2.shape[1]} targets, but this regressor was fitted with "
-                             f"{self._y_scaler.mean.size}")
-        return self._y_scaler.transform(y2)
+    def _predict(self, X, check_input=True):
+        y_pred = self._forward_pass_fast(X, check_input=check_input)
+        if y_pred.shape[1] == 1:
+            return y_pred.ravel()
+        return y_pred
 
-    def _n_outputs(self):
-        return self._y_scaler.mean.size
+    def predict(self, X):
+        """Predicted targets, shape (n_samples,) or (n_samples, n_outputs)."""
+        check_is_fitted(self)
+        return self._predict(X)
 
+    def _score(self, X, y):
+        y_pred = self._predict(X, check_input=False)
+        if not np.isfinite(y_pred).all():
+            return np.nan
+        return r2_score(y, y_pred)
+
+    @available_if(lambda est: est._check_solver())
     def partial_fit(self, X, y):
-        """One epoch of training on ``X``, ``y``, continuing from the current weights.
-
-        The first call (before any ``fit``) builds the network and fixes the
-        target standardisation from this batch.
+        """One epoch over ``X``, ``y`` from the current state (scikit-learn's definition).
 
         Returns
         -------
         self
         """
-        return self._fit(X, y, 1, partial=True)
-
-    def predict(self, X):
-        """Predicted targets: shape (n_samples,) when fitted on 1-D ``y``, else (n_samples, n_targets)."""
-        out = self._outputs(X)
-        out = self._y_scaler.inverse(out)
-        return out.ravel() if self._y_ndim == 1 else out
+        if not hasattr(self, "coefs_"):
+            self._validate_params()
+        return self._fit(X, y, incremental=True)

@@ -749,7 +749,7 @@ def train_epochs(floating[::1] params, floating[::1] grad, floating[::1] velocit
                  const int[::1] acts, int loss, bint train_bias,
                  const floating[:, ::1] X, const floating[:, ::1] Y,
                  const Py_ssize_t[:, :] order, double eta, double momentum,
-                 Py_ssize_t batch_size, double[::1] epoch_loss):
+                 Py_ssize_t batch_size, double[::1] epoch_loss, bint nesterov=False):
     """Run ``order.shape[0]`` epochs of training; update ``params`` in place.
 
     Parameters
@@ -767,6 +767,8 @@ def train_epochs(floating[::1] params, floating[::1] grad, floating[::1] velocit
     order : (n_epochs, n_samples) sample indices, one row per epoch (any strides,
         so a broadcast row serves every epoch without a copy)
     eta, momentum : learning rate and momentum coefficient
+    nesterov : with momentum, Nesterov's rule (``w += momentum * v - eta * g``
+        after ``v = momentum * v - eta * g``) instead of ``w += v``
     batch_size : 0 for online SGD, otherwise samples per update
     epoch_loss : (n_epochs,) float64, changed in place: mean training loss of
         each epoch, summed over the samples as they were visited
@@ -806,7 +808,8 @@ def train_epochs(floating[::1] params, floating[::1] grad, floating[::1] velocit
         raise ValueError("scratch buffers too small for this network")
     st.eta = eta
     st.mu = momentum
-    st.opt = CYP_OPT_SGD if momentum == 0 else CYP_OPT_MOMENTUM
+    st.opt = (CYP_OPT_SGD if momentum == 0 else
+              CYP_OPT_NESTEROV if nesterov else CYP_OPT_MOMENTUM)
     if momentum == 0:
         V = NULL
     if n_samples == 0 or n_epochs == 0:

@@ -23,8 +23,12 @@ step_by_step
 network
     A general fully-connected network: forward pass, losses, gradients of the
     mean loss and the training loop of :meth:`cyprop.Network.fit`.
+optimizers
+    SGD with momentum and Nesterov momentum, Adam, iRprop-, the L2 penalty,
+    the learning-rate schedules and the no-improvement stopping rule, and a
+    training loop that combines them.
 """
 
-from . import gradient_descent, network, rbf_network, step_by_step, xor_network
+from . import gradient_descent, network, optimizers, rbf_network, step_by_step, xor_network
 
-__all__ = ["gradient_descent", "network", "rbf_network", "step_by_step", "xor_network"]
+__all__ = ["gradient_descent", "network", "optimizers", "rbf_network", "step_by_step", "xor_network"]
