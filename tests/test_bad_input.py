@@ -246,7 +246,7 @@ def test_regressor_huge_targets_are_finite_or_refused():
     X = rng.normal(size=(30, 2))
     y = X[:, 0] * 1e160
     try:
-        pred = MLPRegressor(hidden_layer_sizes=(3,), epochs=5, random_state=0).fit(X, y).predict(X)
+        pred = MLPRegressor(hidden_layer_sizes=(3,), max_iter=5, random_state=0).fit(X, y).predict(X)
     except ValueError as exc:
         assert "y" in str(exc)
     else:

@@ -151,7 +151,10 @@ CASES = {
         X = rng.random((100, 64)); y = rng.integers(0, 4, 100)
         go()
         try:
-            MLPClassifier((128,), epochs=10**6, random_state=0).fit(X, y)
+            # like scikit-learn's MLP: Ctrl-C ends training with a warning, and fit returns
+            MLPClassifier((128,), solver="sgd", max_iter=10**6, n_iter_no_change=10**6,
+                          random_state=0).fit(X, y)
+            print("finished", flush=True)
         except KeyboardInterrupt:
             print("interrupted", flush=True)
     """,
