@@ -7,13 +7,18 @@ CYPROP_BOUNDSCHECK=1
     back on (slow; for debugging a kernel that reads or writes out of range).
 CYPROP_NATIVE=1
     Add ``-march=native`` (local experiments only; never set for a wheel).
+CYPROP_BUILD_JOBS=N
+    Compile N extension modules at once (default: the number of CPUs, at
+    most 6); ``build_ext -j N`` / ``--parallel N`` overrides it.
 
 The kernels live in ``src/cyprop/_kernels/``.  The network kernels are
 compiled twice from one source (``network_kernels.pxi``): ``network_base``
 for the architecture's baseline (SSE2 on x86-64, NEON on arm64) and, on
-x86-64 with GCC or Clang, ``network_avx2`` with ``-mavx2 -mfma``; the
-tutorial kernels (``tutorial_kernels.pxi``) likewise as ``tutorial_base`` and
-``tutorial_avx2``.  ``cyprop._kernels`` picks one of each at import time
+x86-64 with GCC or Clang, ``network_avx2`` with ``-mavx2 -mfma`` and
+``network_avx512`` with AVX-512 (F, VL, DQ, BW) and FMA; the tutorial kernels
+(``tutorial_kernels.pxi``) likewise as ``tutorial_base``, ``tutorial_avx2``
+and ``tutorial_avx512``.  The modules are cythonized and compiled in
+parallel, so the extra builds add little to the install time.  ``cyprop._kernels`` picks one of each at import time
 from the running CPU, so a wheel never depends on the build machine's CPU.
 """
 
@@ -24,7 +29,9 @@ import sysconfig
 
 from Cython.Build import cythonize
 from setuptools import Extension, setup
+from setuptools.command.build_ext import build_ext
 
+JOBS = int(os.environ.get("CYPROP_BUILD_JOBS", "0")) or min(os.cpu_count() or 1, 6)
 DEBUG_CHECKS = os.environ.get("CYPROP_BOUNDSCHECK", "0") == "1"
 NATIVE = os.environ.get("CYPROP_NATIVE", "0") == "1"
 
@@ -97,16 +104,35 @@ extensions = [
     kernel("tutorial_base", EXACT_FLAGS),
     kernel("network_base"),
 ]
+AVX2_FLAGS = ["-mavx2", "-mfma"]
+# 512-bit vectors where the compiler would otherwise prefer 256-bit ones
+AVX512_FLAGS = ["-mavx512f", "-mavx512vl", "-mavx512dq", "-mavx512bw", "-mfma",
+                "-mprefer-vector-width=512"]
 if IS_X86_64:
     extensions += [
-        kernel("tutorial_avx2", EXACT_FLAGS + ["-mavx2", "-mfma"]),
-        kernel("network_avx2", ["-mavx2", "-mfma"]),
+        kernel("tutorial_avx2", EXACT_FLAGS + AVX2_FLAGS),
+        kernel("network_avx2", AVX2_FLAGS),
+        kernel("tutorial_avx512", EXACT_FLAGS + AVX512_FLAGS),
+        kernel("network_avx512", AVX512_FLAGS),
     ]
+
+
+class ParallelBuildExt(build_ext):
+    """build_ext that compiles the modules in parallel unless told otherwise."""
+
+    def finalize_options(self):
+        super().finalize_options()
+        if not self.parallel:
+            self.parallel = JOBS
+
 
 setup(
     ext_modules=cythonize(
         extensions,
         compiler_directives=DIRECTIVES,
         include_path=["csrc", KERNELS],
+        # cythonize in worker processes where they fork (spawned ones would rerun setup.py)
+        nthreads=JOBS if JOBS > 1 and sys.platform.startswith("linux") else 0,
     ),
+    cmdclass={"build_ext": ParallelBuildExt},
 )

@@ -54,16 +54,21 @@ build_wheels() {  # build_wheels: the py310 and py313 wheels from $SDIST, both a
     ls -l "$DIST"/py3*/
 }
 
-check_compile_lines() {  # check_compile_lines LOG...: no -march=native; -mavx2 only for AVX2_MODULES
-    local log m
-    local -a allowed=()
+check_compile_lines() {  # check_compile_lines LOG...: no -march=native; -mavx2/-mavx512* only
+    local log m                # for AVX2_MODULES/AVX512_MODULES
+    local -a allowed=() allowed512=()
     for m in "${AVX2_MODULES[@]}"; do allowed+=(-e "${m##*/}"); done
+    for m in "${AVX512_MODULES[@]}"; do allowed512+=(-e "${m##*/}"); done
     for log in "$@"; do
         if grep -n -e '-march=native' "$log"; then
             echo "FAIL: -march=native in a wheel build ($log)" >&2; return 1
         fi
         if grep -e '-mavx2' "$log" | grep -v "${allowed[@]}"; then
             echo "FAIL: -mavx2 outside the AVX2 modules ${AVX2_MODULES[*]} ($log)" >&2; return 1
+        fi
+        if grep -e '-mavx512' "$log" | grep -v "${allowed512[@]}"; then
+            echo "FAIL: -mavx512 outside the AVX-512 modules ${AVX512_MODULES[*]} ($log)" >&2
+            return 1
         fi
     done
 }
@@ -72,7 +77,7 @@ check_compile_lines() {  # check_compile_lines LOG...: no -march=native; -mavx2 
 
 check_dist() {  # check_dist SDIST WHEEL...: sources in the sdist, compiled modules in the wheels
     local -a modules=("${BASELINE_MODULES[@]}")
-    [ "$(uname -m)" = x86_64 ] && modules+=("${AVX2_MODULES[@]}")
+    [ "$(uname -m)" = x86_64 ] && modules+=("${AVX2_MODULES[@]}" "${AVX512_MODULES[@]}")
     "$TOOLS/bin/python" "$CI/check_dist.py" "$ROOT" "$@" --compiled "${modules[@]}"
 }
 
@@ -104,6 +109,10 @@ check_simd_instructions() {  # check_simd_instructions WHEEL...: baseline module
         done
         for m in "${AVX2_MODULES[@]}"; do
             expect_count "$x" "$m" '%ymm|vfmadd' some "" "holds no AVX2 code" || return 1
+            expect_count "$x" "$m" '%zmm' zero zmm "uses AVX-512 (zmm)" || return 1
+        done
+        for m in "${AVX512_MODULES[@]}"; do
+            expect_count "$x" "$m" '%zmm' some zmm "holds no 512-bit (zmm) code" || return 1
         done
         for m in "${NO_FMA_MODULES[@]}"; do
             expect_count "$x" "$m" 'vfmadd|vfmsub|vfnmadd|vfnmsub' zero FMA \
@@ -145,7 +154,10 @@ test_wheel() {  # test_wheel TAG PYTHON [NUMPY_PIN]
         CYPROP_SIMD=baseline "$venv/bin/python" -c \
             "import $DISPATCHER as d; assert d.simd == 'baseline', d.simd"
         if grep -qw avx2 /proc/cpuinfo 2>/dev/null && grep -qw fma /proc/cpuinfo; then
-            "$venv/bin/python" -c "import $DISPATCHER as d; assert d.simd == 'avx2', d.simd"
+            # the best build the CPU runs: avx2, or avx512 where the CPU and OS have it
+            "$venv/bin/python" -c "import $DISPATCHER as d; assert d.simd == ('avx512' if 'avx512' in d.cpu_levels() else 'avx2'), d.simd"
+            CYPROP_SIMD=avx2 "$venv/bin/python" -c \
+                "import $DISPATCHER as d; assert d.simd == 'avx2', d.simd"
         fi
         "$venv/bin/python" -m pytest -p no:cacheprovider
     )

@@ -36,6 +36,10 @@
 
 #include <stdint.h>
 #include <string.h>
+#if (defined(__GNUC__) || defined(__clang__)) && \
+    (defined(__x86_64__) || defined(__i386__))
+#include <cpuid.h>
+#endif
 
 /* ---------------------------------------------------------------------------
  * exp without branches or calls, so that loops over it vectorise.
@@ -246,6 +250,40 @@ static inline int cyp_cpu_has_avx2_fma(void)
     (defined(__x86_64__) || defined(__i386__))
     __builtin_cpu_init();
     return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+#else
+    return 0;
+#endif
+}
+
+/* XCR0, the state components the OS saves on a context switch (0 when the
+ * CPU has no XGETBV, or the OS has not enabled it: CPUID.1:ECX.OSXSAVE). */
+static inline unsigned long long cyp_xcr0(void)
+{
+#if (defined(__GNUC__) || defined(__clang__)) && \
+    (defined(__x86_64__) || defined(__i386__))
+    unsigned int eax, ebx, ecx, edx;
+    if (!__get_cpuid(1, &eax, &ebx, &ecx, &edx) || !(ecx & (1u << 27)))
+        return 0;
+    __asm__ volatile("xgetbv" : "=a"(eax), "=d"(edx) : "c"(0));
+    return ((unsigned long long)edx << 32) | eax;
+#else
+    return 0;
+#endif
+}
+
+/* 1 when the running CPU and OS can execute the AVX-512 build: the CPU has
+ * AVX-512 F, VL, DQ, BW and FMA, and XCR0 shows that the OS saves the xmm
+ * and ymm state (bits 1, 2) and the opmask and zmm state (bits 5, 6, 7). */
+static inline int cyp_cpu_has_avx512(void)
+{
+#if (defined(__GNUC__) || defined(__clang__)) && \
+    (defined(__x86_64__) || defined(__i386__))
+    __builtin_cpu_init();
+    if (!(__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512vl")
+          && __builtin_cpu_supports("avx512dq") && __builtin_cpu_supports("avx512bw")
+          && __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")))
+        return 0;
+    return (cyp_xcr0() & 0xE6) == 0xE6;
 #else
     return 0;
 #endif

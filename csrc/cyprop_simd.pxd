@@ -48,3 +48,5 @@ cdef extern from "cyprop_simd.h" nogil:
     double cyp_squared_error_f(const float*, const float*, const float*, float*, Py_ssize_t)
 
     int cyp_cpu_has_avx2_fma()
+    int cyp_cpu_has_avx512()
+    unsigned long long cyp_xcr0()

@@ -365,11 +365,11 @@ np.savez(sys.argv[1], simd=np.array(_dispatch.simd), **out)
 """
 
 
-@pytest.mark.parametrize("simd", ["baseline", "avx2"])
+@pytest.mark.parametrize("simd", ["baseline", "avx2", "avx512"])
 @pytest.mark.parametrize("mode", MODES)
 def test_every_kernel_build_matches_reference(tmp_path, simd, mode):
-    if simd == "avx2" and _dispatch.simd != "avx2":
-        pytest.skip("no AVX2 build or CPU here")
+    if simd not in _dispatch.cpu_levels() or _dispatch._load(simd) is None:
+        pytest.skip(f"no {simd} build or CPU here")
     path = tmp_path / "out.npz"
     env = dict(os.environ, CYPROP_SIMD=simd)
     subprocess.run([sys.executable, "-c", _SIMD_SCRIPT, str(path), mode], check=True, env=env,

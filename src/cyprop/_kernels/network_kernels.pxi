@@ -2,9 +2,9 @@
 # fully-connected network, one sample at a time (online) or a block of
 # samples side by side (batch and mini-batch).
 #
-# This file is included by network_base.pyx and network_avx2.pyx, which
-# setup.py compiles with different instruction sets; cyprop._kernels picks
-# one at import time.  Nothing here is called from Python per sample: each
+# This file is included by network_base.pyx, network_avx2.pyx and
+# network_avx512.pyx, which setup.py compiles with different instruction
+# sets; cyprop._kernels picks one at import time.  Nothing here is called from Python per sample: each
 # public function runs its whole loop inside one `with nogil:` block.
 #
 # Parameter layout (see cyprop.network): one flat buffer `params`; layer l
@@ -92,6 +92,17 @@ cdef struct Step:
 def cpu_has_avx2_fma():
     """True when the running CPU supports AVX2 and FMA."""
     return bool(cyp_cpu_has_avx2_fma())
+
+
+def cpu_has_avx512():
+    """True when the running CPU has AVX-512 F/VL/DQ/BW and FMA and the OS
+    saves the zmm and opmask state (XCR0 bits 1, 2, 5, 6, 7)."""
+    return bool(cyp_cpu_has_avx512())
+
+
+def xcr0():
+    """XCR0 (the register XGETBV reads), or 0 where there is none."""
+    return cyp_xcr0()
 
 
 # ----------------------------------------------------------------------------
