@@ -905,3 +905,7 @@ def loss(const floating[::1] params, floating[::1] work,
             total += _output_delta(loss, acts[n_layers - 1], z + last, a + last, &Y[s, 0],
                                    delta, n_out)
     return total / X.shape[0]
+
+
+# blocked online schedule (train_epochs_blocked), kept in its own file
+include "_network_blocked.pxi"
