@@ -18,6 +18,7 @@ import numpy as np
 
 from . import _persist
 from ._dispatch import kernels as _k
+from ._blocked import resolve_schedule
 from ._validate import as_count, as_float_array, as_real, check_choice
 
 __all__ = ["Network", "History", "DivergenceError"]
@@ -320,7 +321,8 @@ class Network:
     # -- training ---------------------------------------------------------------
 
     def fit(self, X, Y, epochs=1, learning_rate=0.1, mode="online", batch_size=None,
-            momentum=0.0, shuffle=True, seed=None, progress=False, callback=None):
+            momentum=0.0, shuffle=True, seed=None, progress=False, callback=None,
+            schedule="auto", block_size=None):
         """Train the network by backpropagation; the parameters change in place.
 
         Parameters
@@ -353,6 +355,18 @@ class Network:
         callback : callable, optional
             ``callback(epoch, loss, network)`` after every epoch (1-based
             epoch); returning ``False`` stops training.
+        schedule : {"auto", "sequential", "blocked"}, default "auto"
+            How "online" mode runs (the other modes ignore "auto" and reject
+            "blocked").  "sequential" updates every weight after every
+            sample.  "blocked" gives the same per-sample SGD but updates the
+            first layer ``block_size`` samples at a time with BLAS matrix
+            products; the weights agree with "sequential" up to the order of
+            floating-point sums (about 1e-15 relative per epoch in float64,
+            1e-6 in float32).  It needs SciPy.  "auto" takes "blocked" for a
+            wide first layer (at least 256 inputs and 64 units) when SciPy is
+            installed, "sequential" otherwise.
+        block_size : int, optional
+            Samples per block of the blocked schedule (default 32).
 
         Returns
         -------
@@ -381,6 +395,7 @@ class Network:
             batch = 0 if mode == "online" else n
         if callback is not None and not callable(callback):
             raise TypeError("callback must be callable")
+        samples_per_block = resolve_schedule(schedule, block_size, self.layer_sizes, mode)
 
         # all workspace for this fit, allocated once
         n_params = self._params.size
@@ -393,6 +408,10 @@ class Network:
         history = History()
         ordered = np.arange(n, dtype=np.intp)
         bar = _progress_bar(epochs) if progress else None
+        if samples_per_block:
+            block_work = np.empty(_k.blocked_workspace_size(self._sizes, samples_per_block),
+                                  dtype=self.dtype)
+            coef = np.empty(3 * (samples_per_block + 1), dtype=np.float64)
 
         def run(first, count):
             if shuffle:
@@ -400,9 +419,15 @@ class Network:
                 order = rng.permuted(np.tile(np.arange(n, dtype=np.intp), (count, 1)), axis=1)
             else:  # one row for every epoch: a stride-0 view, no copy
                 order = np.ndarray((count, n), np.intp, ordered, 0, (0, ordered.itemsize))
-            failed = _k.train_epochs(self._params, grad, velocity, backup, work,
-                                     *self._layout_args(), self._loss_code, self.bias,
-                                     X, Y, order, eta, mu, batch, losses[first:first + count])
+            if samples_per_block:
+                failed = _k.train_epochs_blocked(
+                    self._params, velocity, backup, work, block_work, coef, *self._layout_args(),
+                    self._loss_code, self.bias, X, Y, order, eta, mu, samples_per_block,
+                    losses[first:first + count])
+            else:
+                failed = _k.train_epochs(self._params, grad, velocity, backup, work,
+                                         *self._layout_args(), self._loss_code, self.bias,
+                                         X, Y, order, eta, mu, batch, losses[first:first + count])
             done = count if failed < 0 else failed
             history.loss.extend(losses[first:first + done].tolist())
             if failed >= 0:
