@@ -177,8 +177,11 @@ cdef inline double _blocked_block(floating* params, floating* velocity,
                                   bint train_bias, const floating* X, const floating* Y,
                                   const Py_ssize_t* ids, Py_ssize_t id_stride, Py_ssize_t m,
                                   floating** slot, floating* block_work, double* coef,
-                                  double eta, double mu) noexcept nogil:
-    """Samples ids[0], ids[id_stride], ... (m of them) as one block; returns their summed loss."""
+                                  double eta, double mu, floating* z_trace) noexcept nogil:
+    """Samples ids[0], ids[id_stride], ... (m of them) as one block; returns their summed loss.
+
+    ``z_trace`` (m x H, or NULL) receives each sample's first-layer z.
+    """
     cdef Py_ssize_t n_x = sizes[0], H = sizes[1], n_last = sizes[n_layers]
     cdef Py_ssize_t s, r, j
     cdef int k = <int>m, ni = <int>n_x, nh = <int>H
@@ -228,6 +231,8 @@ cdef inline double _blocked_block(floating* params, floating* velocity,
                 _axpy(z + n_off[0], D + r * H, -Gm[s * m + r], H)
         for j in range(H):
             z[n_off[0] + j] += b0[j]
+        if z_trace != NULL:
+            memcpy(z_trace + s * H, z + n_off[0], H * sizeof(floating))
         total += _blocked_sample(params, velocity, sizes, w_off, b_off, n_off, acts, n_layers,
                                  loss, train_bias, Y + ids[s * id_stride] * n_last,
                                  z, slot[W_A], slot[W_DELTA], slot[W_DELTA_PREV],
@@ -256,7 +261,8 @@ def train_epochs_blocked(floating[::1] params, floating[::1] velocity, floating[
                          const int[::1] acts, int loss, bint train_bias,
                          const floating[:, ::1] X, const floating[:, ::1] Y,
                          const Py_ssize_t[:, :] order, double eta, double momentum,
-                         Py_ssize_t block_size, double[::1] epoch_loss):
+                         Py_ssize_t block_size, double[::1] epoch_loss,
+                         floating[:, ::1] z_trace=None):
     """Online SGD with the blocked first-layer schedule; see train_epochs.
 
     The same contract as ``train_epochs(..., batch_size=0)`` (one epoch per
@@ -268,6 +274,9 @@ def train_epochs_blocked(floating[::1] params, floating[::1] velocity, floating[
     block_work : (blocked_workspace_size(sizes, block_size),) scratch
     coef : (3 * (block_size + 1),) float64 scratch
     block_size : samples per block (blocks do not cross epochs)
+    z_trace : (n_epochs * n_samples, sizes[1]) or None; if given, changed in
+        place: the first-layer pre-activations z of every sample as visited
+        (for testing)
 
     load_blas() must have been called.
     """
@@ -282,6 +291,7 @@ def train_epochs_blocked(floating[::1] params, floating[::1] velocity, floating[
     cdef floating* V = _ptr_or_null(velocity)
     cdef double total
     cdef Py_ssize_t failed = -1
+    cdef floating* zt = NULL
 
     if not has_blas():
         raise RuntimeError("train_epochs_blocked needs load_blas() first")
@@ -303,6 +313,10 @@ def train_epochs_blocked(floating[::1] params, floating[::1] velocity, floating[
         V = NULL
     if n_samples == 0 or n_epochs == 0:
         return -1
+    if z_trace is not None:
+        if z_trace.shape[0] < n_epochs * n_samples or z_trace.shape[1] != sizes[1]:
+            raise ValueError("z_trace must have shape (n_epochs * n_samples, sizes[1])")
+        zt = &z_trace[0, 0]
     for e in range(n_epochs):
         for s in range(n_samples):
             if order[e, s] < 0 or order[e, s] >= X.shape[0]:
@@ -321,7 +335,8 @@ def train_epochs_blocked(floating[::1] params, floating[::1] velocity, floating[
                 total += _blocked_block(P, V, &sizes[0], &w_off[0], &b_off[0], &n_off[0],
                                         &acts[0], n_layers, loss, train_bias, &X[0, 0], &Y[0, 0],
                                         &order[e, s], id_stride, m, slot, &block_work[0],
-                                        &coef[0], eta, momentum)
+                                        &coef[0], eta, momentum,
+                                        NULL if zt == NULL else zt + (e * n_samples + s) * sizes[1])
                 s += m
             epoch_loss[e] = total / n_samples
             if not isfinite(epoch_loss[e]) or not _all_finite(P, n_params):
