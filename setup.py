@@ -8,12 +8,12 @@ CYPROP_BOUNDSCHECK=1
 CYPROP_NATIVE=1
     Add ``-march=native`` (local experiments only; never set for a wheel).
 
-The network kernels are compiled twice from one source
-(``_network_kernels.pxi``): ``_network_base`` for the architecture's baseline
-(SSE2 on x86-64, NEON on arm64) and, on x86-64 with GCC or Clang,
-``_network_avx2`` with ``-mavx2 -mfma``; the tutorial kernels
-(``_tutorial_kernels.pxi``) likewise as ``_tutorial_base`` and
-``_tutorial_avx2``.  ``cyprop._dispatch`` picks one of each at import time
+The kernels live in ``src/cyprop/_kernels/``.  The network kernels are
+compiled twice from one source (``network_kernels.pxi``): ``network_base``
+for the architecture's baseline (SSE2 on x86-64, NEON on arm64) and, on
+x86-64 with GCC or Clang, ``network_avx2`` with ``-mavx2 -mfma``; the
+tutorial kernels (``tutorial_kernels.pxi``) likewise as ``tutorial_base`` and
+``tutorial_avx2``.  ``cyprop._kernels`` picks one of each at import time
 from the running CPU, so a wheel never depends on the build machine's CPU.
 """
 
@@ -74,13 +74,14 @@ if NATIVE and not IS_MSVC:
     BASE_FLAGS.append("-march=native")
 
 MACROS = [("NPY_NO_DEPRECATED_API", "NPY_1_7_API_VERSION")]
-INCLUDE = ["csrc", "src/cyprop"]
+KERNELS = "src/cyprop/_kernels"
+INCLUDE = ["csrc", KERNELS]
 
 
-def kernel(name, source, extra=()):
+def kernel(name, extra=()):
     return Extension(
-        f"cyprop.{name}",
-        [source],
+        f"cyprop._kernels.{name}",
+        [f"{KERNELS}/{name}.pyx"],
         include_dirs=INCLUDE,
         define_macros=MACROS,
         extra_compile_args=BASE_FLAGS + list(extra),
@@ -93,20 +94,19 @@ def kernel(name, source, extra=()):
 EXACT_FLAGS = [] if IS_MSVC else ["-ffp-contract=off"]
 
 extensions = [
-    kernel("_tutorial_base", "src/cyprop/_tutorial_base.pyx", EXACT_FLAGS),
-    kernel("_network_base", "src/cyprop/_network_base.pyx"),
+    kernel("tutorial_base", EXACT_FLAGS),
+    kernel("network_base"),
 ]
 if IS_X86_64:
     extensions += [
-        kernel("_tutorial_avx2", "src/cyprop/_tutorial_avx2.pyx",
-               EXACT_FLAGS + ["-mavx2", "-mfma"]),
-        kernel("_network_avx2", "src/cyprop/_network_avx2.pyx", ["-mavx2", "-mfma"]),
+        kernel("tutorial_avx2", EXACT_FLAGS + ["-mavx2", "-mfma"]),
+        kernel("network_avx2", ["-mavx2", "-mfma"]),
     ]
 
 setup(
     ext_modules=cythonize(
         extensions,
         compiler_directives=DIRECTIVES,
-        include_path=["src/cyprop"],
+        include_path=["csrc", KERNELS],
     ),
 )

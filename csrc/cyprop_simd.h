@@ -6,9 +6,12 @@
  * the compiler vectorise the dot product's sum (with -fopenmp-simd, no OpenMP
  * runtime) without -ffast-math anywhere else.  The module that includes this
  * header is compiled once for the baseline ISA and once with -mavx2 -mfma;
- * cyprop._dispatch picks one at import time (cyp_cpu_has_avx2_fma below).
+ * cyprop._kernels picks one at import time (cyp_cpu_has_avx2_fma below).
  *
- * Suffix _d: double, _f: float.  `n` is a row length (Py_ssize_t).
+ * This file holds the scalar exp/log and the CPU check; the row loops are in
+ * cyprop_simd_impl.h, a template included below once per type.  Suffix _d:
+ * double, _f: float.  `n` is a row length (Py_ssize_t).  Cython sees these
+ * declarations through cyprop_simd.pxd.
  */
 #ifndef CYPROP_SIMD_H
 #define CYPROP_SIMD_H
@@ -199,238 +202,41 @@ CYP_ALWAYS_INLINE float cyp_exp_f(float x)
         for (Py_ssize_t i = 0; i < (n); i++) { BODY; }                         \
     }
 
-#define CYP_DEFINE_ROW_HELPERS(T, SFX)                                          \
-/* a[i] = 1 / (1 + exp(-z[i])) */                                              \
-static inline void cyp_sigmoid_##SFX(const T *CYP_RESTRICT z, T *CYP_RESTRICT a,\
-                                     Py_ssize_t n)                             \
-{                                                                              \
-    CYP_SMALL_OR_SIMD(n, a[i] = (T)1 / ((T)1 + cyp_exp_##SFX(-z[i])))           \
-}                                                                              \
-/* a[i] = exp(-z[i]^2) */                                                      \
-static inline void cyp_rbf_##SFX(const T *CYP_RESTRICT z, T *CYP_RESTRICT a,    \
-                                 Py_ssize_t n)                                 \
-{                                                                              \
-    CYP_SMALL_OR_SIMD(n, a[i] = cyp_exp_##SFX(-z[i] * z[i]))                    \
-}                                                                              \
-/* a[i] = exp(z[i] - shift); returns the sum */                                \
-static inline T cyp_exp_shifted_##SFX(const T *CYP_RESTRICT z, T *CYP_RESTRICT a,\
-                                      T shift, Py_ssize_t n)                   \
-{                                                                              \
-    T s = 0;                                                                   \
-    CYP_OMP_SIMD_SUM(s)                                         \
-    for (Py_ssize_t i = 0; i < n; i++) { a[i] = cyp_exp_##SFX(z[i] - shift); s += a[i]; }\
-    return s;                                                                  \
-}                                                                              \
-/* Output layer of a sample block, [unit][lane] layout, n = units * lanes:   \
- * delta = a - t (cross-entropy with sigmoid outputs); returns the summed      \
- * loss (1 - t) z - log a, or -t z where a underflowed to 0 (z < -745),       \
- * over the lanes that hold samples (mask[i] = 1).  */                        \
-static inline double cyp_sigmoid_xent_##SFX(const T *CYP_RESTRICT z,             \
-        const T *CYP_RESTRICT a, const T *CYP_RESTRICT t, const T *CYP_RESTRICT mask,\
-        T *CYP_RESTRICT delta, Py_ssize_t n)                                   \
-{                                                                              \
-    double total = 0;                                                          \
-    CYP_OMP_SIMD_SUM(total)                                     \
-    for (Py_ssize_t i = 0; i < n; i++) {                                       \
-        double ai = a[i], ti = t[i], zi = z[i];                                \
-        double li = ai > 0 ? (1 - ti) * zi - cyp_log_d(ai) : -ti * zi;         \
-        delta[i] = (a[i] - t[i]) * mask[i];                                    \
-        total += li * mask[i];                                                 \
-    }                                                                          \
-    return total;                                                              \
-}                                                                              \
-/* The same for squared error: e = a - t, returns sum(e^2) / 2 over the       \
- * masked lanes; delta = e (times f'(z), applied by the caller). */            \
-static inline double cyp_squared_error_##SFX(const T *CYP_RESTRICT a,          \
-        const T *CYP_RESTRICT t, const T *CYP_RESTRICT mask,                   \
-        T *CYP_RESTRICT err, Py_ssize_t n)                                     \
-{                                                                              \
-    double total = 0;                                                          \
-    CYP_OMP_SIMD_SUM(total)                                     \
-    for (Py_ssize_t i = 0; i < n; i++) {                                       \
-        double e = ((double)a[i] - (double)t[i]) * mask[i];                    \
-        err[i] = (T)e;                                                         \
-        total += e * e;                                                        \
-    }                                                                          \
-    return 0.5 * total;                                                        \
-}                                                                              \
-/* sum_i w[i] * a[i] */                                                        \
-static inline T cyp_dot_##SFX(const T *CYP_RESTRICT w, const T *CYP_RESTRICT a, \
-                              Py_ssize_t n)                                    \
-{                                                                              \
-    T s = 0;                                                                   \
-    if (n <= 4) {   /* tiny rows: straight-line code, same summation order */  \
-        switch (n) {                                                           \
-        case 4: return ((w[0] * a[0] + w[1] * a[1]) + w[2] * a[2]) + w[3] * a[3];\
-        case 3: return (w[0] * a[0] + w[1] * a[1]) + w[2] * a[2];              \
-        case 2: return w[0] * a[0] + w[1] * a[1];                              \
-        case 1: return w[0] * a[0];                                            \
-        default: return 0;                                                     \
-        }                                                                      \
-    }                                                                          \
-    if (n == 4 || n == 8) {  /* one block of lanes */                           \
-        T acc[8] = {0};                                                        \
-        CYP_OMP_SIMD                                                    \
-        for (Py_ssize_t k = 0; k < 8; k++) acc[k] = k < n ? w[k] * a[k] : 0;   \
-        return ((acc[0] + acc[4]) + (acc[1] + acc[5])) + ((acc[2] + acc[6]) + (acc[3] + acc[7]));\
-    }                                                                          \
-    Py_ssize_t i = 0;                                                          \
-    if (n >= CYP_DOT_LANES(T)) {                                               \
-        /* long rows: four vectors of independent partial sums, so the       \
-         * additions are not one serial chain; one vector sum at the end */  \
-        T acc[CYP_DOT_LANES(T)] = {0};                                         \
-        for (; i + CYP_DOT_LANES(T) <= n; i += CYP_DOT_LANES(T)) {             \
-            CYP_OMP_SIMD                                                \
-            for (Py_ssize_t k = 0; k < CYP_DOT_LANES(T); k++)                  \
-                acc[k] += w[i + k] * a[i + k];                                 \
-        }                                                                      \
-        CYP_OMP_SIMD_SUM(s)                                                    \
-        for (Py_ssize_t k = 0; k < CYP_DOT_LANES(T); k++) s += acc[k];         \
-    }                                                                          \
-    CYP_OMP_SIMD_SUM(s)                                         \
-    for (Py_ssize_t k = i; k < n; k++) s += w[k] * a[k];                       \
-    return s;                                                                  \
-}                                                                              \
-/* The deferred first-layer update (see _sample_step in the kernels): the      \
- * previous sample's update of one row, then this sample's dot product with    \
- * the updated row, in one pass over w.  One element's update is, without      \
- * momentum, w[k] -= step * a_old[k]; with momentum (a constant after          \
- * inlining), v[k] = mu * v[k] - step * a_old[k]; w[k] += v[k]: the            \
- * expressions of cyp_backprop_update / cyp_backprop_momentum.  The sum is     \
- * taken in cyp_dot's order (same partial sums, same tail), so the weights     \
- * and z come out exactly as from the update followed by cyp_dot. */           \
-CYP_ALWAYS_INLINE void cyp_deferred_step_##SFX(T *CYP_RESTRICT w, T *CYP_RESTRICT v,\
-        const T *CYP_RESTRICT a_old, T step, T mu, Py_ssize_t k, int momentum) \
-{                                                                              \
-    if (momentum) {                                                            \
-        T vk = mu * v[k] - step * a_old[k];                                    \
-        v[k] = vk;                                                             \
-        w[k] += vk;                                                            \
-    } else {                                                                   \
-        w[k] -= step * a_old[k];                                               \
-    }                                                                          \
-}                                                                              \
-CYP_ALWAYS_INLINE T cyp_deferred_dot_##SFX(T *CYP_RESTRICT w, T *CYP_RESTRICT v,\
-        const T *CYP_RESTRICT a_old, T step, T mu, const T *CYP_RESTRICT x,    \
-        Py_ssize_t n, int momentum)                                            \
-{                                                                              \
-    if (n <= 8) {   /* short rows: update, then the plain dot */               \
-        CYP_OMP_SIMD                                                           \
-        for (Py_ssize_t k = 0; k < n; k++)                                     \
-            cyp_deferred_step_##SFX(w, v, a_old, step, mu, k, momentum);       \
-        return cyp_dot_##SFX(w, x, n);                                         \
-    }                                                                          \
-    T s = 0;                                                                   \
-    Py_ssize_t i = 0;                                                          \
-    if (n >= CYP_DOT_LANES(T)) {                                               \
-        T acc[CYP_DOT_LANES(T)] = {0};                                         \
-        for (; i + CYP_DOT_LANES(T) <= n; i += CYP_DOT_LANES(T)) {             \
-            CYP_OMP_SIMD                                                       \
-            for (Py_ssize_t k = 0; k < CYP_DOT_LANES(T); k++) {                \
-                cyp_deferred_step_##SFX(w, v, a_old, step, mu, i + k, momentum);\
-                acc[k] += w[i + k] * x[i + k];                                 \
-            }                                                                  \
-        }                                                                      \
-        CYP_OMP_SIMD_SUM(s)                                                    \
-        for (Py_ssize_t k = 0; k < CYP_DOT_LANES(T); k++) s += acc[k];         \
-    }                                                                          \
-    CYP_OMP_SIMD                                                               \
-    for (Py_ssize_t k = i; k < n; k++)                                         \
-        cyp_deferred_step_##SFX(w, v, a_old, step, mu, k, momentum);           \
-    CYP_OMP_SIMD_SUM(s)                                                        \
-    for (Py_ssize_t k = i; k < n; k++) s += w[k] * x[k];                       \
-    return s;                                                                  \
-}                                                                              \
-/* w[i] -= step * a_old[i] ; returns sum_i w[i] * x[i] */                      \
-static inline T cyp_update_dot_##SFX(T *CYP_RESTRICT w, const T *CYP_RESTRICT a_old,\
-        T step, const T *CYP_RESTRICT x, Py_ssize_t n)                         \
-{                                                                              \
-    return cyp_deferred_dot_##SFX(w, NULL, a_old, step, 0, x, n, 0);           \
-}                                                                              \
-/* v[i] = mu*v[i] - step*a_old[i] ; w[i] += v[i] ; returns sum_i w[i] * x[i] */\
-static inline T cyp_momentum_dot_##SFX(T *CYP_RESTRICT w, T *CYP_RESTRICT v,   \
-        const T *CYP_RESTRICT a_old, T step, T mu, const T *CYP_RESTRICT x, Py_ssize_t n)\
-{                                                                              \
-    return cyp_deferred_dot_##SFX(w, v, a_old, step, mu, x, n, 1);             \
-}                                                                              \
-/* back[i] += w[i] * d  (the row's share of W^T delta) */                      \
-static inline void cyp_axpy_##SFX(T *CYP_RESTRICT back, const T *CYP_RESTRICT w,\
-                                  T d, Py_ssize_t n)                           \
-{                                                                              \
-    CYP_OMP_SIMD                                                        \
-    for (Py_ssize_t i = 0; i < n; i++) back[i] += w[i] * d;                    \
-}                                                                              \
-/* Fused backward pass and SGD update of one row, one pass over w:            \
- * back[i] += w[i] * d ; w[i] -= step * a[i]   (step = eta * d).               \
- * back may be NULL for the first layer (no input gradient needed). */         \
-static inline void cyp_backprop_update_##SFX(T *CYP_RESTRICT w,                \
-        T *CYP_RESTRICT back, const T *CYP_RESTRICT a, T d, T step,            \
-        Py_ssize_t n)                                                          \
-{                                                                              \
-    if (back) {                                                                \
-        CYP_SMALL_OR_SIMD(n, T wi = w[i]; back[i] += wi * d; w[i] = wi - step * a[i])\
-    } else {                                                                   \
-        CYP_SMALL_OR_SIMD(n, w[i] -= step * a[i])                              \
-    }                                                                          \
-}                                                                              \
-/* The same with momentum: v = mu*v - step*a ; w += v. */                      \
-static inline void cyp_backprop_momentum_##SFX(T *CYP_RESTRICT w,              \
-        T *CYP_RESTRICT v, T *CYP_RESTRICT back, const T *CYP_RESTRICT a,      \
-        T d, T step, T mu, Py_ssize_t n)                                       \
-{                                                                              \
-    if (back) {                                                                \
-        CYP_OMP_SIMD                                                    \
-        for (Py_ssize_t i = 0; i < n; i++) {                                   \
-            T wi = w[i];                                                       \
-            back[i] += wi * d;                                                 \
-            T vi = mu * v[i] - step * a[i];                                    \
-            v[i] = vi;                                                         \
-            w[i] = wi + vi;                                                    \
-        }                                                                      \
-    } else {                                                                   \
-        CYP_OMP_SIMD                                                    \
-        for (Py_ssize_t i = 0; i < n; i++) {                                   \
-            T vi = mu * v[i] - step * a[i];                                    \
-            v[i] = vi;                                                         \
-            w[i] += vi;                                                        \
-        }                                                                      \
-    }                                                                          \
-}                                                                              \
-/* Backward pass that accumulates the gradient instead of updating:           \
- * back[i] += w[i] * d ; g[i] += d * a[i]. */                                  \
-static inline void cyp_backprop_accumulate_##SFX(const T *CYP_RESTRICT w,      \
-        T *CYP_RESTRICT g, T *CYP_RESTRICT back, const T *CYP_RESTRICT a,      \
-        T d, Py_ssize_t n)                                                     \
-{                                                                              \
-    if (back) {                                                                \
-        CYP_SMALL_OR_SIMD(n, back[i] += w[i] * d; g[i] += d * a[i])            \
-    } else {                                                                   \
-        CYP_SMALL_OR_SIMD(n, g[i] += d * a[i])                                 \
-    }                                                                          \
-}                                                                              \
-/* Apply an accumulated gradient: v = mu*v - scale*(eta*g) ; w += v ; g = 0.   \
- * With mu == 0 and v == NULL: w += -scale*(eta*g). */                         \
-static inline void cyp_apply_gradient_##SFX(T *CYP_RESTRICT w,                 \
-        T *CYP_RESTRICT g, T *CYP_RESTRICT v, double eta, double scale,       \
-        T mu, Py_ssize_t n)                                                    \
-{                                                                              \
-    if (v) {                                                                   \
-        for (Py_ssize_t i = 0; i < n; i++) {                                   \
-            T vi = mu * v[i] + (T)(-scale * (eta * (double)g[i]));             \
-            v[i] = vi;                                                         \
-            w[i] += vi;                                                        \
-            g[i] = 0;                                                          \
-        }                                                                      \
-    } else {                                                                   \
-        for (Py_ssize_t i = 0; i < n; i++) {                                   \
-            w[i] += (T)(-scale * (eta * (double)g[i]));                        \
-            g[i] = 0;                                                          \
-        }                                                                      \
-    }                                                                          \
-}
+/* The optimizers (cyp_rule in cyprop_simd_impl.h); the codes are shared with
+ * the kernels (cyprop_simd.pxd). */
+enum { CYP_OPT_SGD = 0, CYP_OPT_MOMENTUM = 1 };
 
-CYP_DEFINE_ROW_HELPERS(double, d)
-CYP_DEFINE_ROW_HELPERS(float, f)
+/* CALL(code, ARGS...) with the optimizer code as a compile-time constant, so
+ * that each row loop is compiled once per rule with the rule inlined. */
+#define CYP_CALL_OPT_(CALL, code, ...) CALL(code, __VA_ARGS__)
+#define CYP_FOR_EACH_OPT(opt, CALL, ARGS)                                      \
+    if ((opt) == CYP_OPT_MOMENTUM) { CYP_CALL_OPT_(CALL, CYP_OPT_MOMENTUM, CYP_UNPAREN_ ARGS); } \
+    else { CYP_CALL_OPT_(CALL, CYP_OPT_SGD, CYP_UNPAREN_ ARGS); }
+#define CYP_UNPAREN_(...) __VA_ARGS__
+
+/* The row loops, once per type. */
+#define CYP_CAT_(a, b) a##_##b
+#define CYP_CAT(a, b) CYP_CAT_(a, b)
+
+#define T double
+#define CYP_SFX d
+#define CYP_T_IS_DOUBLE 1
+#define CYP_FN(name) CYP_CAT(name, CYP_SFX)
+#include "cyprop_simd_impl.h"
+#undef CYP_FN
+#undef CYP_T_IS_DOUBLE
+#undef CYP_SFX
+#undef T
+
+#define T float
+#define CYP_SFX f
+#define CYP_T_IS_DOUBLE 0
+#define CYP_FN(name) CYP_CAT(name, CYP_SFX)
+#include "cyprop_simd_impl.h"
+#undef CYP_FN
+#undef CYP_T_IS_DOUBLE
+#undef CYP_SFX
+#undef T
 
 /* 1 when the running CPU can execute the -mavx2 -mfma build. */
 static inline int cyp_cpu_has_avx2_fma(void)

@@ -23,7 +23,7 @@ from hypothesis import strategies as st
 
 import cyprop
 from cyprop import _blocked
-from cyprop._dispatch import kernels
+from cyprop._kernels import kernels
 from cyprop._reference import blocked as ref_blocked
 from cyprop._reference import network as ref
 

@@ -10,7 +10,7 @@ import importlib
 import numpy as np
 import pytest
 
-MODULES = ["cyprop._network_base", "cyprop._network_avx2"]
+MODULES = ["cyprop._kernels.network_base", "cyprop._kernels.network_avx2"]
 
 
 def kernel_modules():

@@ -19,7 +19,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import cyprop
-from cyprop import _dispatch
+from cyprop import _kernels as _dispatch
 from cyprop._reference import network as ref
 
 from _common import HIDDEN, OUTPUT_LOSS, assert_close, examples
@@ -955,7 +955,7 @@ _SIMD_SCRIPT = """
 import sys
 import numpy as np
 import cyprop
-from cyprop import _dispatch
+from cyprop import _kernels as _dispatch
 rng = np.random.default_rng(0)
 X = rng.normal(size=(23, 9))
 y = rng.integers(0, 4, size=23)

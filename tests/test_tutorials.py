@@ -686,7 +686,7 @@ def test_tutorials_package_exposes_the_four_modules():
 _BUILD_SCRIPT = r"""
 import sys
 import numpy as np
-from cyprop import _dispatch
+from cyprop import _kernels as _dispatch
 from cyprop.tutorials import gradient_descent as gd, rbf_network as rbf, step_by_step as sbs
 x, t = rbf.make_data()
 wh, bo = np.meshgrid(np.linspace(-4, 4, 13), np.linspace(-4, 4, 7))

@@ -19,7 +19,7 @@ from ._util import mlp_result, network_from_theta, theta_from_network, version_o
 def available(options):
     try:
         import cyprop  # noqa: F401
-        from cyprop import _dispatch  # noqa: F401
+        from cyprop import _kernels  # noqa: F401
     except Exception as exc:  # pragma: no cover - depends on the install
         return False, f"cyprop not importable: {exc}"
     return True, ""
@@ -30,9 +30,9 @@ def available(options):
 def info(options):
     import os
 
-    from cyprop import _dispatch
+    from cyprop import _kernels
 
-    return {"version": version_of("cyprop"), "simd": _dispatch.simd,
+    return {"version": version_of("cyprop"), "simd": _kernels.simd,
             "CYPROP_SIMD": os.environ.get("CYPROP_SIMD", "")}
 
 

@@ -17,7 +17,7 @@ so SciPy is needed only when the blocked schedule runs: "auto" falls back to
 
 import operator
 
-from ._dispatch import kernels as _k
+from ._kernels import kernels as _k
 
 __all__ = ["SCHEDULES", "DEFAULT_BLOCK_SIZE", "resolve_schedule", "blas_available"]
 

@@ -15,7 +15,7 @@ import time
 import numpy as np
 
 from . import __version__
-from ._dispatch import simd
+from ._kernels import simd
 from ._reference import gradient_descent as ref_gd
 from ._reference import rbf_network as ref_rbf
 from ._reference import step_by_step as ref_step

@@ -17,8 +17,8 @@ import time
 import numpy as np
 
 from . import _persist
-from ._dispatch import kernels as _k
 from ._blocked import resolve_schedule
+from ._kernels import kernels as _k
 from ._validate import as_count, as_float_array, as_real, check_choice
 
 __all__ = ["Network", "History", "DivergenceError"]

@@ -26,7 +26,7 @@ that its code leaves out; :func:`cross_entropy_cost` follows the code (a sum).
 
 import numpy as np
 
-from .._dispatch import tutorial_kernels as _tk
+from .._kernels import tutorial_kernels as _tk
 from .._validate import as_count, as_float_array, as_real, broadcast_grids, check_choice
 
 __all__ = ["f", "f_derivative", "descend", "sigmoid", "run", "cost", "cross_entropy_cost",

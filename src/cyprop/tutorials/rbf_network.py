@@ -21,7 +21,7 @@ wh=1.12 and bo=-0.44" (its prose says 50 iterations; its code ran 20).
 
 import numpy as np
 
-from .._dispatch import tutorial_kernels as _tk
+from .._kernels import tutorial_kernels as _tk
 from .._validate import as_count, as_float_array, as_real, broadcast_grids
 
 __all__ = [

@@ -33,7 +33,7 @@ trained online); the "code" variant has a kernel of its own.
 
 import numpy as np
 
-from .._dispatch import tutorial_kernels as _tk
+from .._kernels import tutorial_kernels as _tk
 from .._validate import as_count, as_float_array, as_real, check_choice
 from ..network import DivergenceError, Network
 

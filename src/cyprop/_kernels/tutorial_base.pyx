@@ -1,3 +1,3 @@
 # cython: language_level=3
 """Tutorial kernels compiled for the architecture's baseline instruction set."""
-include "_tutorial_kernels.pxi"
+include "tutorial_kernels.pxi"

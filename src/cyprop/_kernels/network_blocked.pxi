@@ -1,7 +1,7 @@
 # Blocked online SGD: the same per-sample trajectory as train_epochs' online
 # mode, with the first layer's weights touched once per block of k samples.
 #
-# Included at the end of _network_kernels.pxi (it uses that file's helpers).
+# Included at the end of network_kernels.pxi (it uses that file's helpers).
 # The algebra is written out in cyprop._reference.blocked.  For a block of k
 # consecutive samples (rows gathered into Xb, k x n_in) starting from the
 # first-layer weights W0 (H x n_in) and velocity V0:
@@ -92,109 +92,92 @@ def blocked_workspace_size(const Py_ssize_t[::1] sizes, Py_ssize_t block_size):
     return k * n_in + 4 * k * H + k * k
 
 
-cdef inline double _blocked_sample(floating* params, floating* velocity,
-                                   const Py_ssize_t* sizes, const Py_ssize_t* w_off,
-                                   const Py_ssize_t* b_off, const Py_ssize_t* n_off,
-                                   const int* acts, Py_ssize_t n_layers, int loss,
-                                   bint train_bias, const floating* t, floating* z, floating* a,
-                                   floating* delta, floating* delta_prev, floating* back,
-                                   floating* step_out, double eta, double mu) noexcept nogil:
-    """One sample of the blocked schedule, its first-layer z already in ``z``.
+cdef inline double _blocked_sample(floating* params, floating* velocity, const Layout* L,
+                                   const Slots* ws, floating* work, const Step* st,
+                                   const floating* t, floating* step_out) noexcept nogil:
+    """One sample of the blocked schedule, its first-layer z already in the z slot.
 
     Activates the first layer, runs the layers above it forward, then the
     backward pass fused with the per-sample update of every layer but the
     first (as _sample_step does), updates the first layer's bias and writes
     the first layer's steps eta * delta_j to ``step_out``.  Returns the loss.
     """
+    cdef const Py_ssize_t* sizes = L.sizes
+    cdef const Py_ssize_t* n_off = L.n_off
+    cdef floating* z = work + ws.z
+    cdef floating* a = work + ws.a
+    cdef floating* delta = work + ws.delta
+    cdef floating* delta_prev = work + ws.delta_prev
+    cdef floating* back = work + ws.back
     cdef Py_ssize_t l, j, i, n_in, n_out
     cdef floating* W
     cdef floating* b
     cdef floating* V
     cdef floating* swap
     cdef const floating* a_prev
-    cdef floating d, step
-    cdef floating fmu = <floating>mu
+    cdef floating step
     cdef double sample_loss
 
-    _activate(acts[0], z + n_off[0], a + n_off[0], sizes[1])
-    _forward_from(1, params, sizes, w_off, b_off, n_off, acts, n_layers, a + n_off[0], z, a)
-    l = n_layers - 1
-    sample_loss = _output_delta(loss, acts[l], z + n_off[l], a + n_off[l], t, delta,
-                                sizes[n_layers])
-    for l in range(n_layers - 1, 0, -1):
+    _activate(L.acts[0], z + n_off[0], a + n_off[0], sizes[1])
+    _forward_from(L, 1, params, a + n_off[0], z, a)
+    l = L.n_layers - 1
+    sample_loss = _output_delta(L.loss, L.acts[l], z + n_off[l], a + n_off[l], t, delta,
+                                sizes[L.n_layers])
+    for l in range(L.n_layers - 1, 0, -1):
         n_in = sizes[l]
         n_out = sizes[l + 1]
-        W = params + w_off[l]
-        b = params + b_off[l]
+        W = params + L.w_off[l]
+        V = _at(velocity, L.w_off[l])
+        b = params + L.b_off[l]
         a_prev = a + n_off[l - 1]
         for i in range(n_in):
             back[i] = 0
         for j in range(n_out):
-            d = delta[j]
-            step = <floating>eta * d
-            if velocity == NULL:
-                if floating is float:
-                    cyp_backprop_update_f(W + j * n_in, back, a_prev, d, step, n_in)
-                else:
-                    cyp_backprop_update_d(W + j * n_in, back, a_prev, d, step, n_in)
-                if train_bias:
-                    b[j] -= step
-            else:
-                V = velocity + w_off[l]
-                if floating is float:
-                    cyp_backprop_momentum_f(W + j * n_in, V + j * n_in, back, a_prev,
-                                            d, step, fmu, n_in)
-                else:
-                    cyp_backprop_momentum_d(W + j * n_in, V + j * n_in, back, a_prev,
-                                            d, step, fmu, n_in)
-                if train_bias:
-                    V = velocity + b_off[l]
-                    V[j] = fmu * V[j] - step
-                    b[j] += V[j]
-        _hidden_delta(acts[l - 1], back, z + n_off[l - 1], a + n_off[l - 1], delta_prev, n_in)
+            step = <floating>st.eta * delta[j]
+            _backprop_step(st, W + j * n_in, _at(V, j * n_in), back, a_prev, delta[j], step,
+                           n_in)
+            if L.train_bias:
+                _update_one(st, b, _at(velocity, L.b_off[l]), j, step)
+        _hidden_delta(L.acts[l - 1], back, z + n_off[l - 1], a + n_off[l - 1],
+                      delta_prev, n_in)
         swap = delta
         delta = delta_prev
         delta_prev = swap
     # first layer: the bias now, the weights at the end of the block
-    b = params + b_off[0]
+    b = params + L.b_off[0]
     for j in range(sizes[1]):
-        step = <floating>eta * delta[j]
+        step = <floating>st.eta * delta[j]
         step_out[j] = step
-        if train_bias:
-            if velocity == NULL:
-                b[j] -= step
-            else:
-                V = velocity + b_off[0]
-                V[j] = fmu * V[j] - step
-                b[j] += V[j]
+        if L.train_bias:
+            _update_one(st, b, _at(velocity, L.b_off[0]), j, step)
     return sample_loss
 
 
-cdef inline double _blocked_block(floating* params, floating* velocity,
-                                  const Py_ssize_t* sizes, const Py_ssize_t* w_off,
-                                  const Py_ssize_t* b_off, const Py_ssize_t* n_off,
-                                  const int* acts, Py_ssize_t n_layers, int loss,
-                                  bint train_bias, const floating* X, const floating* Y,
+cdef inline double _blocked_block(floating* params, floating* velocity, const Layout* L,
+                                  const Slots* ws, floating* work, const Step* st,
+                                  const floating* X, const floating* Y,
                                   const Py_ssize_t* ids, Py_ssize_t id_stride, Py_ssize_t m,
-                                  floating** slot, floating* block_work, double* coef,
-                                  double eta, double mu, floating* z_trace) noexcept nogil:
+                                  floating* block_work, double* coef,
+                                  floating* z_trace) noexcept nogil:
     """Samples ids[0], ids[id_stride], ... (m of them) as one block; returns their summed loss.
 
     ``z_trace`` (m x H, or NULL) receives each sample's first-layer z.
     """
-    cdef Py_ssize_t n_x = sizes[0], H = sizes[1], n_last = sizes[n_layers]
+    cdef const Py_ssize_t* n_off = L.n_off
+    cdef Py_ssize_t n_x = L.sizes[0], H = L.sizes[1], n_last = L.sizes[L.n_layers]
+    cdef double mu = st.mu
     cdef Py_ssize_t s, r, j
     cdef int k = <int>m, ni = <int>n_x, nh = <int>H
-    cdef floating* W0 = params + w_off[0]
-    cdef floating* V0 = NULL if velocity == NULL else velocity + w_off[0]
+    cdef floating* W0 = params + L.w_off[0]
+    cdef floating* V0 = _at(velocity, L.w_off[0])
     cdef floating* Xb = block_work
     cdef floating* P = Xb + m * n_x
     cdef floating* Q = P + m * H
     cdef floating* D = Q + m * H
     cdef floating* Ds = D + m * H
     cdef floating* Gm = Ds + m * H
-    cdef floating* z = slot[W_Z]
-    cdef floating* b0 = params + b_off[0]
+    cdef floating* z = work + ws.z
+    cdef floating* b0 = params + L.b_off[0]
     cdef double* pw = coef            # mu^t
     cdef double* ac = coef + (m + 1)  # a_t = 1 + mu + ... + mu^t
     cdef double* cc = ac + (m + 1)    # c_t = mu + ... + mu^t
@@ -233,10 +216,8 @@ cdef inline double _blocked_block(floating* params, floating* velocity,
             z[n_off[0] + j] += b0[j]
         if z_trace != NULL:
             memcpy(z_trace + s * H, z + n_off[0], H * sizeof(floating))
-        total += _blocked_sample(params, velocity, sizes, w_off, b_off, n_off, acts, n_layers,
-                                 loss, train_bias, Y + ids[s * id_stride] * n_last,
-                                 z, slot[W_A], slot[W_DELTA], slot[W_DELTA_PREV],
-                                 slot[W_BACK], D + s * H, eta, mu)
+        total += _blocked_sample(params, velocity, L, ws, work, st,
+                                 Y + ids[s * id_stride] * n_last, D + s * H)
 
     # the rank-m update: W0 (as n_x x H, column-major) -= Xb (n_x x m) D^T (m x H)
     if V0 == NULL:
@@ -280,28 +261,32 @@ def train_epochs_blocked(floating[::1] params, floating[::1] velocity, floating[
 
     load_blas() must have been called.
     """
+    cdef Layout L
+    cdef Slots ws
+    cdef Step st
     cdef Py_ssize_t n_params = params.shape[0]
-    cdef Py_ssize_t n_layers = _check_layout(sizes, w_off, b_off, n_off, acts,
-                                             n_params, work.shape[0])
     cdef Py_ssize_t n_epochs = order.shape[0], n_samples = order.shape[1]
     cdef Py_ssize_t e, s, m, k = block_size
     cdef Py_ssize_t id_stride = order.strides[1] // <Py_ssize_t>sizeof(Py_ssize_t)
-    cdef floating* slot[W_END + 1]
     cdef floating* P = &params[0]
     cdef floating* V = _ptr_or_null(velocity)
+    cdef floating* W = &work[0]
     cdef double total
     cdef Py_ssize_t failed = -1
     cdef floating* zt = NULL
 
     if not has_blas():
         raise RuntimeError("train_epochs_blocked needs load_blas() first")
-    if X.shape[0] != Y.shape[0] or X.shape[1] != sizes[0] or Y.shape[1] != sizes[n_layers]:
-        raise ValueError("X and Y do not match the network's input and output sizes")
+    _prologue(&L, &ws, sizes, w_off, b_off, n_off, acts, n_params, work.shape[0],
+              X.shape[0], X.shape[1], Y.shape[0], Y.shape[1])
+    L.loss = loss
+    L.train_bias = train_bias
     if epoch_loss.shape[0] < n_epochs:
         raise ValueError("epoch_loss is shorter than the number of epochs")
     if k < 1:
         raise ValueError("block_size must be positive")
-    if sizes[0] > _INT_MAX or sizes[1] > _INT_MAX or k > _INT_MAX:
+    if sizes[0] > _INT_MAX or sizes[1] > _INT_MAX or k > _INT_MAX \
+            or sizes[0] * sizes[1] > _INT_MAX or k * sizes[0] > _INT_MAX:
         raise ValueError("layer sizes or block_size too large for BLAS")
     if backup.shape[0] < 2 * n_params or (momentum != 0 and velocity.shape[0] < n_params) \
             or block_work.shape[0] < blocked_workspace_size(sizes, k) \
@@ -309,6 +294,10 @@ def train_epochs_blocked(floating[::1] params, floating[::1] velocity, floating[
         raise ValueError("scratch buffers too small for this network")
     if order.strides[1] % <Py_ssize_t>sizeof(Py_ssize_t) != 0 or order.strides[1] < 0:
         raise ValueError("order must have non-negative, element-aligned strides")
+    # the blocked algebra holds for plain SGD and classical momentum only
+    st.eta = eta
+    st.mu = momentum
+    st.opt = CYP_OPT_SGD if momentum == 0 else CYP_OPT_MOMENTUM
     if momentum == 0:
         V = NULL
     if n_samples == 0 or n_epochs == 0:
@@ -321,7 +310,6 @@ def train_epochs_blocked(floating[::1] params, floating[::1] velocity, floating[
         for s in range(n_samples):
             if order[e, s] < 0 or order[e, s] >= X.shape[0]:
                 raise ValueError("sample order holds an index outside X")
-    _carve(&work[0], &sizes[0], n_layers, slot)
 
     with nogil:
         for e in range(n_epochs):
@@ -332,11 +320,10 @@ def train_epochs_blocked(floating[::1] params, floating[::1] velocity, floating[
             s = 0
             while s < n_samples:
                 m = min(k, n_samples - s)
-                total += _blocked_block(P, V, &sizes[0], &w_off[0], &b_off[0], &n_off[0],
-                                        &acts[0], n_layers, loss, train_bias, &X[0, 0], &Y[0, 0],
-                                        &order[e, s], id_stride, m, slot, &block_work[0],
-                                        &coef[0], eta, momentum,
-                                        NULL if zt == NULL else zt + (e * n_samples + s) * sizes[1])
+                # one block (the place for a per-block poll)
+                total += _blocked_block(P, V, &L, &ws, W, &st, &X[0, 0], &Y[0, 0],
+                                        &order[e, s], id_stride, m, &block_work[0], &coef[0],
+                                        _at(zt, (e * n_samples + s) * sizes[1]))
                 s += m
             epoch_loss[e] = total / n_samples
             if not isfinite(epoch_loss[e]) or not _all_finite(P, n_params):

@@ -1,3 +1,3 @@
 # cython: language_level=3
 """Network kernels compiled for the architecture's baseline instruction set."""
-include "_network_kernels.pxi"
+include "network_kernels.pxi"

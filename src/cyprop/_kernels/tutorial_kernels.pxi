@@ -1,14 +1,15 @@
 # Kernels for the tutorials whose maths is not the general network's.
 #
-# This file is included by _tutorial_base.pyx and _tutorial_avx2.pyx, which
+# This file is included by tutorial_base.pyx and tutorial_avx2.pyx, which
 # setup.py compiles for the baseline instruction set and with -mavx2 -mfma,
 # both with -ffp-contract=off (no fused multiply-adds the source does not
 # write: the printed numbers come out the same on every CPU and build);
-# cyprop._dispatch picks one at import time.
+# cyprop._kernels picks one at import time.  The C loops are in
+# csrc/cyprop_tutorial.h.
 #
 # The XOR network and the correct ("prose") step-by-step update are ordinary
 # fully-connected networks and run on the engine's kernels
-# (_network_kernels.pxi).  What is here is the rest: the RBF toy network (its
+# (network_kernels.pxi).  What is here is the rest: the RBF toy network (its
 # output weight is fixed at 1), plain gradient descent on f(x), the one-layer
 # sigmoid networks of the gradient-descent tutorial (with the tutorial's own
 # update rule), and the step-by-step tutorial's code, which updates the hidden
@@ -20,65 +21,7 @@
 
 from libc.math cimport exp, log, fabs, isfinite
 
-cdef extern from *:
-    """
-    #include <math.h>
-    /* x ** y as Python computes it: a real call to pow.  The exponent goes
-       through a volatile so the compiler cannot fold pow(x, 2.0) into x*x --
-       glibc's pow is not always correctly rounded, so the two can differ in
-       the last bit, and the tutorial's printed minimum depends on it. */
-    static double cyp_python_pow(double x, double y)
-    {
-        volatile double y_ = y;
-        return pow(x, y_);
-    }
-    """
-    double cyp_python_pow(double x, double y) nogil
-
-cdef extern from *:
-    """
-    #include "cyprop_simd.h"
-    /* The RBF network's pieces with the branch-free exp and log of
-       csrc/cyprop_simd.h (within 2 ulp of libm), so each loop over the
-       samples is one vectorised pass. */
-    static double cyp_rbf_surface_loss(const double *x, const double *t, Py_ssize_t n,
-                                       double wh, double bo)
-    {
-        /* mean cross-entropy at (wh, bo) */
-        double total = 0.0;
-        #pragma omp simd reduction(+:total)
-        for (Py_ssize_t i = 0; i < n; i++) {
-            double zh = x[i] * wh;
-            double y = 1.0 / (1.0 + cyp_exp_d(-(cyp_exp_d(-zh * zh) + bo)));
-            total += t[i] * cyp_log_d(y) + (1.0 - t[i]) * cyp_log_d(1.0 - y);
-        }
-        return -(total / n);
-    }
-    /* One full-batch step: sums over the samples of the tutorial's per-sample
-       updates wh - lr * dL/dwh and bo - lr * dL/dbo (forward pass, then
-       delta_o = y - t and delta_h = delta_o * dh/dzh, per sample). */
-    static void cyp_rbf_step_sums(const double *x, const double *t, Py_ssize_t n,
-                                  double wh, double bo, double lr,
-                                  double *sum_wh, double *sum_bo)
-    {
-        double s_wh = 0.0, s_bo = 0.0;
-        #pragma omp simd reduction(+:s_wh, s_bo)
-        for (Py_ssize_t i = 0; i < n; i++) {
-            double zh = x[i] * wh;
-            double h = cyp_exp_d(-zh * zh);
-            double y = 1.0 / (1.0 + cyp_exp_d(-(h + bo)));
-            double delta_o = y - t[i];
-            s_wh += wh - lr * (x[i] * -2.0 * zh * h * delta_o);
-            s_bo += bo - lr * delta_o;
-        }
-        *sum_wh = s_wh;
-        *sum_bo = s_bo;
-    }
-    """
-    double cyp_rbf_surface_loss(const double* x, const double* t, Py_ssize_t n,
-                                double wh, double bo) nogil
-    void cyp_rbf_step_sums(const double* x, const double* t, Py_ssize_t n, double wh,
-                           double bo, double lr, double* sum_wh, double* sum_bo) nogil
+from cyprop_tutorial cimport cyp_python_pow, cyp_rbf_surface_loss, cyp_rbf_step_sums
 from cython.view cimport array as cvarray
 
 

@@ -1,3 +1,3 @@
 # cython: language_level=3
 """Tutorial kernels compiled with -mavx2 -mfma (x86-64, selected at run time)."""
-include "_tutorial_kernels.pxi"
+include "tutorial_kernels.pxi"

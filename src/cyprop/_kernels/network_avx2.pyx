@@ -1,3 +1,3 @@
 # cython: language_level=3
 """Network kernels compiled with -mavx2 -mfma (x86-64, selected at run time)."""
-include "_network_kernels.pxi"
+include "network_kernels.pxi"

@@ -1,0 +1,49 @@
+# Cython declarations of csrc/cyprop_simd.h (and its per-type template
+# cyprop_simd_impl.h), written once; the kernels cimport them from here.
+# Suffix _d: double, _f: float.
+
+cdef extern from "cyprop_simd.h" nogil:
+    # the optimizers of cyp_rule (one update rule each, every mode calls it)
+    enum:
+        CYP_OPT_SGD
+        CYP_OPT_MOMENTUM
+
+    double cyp_dot_d(const double*, const double*, Py_ssize_t)
+    float cyp_dot_f(const float*, const float*, Py_ssize_t)
+    void cyp_axpy_d(double*, const double*, double, Py_ssize_t)
+    void cyp_axpy_f(float*, const float*, float, Py_ssize_t)
+
+    # the update rule: one parameter, one row fused with a pass, a gradient
+    void cyp_update_one_d(int opt, double* w, double* v, Py_ssize_t k, double step, double mu)
+    void cyp_update_one_f(int opt, float* w, float* v, Py_ssize_t k, float step, float mu)
+    double cyp_deferred_dot_d(int opt, double* w, double* v, const double* a_old, double step,
+                              double mu, const double* x, Py_ssize_t n)
+    float cyp_deferred_dot_f(int opt, float* w, float* v, const float* a_old, float step,
+                             float mu, const float* x, Py_ssize_t n)
+    void cyp_backprop_step_d(int opt, double* w, double* v, double* back, const double* a,
+                             double d, double step, double mu, Py_ssize_t n)
+    void cyp_backprop_step_f(int opt, float* w, float* v, float* back, const float* a,
+                             float d, float step, float mu, Py_ssize_t n)
+    void cyp_apply_gradient_d(int opt, double* w, double* g, double* v, double eta,
+                              double scale, double mu, Py_ssize_t n)
+    void cyp_apply_gradient_f(int opt, float* w, float* g, float* v, double eta,
+                              double scale, float mu, Py_ssize_t n)
+
+    # activations and output layers
+    double cyp_exp_d(double)
+    float cyp_exp_f(float)
+    double cyp_log_d(double)
+    void cyp_sigmoid_d(const double*, double*, Py_ssize_t)
+    void cyp_sigmoid_f(const float*, float*, Py_ssize_t)
+    void cyp_rbf_d(const double*, double*, Py_ssize_t)
+    void cyp_rbf_f(const float*, float*, Py_ssize_t)
+    double cyp_exp_shifted_d(const double*, double*, double, Py_ssize_t)
+    float cyp_exp_shifted_f(const float*, float*, float, Py_ssize_t)
+    double cyp_sigmoid_xent_d(const double*, const double*, const double*, const double*,
+                              double*, Py_ssize_t)
+    double cyp_sigmoid_xent_f(const float*, const float*, const float*, const float*,
+                              float*, Py_ssize_t)
+    double cyp_squared_error_d(const double*, const double*, const double*, double*, Py_ssize_t)
+    double cyp_squared_error_f(const float*, const float*, const float*, float*, Py_ssize_t)
+
+    int cyp_cpu_has_avx2_fma()

@@ -1,0 +1,226 @@
+/*
+ * cyprop_simd_impl.h -- the row loops of the network kernels for one type.
+ *
+ * A template: cyprop_simd.h includes it twice, once with T = double (suffix
+ * _d) and once with T = float (suffix _f); CYP_FN(name) appends the suffix.
+ * Not to be included anywhere else.
+ */
+#if !defined(T) || !defined(CYP_FN) || !defined(CYP_T_IS_DOUBLE)
+#error "cyprop_simd_impl.h is included by cyprop_simd.h only"
+#endif
+
+/* a[i] = 1 / (1 + exp(-z[i])) */
+static inline void CYP_FN(cyp_sigmoid)(const T *CYP_RESTRICT z, T *CYP_RESTRICT a,
+                                     Py_ssize_t n)
+{
+    CYP_SMALL_OR_SIMD(n, a[i] = (T)1 / ((T)1 + CYP_FN(cyp_exp)(-z[i])))
+}
+/* a[i] = exp(-z[i]^2) */
+static inline void CYP_FN(cyp_rbf)(const T *CYP_RESTRICT z, T *CYP_RESTRICT a,
+                                 Py_ssize_t n)
+{
+    CYP_SMALL_OR_SIMD(n, a[i] = CYP_FN(cyp_exp)(-z[i] * z[i]))
+}
+/* a[i] = exp(z[i] - shift); returns the sum */
+static inline T CYP_FN(cyp_exp_shifted)(const T *CYP_RESTRICT z, T *CYP_RESTRICT a,
+                                      T shift, Py_ssize_t n)
+{
+    T s = 0;
+    CYP_OMP_SIMD_SUM(s)
+    for (Py_ssize_t i = 0; i < n; i++) { a[i] = CYP_FN(cyp_exp)(z[i] - shift); s += a[i]; }
+    return s;
+}
+/* Output layer of a sample block, [unit][lane] layout, n = units * lanes:
+ * delta = a - t (cross-entropy with sigmoid outputs); returns the summed
+ * loss (1 - t) z - log a, or -t z where a underflowed to 0 (z < -745),
+ * over the lanes that hold samples (mask[i] = 1).  */
+static inline double CYP_FN(cyp_sigmoid_xent)(const T *CYP_RESTRICT z,
+        const T *CYP_RESTRICT a, const T *CYP_RESTRICT t, const T *CYP_RESTRICT mask,
+        T *CYP_RESTRICT delta, Py_ssize_t n)
+{
+    double total = 0;
+    CYP_OMP_SIMD_SUM(total)
+    for (Py_ssize_t i = 0; i < n; i++) {
+        double ai = a[i], ti = t[i], zi = z[i];
+        double li = ai > 0 ? (1 - ti) * zi - cyp_log_d(ai) : -ti * zi;
+        delta[i] = (a[i] - t[i]) * mask[i];
+        total += li * mask[i];
+    }
+    return total;
+}
+/* The same for squared error: e = a - t, returns sum(e^2) / 2 over the
+ * masked lanes; delta = e (times f'(z), applied by the caller). */
+static inline double CYP_FN(cyp_squared_error)(const T *CYP_RESTRICT a,
+        const T *CYP_RESTRICT t, const T *CYP_RESTRICT mask,
+        T *CYP_RESTRICT err, Py_ssize_t n)
+{
+    double total = 0;
+    CYP_OMP_SIMD_SUM(total)
+    for (Py_ssize_t i = 0; i < n; i++) {
+        double e = ((double)a[i] - (double)t[i]) * mask[i];
+        err[i] = (T)e;
+        total += e * e;
+    }
+    return 0.5 * total;
+}
+/* sum_i w[i] * a[i] */
+static inline T CYP_FN(cyp_dot)(const T *CYP_RESTRICT w, const T *CYP_RESTRICT a,
+                              Py_ssize_t n)
+{
+    T s = 0;
+    if (n <= 4) {   /* tiny rows: straight-line code, same summation order */
+        switch (n) {
+        case 4: return ((w[0] * a[0] + w[1] * a[1]) + w[2] * a[2]) + w[3] * a[3];
+        case 3: return (w[0] * a[0] + w[1] * a[1]) + w[2] * a[2];
+        case 2: return w[0] * a[0] + w[1] * a[1];
+        case 1: return w[0] * a[0];
+        default: return 0;
+        }
+    }
+    if (n == 8) {  /* one block of lanes (n <= 4 returned above) */
+        T acc[8] = {0};
+        CYP_OMP_SIMD
+        for (Py_ssize_t k = 0; k < 8; k++) acc[k] = k < n ? w[k] * a[k] : 0;
+        return ((acc[0] + acc[4]) + (acc[1] + acc[5])) + ((acc[2] + acc[6]) + (acc[3] + acc[7]));
+    }
+    Py_ssize_t i = 0;
+    if (n >= CYP_DOT_LANES(T)) {
+        /* long rows: four vectors of independent partial sums, so the
+         * additions are not one serial chain; one vector sum at the end */
+        T acc[CYP_DOT_LANES(T)] = {0};
+        for (; i + CYP_DOT_LANES(T) <= n; i += CYP_DOT_LANES(T)) {
+            CYP_OMP_SIMD
+            for (Py_ssize_t k = 0; k < CYP_DOT_LANES(T); k++)
+                acc[k] += w[i + k] * a[i + k];
+        }
+        CYP_OMP_SIMD_SUM(s)
+        for (Py_ssize_t k = 0; k < CYP_DOT_LANES(T); k++) s += acc[k];
+    }
+    CYP_OMP_SIMD_SUM(s)
+    for (Py_ssize_t k = i; k < n; k++) s += w[k] * a[k];
+    return s;
+}
+
+/* ---------------------------------------------------------------------------
+ * The update rules.  One parameter w[k] moves by the step u = g1 * g2 (the
+ * learning rate times the gradient, as the caller's factors):
+ *   CYP_OPT_SGD       w[k] -= u
+ *   CYP_OPT_MOMENTUM  v[k] = mu * v[k] - u ; w[k] += v[k]
+ * Every mode calls this one function (the fused online backward pass, the
+ * deferred first-layer update, the batch/minibatch apply, the biases), so
+ * every mode computes the same expression: a new optimizer is one more case
+ * here.  The product is formed here, after mu * v[k], so that a compiler
+ * that contracts a*b+c into an FMA contracts the same product everywhere.
+ * `opt` is a constant wherever a row loop calls it (see CYP_FOR_EACH_OPT). */
+CYP_ALWAYS_INLINE void CYP_FN(cyp_rule)(int opt, T *CYP_RESTRICT w, T *CYP_RESTRICT v,
+                                        Py_ssize_t k, T g1, T g2, T mu)
+{
+    if (opt == CYP_OPT_MOMENTUM) {
+        T vk = mu * v[k] - g1 * g2;
+        v[k] = vk;
+        w[k] += vk;
+    } else {
+        w[k] -= g1 * g2;
+    }
+}
+
+/* The deferred first-layer update (see _sample_step in the kernels): the
+ * previous sample's update of one row (step * a_old[k] per weight), then this
+ * sample's dot product with the updated row, in one pass over w.  The sum is
+ * taken in cyp_dot's order (same partial sums, same tail), so the weights
+ * and z come out exactly as from the update followed by cyp_dot. */
+CYP_ALWAYS_INLINE T CYP_FN(cyp_deferred_dot_opt)(int opt, T *CYP_RESTRICT w,
+        T *CYP_RESTRICT v, const T *CYP_RESTRICT a_old, T step, T mu,
+        const T *CYP_RESTRICT x, Py_ssize_t n)
+{
+    if (n <= 8) {   /* short rows: update, then the plain dot */
+        CYP_OMP_SIMD
+        for (Py_ssize_t k = 0; k < n; k++)
+            CYP_FN(cyp_rule)(opt, w, v, k, step, a_old[k], mu);
+        return CYP_FN(cyp_dot)(w, x, n);
+    }
+    T s = 0;
+    Py_ssize_t i = 0;
+    if (n >= CYP_DOT_LANES(T)) {
+        T acc[CYP_DOT_LANES(T)] = {0};
+        for (; i + CYP_DOT_LANES(T) <= n; i += CYP_DOT_LANES(T)) {
+            CYP_OMP_SIMD
+            for (Py_ssize_t k = 0; k < CYP_DOT_LANES(T); k++) {
+                CYP_FN(cyp_rule)(opt, w, v, i + k, step, a_old[i + k], mu);
+                acc[k] += w[i + k] * x[i + k];
+            }
+        }
+        CYP_OMP_SIMD_SUM(s)
+        for (Py_ssize_t k = 0; k < CYP_DOT_LANES(T); k++) s += acc[k];
+    }
+    CYP_OMP_SIMD
+    for (Py_ssize_t k = i; k < n; k++)
+        CYP_FN(cyp_rule)(opt, w, v, k, step, a_old[k], mu);
+    CYP_OMP_SIMD_SUM(s)
+    for (Py_ssize_t k = i; k < n; k++) s += w[k] * x[k];
+    return s;
+}
+
+/* Fused backward pass and update of one row, one pass over w:
+ * back[i] += w[i] * d (with the old w) ; then the rule with step * a[i].
+ * back may be NULL for the first layer (no input gradient needed). */
+CYP_ALWAYS_INLINE void CYP_FN(cyp_backprop_step_opt)(int opt, T *CYP_RESTRICT w,
+        T *CYP_RESTRICT v, T *CYP_RESTRICT back, const T *CYP_RESTRICT a,
+        T d, T step, T mu, Py_ssize_t n)
+{
+    if (back) {
+        CYP_SMALL_OR_SIMD(n, back[i] += w[i] * d; CYP_FN(cyp_rule)(opt, w, v, i, step, a[i], mu))
+    } else {
+        CYP_SMALL_OR_SIMD(n, CYP_FN(cyp_rule)(opt, w, v, i, step, a[i], mu))
+    }
+}
+
+/* Apply an accumulated gradient: the rule with step scale * (eta * g[i]),
+ * taken in double; then g = 0. */
+CYP_ALWAYS_INLINE void CYP_FN(cyp_apply_gradient_opt)(int opt, T *CYP_RESTRICT w,
+        T *CYP_RESTRICT g, T *CYP_RESTRICT v, double eta, double scale, T mu, Py_ssize_t n)
+{
+    for (Py_ssize_t i = 0; i < n; i++) {
+#if CYP_T_IS_DOUBLE
+        CYP_FN(cyp_rule)(opt, w, v, i, scale, eta * g[i], mu);
+#else   /* the product in double, rounded once to T */
+        CYP_FN(cyp_rule)(opt, w, v, i, (T)(scale * (eta * (double)g[i])), (T)1, mu);
+#endif
+        g[i] = 0;
+    }
+}
+
+/* The entry points: `opt` chooses a rule once per row, so that each row
+ * loop is compiled with its rule inlined. */
+static inline T CYP_FN(cyp_deferred_dot)(int opt, T *CYP_RESTRICT w, T *CYP_RESTRICT v,
+        const T *CYP_RESTRICT a_old, T step, T mu, const T *CYP_RESTRICT x, Py_ssize_t n)
+{
+    CYP_FOR_EACH_OPT(opt, return CYP_FN(cyp_deferred_dot_opt), (w, v, a_old, step, mu, x, n))
+}
+
+static inline void CYP_FN(cyp_backprop_step)(int opt, T *CYP_RESTRICT w, T *CYP_RESTRICT v,
+        T *CYP_RESTRICT back, const T *CYP_RESTRICT a, T d, T step, T mu, Py_ssize_t n)
+{
+    CYP_FOR_EACH_OPT(opt, CYP_FN(cyp_backprop_step_opt), (w, v, back, a, d, step, mu, n))
+}
+
+static inline void CYP_FN(cyp_apply_gradient)(int opt, T *CYP_RESTRICT w, T *CYP_RESTRICT g,
+        T *CYP_RESTRICT v, double eta, double scale, T mu, Py_ssize_t n)
+{
+    CYP_FOR_EACH_OPT(opt, CYP_FN(cyp_apply_gradient_opt), (w, g, v, eta, scale, mu, n))
+}
+
+/* One parameter (a bias), outside any row loop. */
+static inline void CYP_FN(cyp_update_one)(int opt, T *CYP_RESTRICT w, T *CYP_RESTRICT v,
+                                          Py_ssize_t k, T step, T mu)
+{
+    CYP_FN(cyp_rule)(opt, w, v, k, step, (T)1, mu);
+}
+
+/* y[i] += x[i] * w  (a row's share of W^T delta; a lane block's z) */
+static inline void CYP_FN(cyp_axpy)(T *CYP_RESTRICT y, const T *CYP_RESTRICT x,
+                                    T w, Py_ssize_t n)
+{
+    CYP_OMP_SIMD
+    for (Py_ssize_t i = 0; i < n; i++) y[i] += x[i] * w;
+}

@@ -1,0 +1,78 @@
+"""Type stubs of the network kernels (network_kernels.pxi), compiled as
+network_base and network_avx2.  ``F`` is float32 or float64, the same for
+every float array of one call; shapes in the comments."""
+
+from typing import TypeVar
+
+import numpy as np
+import numpy.typing as npt
+
+F = TypeVar("F", np.float32, np.float64)
+_F = npt.NDArray[F]
+_Idx = npt.NDArray[np.intp]
+
+ACTIVATIONS: dict[str, int]
+LOSSES: dict[str, int]
+
+def cpu_has_avx2_fma() -> bool: ...
+def fast_log(x: npt.NDArray[np.float64], out: npt.NDArray[np.float64]) -> None: ...
+def fast_exp(x: _F, out: _F) -> None: ...
+def workspace_size(sizes: _Idx) -> int: ...
+def train_epochs(
+    params: _F,             # (n_params,), changed in place
+    grad: _F,               # (n_params,) scratch, or empty online
+    velocity: _F,           # (n_params,), or empty without momentum
+    backup: _F,             # (2 * n_params,) scratch
+    work: _F,               # (workspace_size(sizes),) scratch
+    sizes: _Idx,            # (n_layers + 1,)
+    w_off: _Idx,            # (n_layers,)
+    b_off: _Idx,            # (n_layers,)
+    n_off: _Idx,            # (n_layers,)
+    acts: npt.NDArray[np.intc],  # (n_layers,)
+    loss: int,
+    train_bias: bool,
+    X: _F,                  # (n_samples, sizes[0])
+    Y: _F,                  # (n_samples, sizes[-1])
+    order: _Idx,            # (n_epochs, n_samples)
+    eta: float,
+    momentum: float,
+    batch_size: int,        # 0: online
+    epoch_loss: npt.NDArray[np.float64],  # (n_epochs,), changed in place
+) -> int: ...
+def gradients(
+    params: _F, grad: _F, work: _F, sizes: _Idx, w_off: _Idx, b_off: _Idx, n_off: _Idx,
+    acts: npt.NDArray[np.intc], loss: int, train_bias: bool, X: _F, Y: _F,
+) -> float: ...
+def predict(
+    params: _F, work: _F, sizes: _Idx, w_off: _Idx, b_off: _Idx, n_off: _Idx,
+    acts: npt.NDArray[np.intc], X: _F, out: _F,
+) -> None: ...
+def loss(
+    params: _F, work: _F, sizes: _Idx, w_off: _Idx, b_off: _Idx, n_off: _Idx,
+    acts: npt.NDArray[np.intc], loss: int, X: _F, Y: _F,
+) -> float: ...
+
+# the blocked online schedule (network_blocked.pxi)
+def load_blas(capi: dict[str, object]) -> None: ...   # scipy.linalg.cython_blas.__pyx_capi__
+def has_blas() -> bool: ...
+def blocked_workspace_size(sizes: _Idx, block_size: int) -> int: ...
+def train_epochs_blocked(
+    params: _F,             # (n_params,), changed in place
+    velocity: _F,           # (n_params,), or empty without momentum
+    backup: _F,             # (2 * n_params,) scratch
+    work: _F,               # (workspace_size(sizes),) scratch
+    block_work: _F,         # (blocked_workspace_size(sizes, block_size),) scratch
+    coef: npt.NDArray[np.float64],  # (3 * (block_size + 1),) scratch
+    sizes: _Idx, w_off: _Idx, b_off: _Idx, n_off: _Idx,
+    acts: npt.NDArray[np.intc],
+    loss: int,
+    train_bias: bool,
+    X: _F,                  # (n_samples, sizes[0])
+    Y: _F,                  # (n_samples, sizes[-1])
+    order: _Idx,            # (n_epochs, n_samples)
+    eta: float,
+    momentum: float,
+    block_size: int,
+    epoch_loss: npt.NDArray[np.float64],  # (n_epochs,), changed in place
+    z_trace: _F | None = ...,  # (n_epochs * n_samples, sizes[1]), changed in place
+) -> int: ...

@@ -1,0 +1,938 @@
+# Network kernels: forward pass, backward pass and in-place updates of a
+# fully-connected network, one sample at a time (online) or a block of
+# samples side by side (batch and mini-batch).
+#
+# This file is included by network_base.pyx and network_avx2.pyx, which
+# setup.py compiles with different instruction sets; cyprop._kernels picks
+# one at import time.  Nothing here is called from Python per sample: each
+# public function runs its whole loop inside one `with nogil:` block.
+#
+# Parameter layout (see cyprop.network): one flat buffer `params`; layer l
+# maps sizes[l] inputs to sizes[l+1] outputs with a row-major weight matrix
+# W_l of shape (n_out, n_in) at params[w_off[l]:] and a bias vector b_l at
+# params[b_off[l]:].  Node buffers z (pre-activations) and a (activations)
+# hold every non-input layer back to back; layer l starts at n_off[l].
+#
+# Plumbing: every public kernel starts with _prologue, which checks the
+# layout arrays once and fills a Layout (the network's shape) and a Slots
+# (where each scratch buffer sits in `work`); the loops get both by pointer.
+# Every weight update goes through one rule per optimizer (cyp_rule in
+# csrc/cyprop_simd_impl.h), whichever mode calls it.
+
+from libc.math cimport exp, log, log1p, isfinite, tanh, tanhf
+from libc.string cimport memcpy, memset
+from cython cimport floating
+
+from cyprop_simd cimport *
+
+# Codes shared with cyprop.network (exported below as dicts).
+cdef enum:
+    ACT_IDENTITY = 0
+    ACT_SIGMOID = 1
+    ACT_TANH = 2
+    ACT_RELU = 3
+    ACT_LEAKY_RELU = 4
+    ACT_RBF = 5
+    ACT_SOFTMAX = 6
+
+cdef enum:
+    LOSS_SQUARED_ERROR = 0
+    LOSS_CROSS_ENTROPY = 1
+
+cdef enum:
+    # Batch and mini-batch modes keep the weights fixed within a batch, so the
+    # samples of a batch are independent: they are processed BLOCK at a time,
+    # one sample per SIMD lane (node buffers laid out [unit][lane]).  The
+    # gradient is the same sum of per-sample gradients, summed in blocks.
+    BLOCK = 8
+
+ACTIVATIONS = {
+    "identity": ACT_IDENTITY, "sigmoid": ACT_SIGMOID, "tanh": ACT_TANH,
+    "relu": ACT_RELU, "leaky_relu": ACT_LEAKY_RELU, "rbf": ACT_RBF,
+    "softmax": ACT_SOFTMAX,
+}
+LOSSES = {"squared_error": LOSS_SQUARED_ERROR, "cross_entropy": LOSS_CROSS_ENTROPY}
+cdef double _LEAKY = 0.01   # slope of leaky_relu for z <= 0
+
+
+cdef struct Layout:
+    # The network's shape, read-only for the loops (pointers into the
+    # caller's layout arrays, checked by _prologue).
+    const Py_ssize_t* sizes    # (n_layers + 1,) units per layer, input first
+    const Py_ssize_t* w_off    # (n_layers,) where W_l starts in params
+    const Py_ssize_t* b_off    # (n_layers,) where b_l starts in params
+    const Py_ssize_t* n_off    # (n_layers,) where layer l's units start in z, a
+    const int* acts            # (n_layers,) activation codes
+    Py_ssize_t n_layers
+    Py_ssize_t n_nodes         # units of all non-input layers
+    Py_ssize_t widest          # the widest layer, input included
+    int loss
+    bint train_bias
+
+
+cdef struct Slots:
+    # Where each scratch buffer starts in `work` (element offsets); _slots
+    # is the one description of the workspace.  Per sample: z, a (n_nodes),
+    # delta, delta_prev, back, pending (widest).  Per block of samples,
+    # [unit][lane]: zB, aB (n_nodes * BLOCK), xB (sizes[0] * BLOCK), dB, dpB,
+    # backB (widest * BLOCK), col (3 output columns), yB, mask (output * BLOCK).
+    Py_ssize_t z, a, delta, delta_prev, back, pending
+    Py_ssize_t zB, aB, xB, dB, dpB, backB, col, yB, mask
+    Py_ssize_t end             # the workspace's length
+
+
+cdef struct Step:
+    # One optimizer step: the rule (CYP_OPT_*), learning rate, momentum.
+    int opt
+    double eta
+    double mu
+
+
+def cpu_has_avx2_fma():
+    """True when the running CPU supports AVX2 and FMA."""
+    return bool(cyp_cpu_has_avx2_fma())
+
+
+# ----------------------------------------------------------------------------
+# float32 / float64: the one place that picks the C helper for the type
+
+cdef inline floating _exp(floating v) noexcept nogil:
+    # csrc/cyprop_simd.h: branch-free, vectorisable, within 2 ulp
+    if floating is float:
+        return cyp_exp_f(v)
+    else:
+        return cyp_exp_d(v)
+
+
+cdef inline floating _tanh(floating v) noexcept nogil:
+    if floating is float:
+        return tanhf(v)
+    else:
+        return tanh(v)
+
+
+cdef inline floating _dot(const floating* w, const floating* a, Py_ssize_t n) noexcept nogil:
+    if floating is float:
+        return cyp_dot_f(w, a, n)
+    else:
+        return cyp_dot_d(w, a, n)
+
+
+cdef inline void _axpy(floating* y, const floating* x, floating w, Py_ssize_t n) noexcept nogil:
+    # y[i] += x[i] * w
+    if floating is float:
+        cyp_axpy_f(y, x, w, n)
+    else:
+        cyp_axpy_d(y, x, w, n)
+
+
+cdef inline void _sigmoid(const floating* z, floating* a, Py_ssize_t n) noexcept nogil:
+    if floating is float:
+        cyp_sigmoid_f(z, a, n)
+    else:
+        cyp_sigmoid_d(z, a, n)
+
+
+cdef inline void _rbf(const floating* z, floating* a, Py_ssize_t n) noexcept nogil:
+    if floating is float:
+        cyp_rbf_f(z, a, n)
+    else:
+        cyp_rbf_d(z, a, n)
+
+
+cdef inline floating _exp_shifted(const floating* z, floating* a, floating shift,
+                                  Py_ssize_t n) noexcept nogil:
+    if floating is float:
+        return cyp_exp_shifted_f(z, a, shift, n)
+    else:
+        return cyp_exp_shifted_d(z, a, shift, n)
+
+
+cdef inline double _sigmoid_xent(const floating* z, const floating* a, const floating* t,
+                                 const floating* mask, floating* delta,
+                                 Py_ssize_t n) noexcept nogil:
+    if floating is float:
+        return cyp_sigmoid_xent_f(z, a, t, mask, delta, n)
+    else:
+        return cyp_sigmoid_xent_d(z, a, t, mask, delta, n)
+
+
+cdef inline double _squared_error(const floating* a, const floating* t, const floating* mask,
+                                  floating* err, Py_ssize_t n) noexcept nogil:
+    if floating is float:
+        return cyp_squared_error_f(a, t, mask, err, n)
+    else:
+        return cyp_squared_error_d(a, t, mask, err, n)
+
+
+# the update rule (see Step): one parameter, a row fused with a pass, a gradient
+
+cdef inline void _update_one(const Step* st, floating* w, floating* v, Py_ssize_t k,
+                             floating step) noexcept nogil:
+    # w[k] moves by step (a bias)
+    if floating is float:
+        cyp_update_one_f(st.opt, w, v, k, step, <float>st.mu)
+    else:
+        cyp_update_one_d(st.opt, w, v, k, step, st.mu)
+
+
+cdef inline floating _deferred_dot(const Step* st, floating* w, floating* v,
+                                   const floating* a_old, floating step, const floating* x,
+                                   Py_ssize_t n) noexcept nogil:
+    # w moves by step * a_old, then return sum_i w[i] * x[i] (one pass over w)
+    if floating is float:
+        return cyp_deferred_dot_f(st.opt, w, v, a_old, step, <float>st.mu, x, n)
+    else:
+        return cyp_deferred_dot_d(st.opt, w, v, a_old, step, st.mu, x, n)
+
+
+cdef inline void _backprop_step(const Step* st, floating* w, floating* v, floating* back,
+                                const floating* a, floating d, floating step,
+                                Py_ssize_t n) noexcept nogil:
+    # back += w * d (back may be NULL), then w moves by step * a
+    if floating is float:
+        cyp_backprop_step_f(st.opt, w, v, back, a, d, step, <float>st.mu, n)
+    else:
+        cyp_backprop_step_d(st.opt, w, v, back, a, d, step, st.mu, n)
+
+
+cdef inline void _apply_gradient(const Step* st, floating* params, floating* grad,
+                                 floating* velocity, double scale, Py_ssize_t n) noexcept nogil:
+    # params move by scale * eta * grad; grad = 0
+    if floating is float:
+        cyp_apply_gradient_f(st.opt, params, grad, velocity, st.eta, scale, <float>st.mu, n)
+    else:
+        cyp_apply_gradient_d(st.opt, params, grad, velocity, st.eta, scale, st.mu, n)
+
+
+cdef inline floating* _at(floating* base, Py_ssize_t offset) noexcept nogil:
+    # base + offset, or NULL for an absent buffer (no velocity without momentum)
+    return NULL if base == NULL else base + offset
+
+
+# ----------------------------------------------------------------------------
+# scalar helpers
+
+def fast_log(const double[::1] x, double[::1] out):
+    """out[i] = log(x[i]) with csrc's vectorisable log (exposed for testing)."""
+    cdef Py_ssize_t i
+    if out.shape[0] != x.shape[0]:
+        raise ValueError("x and out differ in length")
+    with nogil:
+        for i in range(x.shape[0]):
+            out[i] = cyp_log_d(x[i])
+
+
+def fast_exp(const floating[::1] x, floating[::1] out):
+    """out[i] = exp(x[i]) with the kernels' own exp (exposed for testing)."""
+    cdef Py_ssize_t i
+    if out.shape[0] != x.shape[0]:
+        raise ValueError("x and out differ in length")
+    with nogil:
+        for i in range(x.shape[0]):
+            out[i] = _exp(x[i])
+
+
+cdef inline double _softplus(double v) noexcept nogil:
+    # log(1 + exp(v)) without overflow
+    if v > 0:
+        return v + log1p(exp(-v))
+    return log1p(exp(v))
+
+
+cdef inline void _activate(int act, const floating* z, floating* a, Py_ssize_t n) noexcept nogil:
+    cdef Py_ssize_t j
+    cdef floating zmax, total
+    if act == ACT_SIGMOID:
+        _sigmoid(z, a, n)
+    elif act == ACT_TANH:
+        for j in range(n):
+            a[j] = _tanh(z[j])
+    elif act == ACT_RELU:
+        for j in range(n):
+            a[j] = z[j] if z[j] > 0 else 0
+    elif act == ACT_LEAKY_RELU:
+        for j in range(n):
+            a[j] = z[j] if z[j] > 0 else <floating>_LEAKY * z[j]
+    elif act == ACT_RBF:
+        _rbf(z, a, n)
+    elif act == ACT_SOFTMAX:
+        zmax = z[0]
+        for j in range(1, n):
+            if z[j] > zmax:
+                zmax = z[j]
+        total = _exp_shifted(z, a, zmax, n)
+        for j in range(n):
+            a[j] = a[j] / total
+    else:  # identity
+        for j in range(n):
+            a[j] = z[j]
+
+
+cdef inline floating _derivative(int act, floating z, floating a) noexcept nogil:
+    """d a / d z, written with the activation a where that is cheaper."""
+    if act == ACT_SIGMOID:
+        return a * (1 - a)
+    elif act == ACT_TANH:
+        return 1 - a * a
+    elif act == ACT_RELU:
+        return 1 if z > 0 else 0
+    elif act == ACT_LEAKY_RELU:
+        return 1 if z > 0 else <floating>_LEAKY
+    elif act == ACT_RBF:
+        return -2 * z * a
+    return 1  # identity (softmax never reaches here: it pairs with cross-entropy)
+
+
+cdef inline void _hidden_delta(int act, const floating* back, const floating* z,
+                               const floating* a, floating* delta, Py_ssize_t n) noexcept nogil:
+    """delta = back * f'(z), with the activation's branch taken once per layer."""
+    cdef Py_ssize_t i
+    if act == ACT_SIGMOID:
+        for i in range(n):
+            delta[i] = back[i] * (a[i] * (1 - a[i]))
+    elif act == ACT_TANH:
+        for i in range(n):
+            delta[i] = back[i] * (1 - a[i] * a[i])
+    elif act == ACT_RBF:
+        for i in range(n):
+            delta[i] = back[i] * (-2 * z[i] * a[i])
+    elif act == ACT_IDENTITY:
+        for i in range(n):
+            delta[i] = back[i]
+    else:
+        for i in range(n):
+            delta[i] = back[i] * _derivative(act, z[i], a[i])
+
+
+cdef inline double _output_delta(int loss, int act, const floating* z, const floating* a,
+                                 const floating* t, floating* delta,
+                                 Py_ssize_t n) noexcept nogil:
+    """Write dL/dz of the output layer into delta; return the sample's loss."""
+    cdef Py_ssize_t k
+    cdef double total = 0, e
+    if loss == LOSS_SQUARED_ERROR:
+        for k in range(n):
+            e = a[k] - t[k]
+            total += e * e
+            delta[k] = <floating>e * _derivative(act, z[k], a[k])
+        return 0.5 * total
+    # cross-entropy: with sigmoid or softmax outputs, dL/dz = a - t
+    for k in range(n):
+        delta[k] = a[k] - t[k]
+    if act == ACT_SOFTMAX:
+        # -sum_k t_k log a_k, one log per nonzero target; an a_k that
+        # underflowed to 0 falls back to log a_k = z_k - logsumexp(z)
+        for k in range(n):
+            if t[k] != 0:
+                if a[k] > 0:
+                    total -= t[k] * log(a[k])
+                else:
+                    total += t[k] * (_logsumexp(z, n) - z[k])
+        return total
+    # sigmoid, per unit: -[t log a + (1-t) log(1-a)] = (1 - t) z - log(a),
+    # which needs one log and stays accurate when a is near 1; where a
+    # underflowed to 0, softplus(z) - t z.
+    for k in range(n):
+        if a[k] > 0:
+            total += (1 - t[k]) * z[k] - log(a[k])
+        else:
+            total += _softplus(z[k]) - t[k] * z[k]
+    return total
+
+
+cdef inline double _logsumexp(const floating* z, Py_ssize_t n) noexcept nogil:
+    cdef Py_ssize_t k
+    cdef double zmax = z[0], total = 0
+    for k in range(1, n):
+        if z[k] > zmax:
+            zmax = z[k]
+    for k in range(n):
+        total += exp(z[k] - zmax)
+    return zmax + log(total)
+
+
+# ----------------------------------------------------------------------------
+# one sample: forward pass, then the backward pass fused with the update
+
+cdef inline void _forward(const Layout* L, const floating* params, const floating* x,
+                          floating* z, floating* a) noexcept nogil:
+    _forward_from(L, 0, params, x, z, a)
+
+
+cdef inline void _forward_from(const Layout* L, Py_ssize_t first, const floating* params,
+                               const floating* a_prev, floating* z, floating* a) noexcept nogil:
+    """Forward pass through layers first..n_layers-1; a_prev is the input of
+    layer ``first`` (x when first == 0)."""
+    cdef Py_ssize_t l, j, n_in, n_out
+    cdef const floating* W
+    cdef const floating* b
+    cdef floating* zl
+    for l in range(first, L.n_layers):
+        n_in = L.sizes[l]
+        n_out = L.sizes[l + 1]
+        W = params + L.w_off[l]
+        b = params + L.b_off[l]
+        zl = z + L.n_off[l]
+        for j in range(n_out):
+            zl[j] = _dot(W + j * n_in, a_prev, n_in) + b[j]
+        _activate(L.acts[l], zl, a + L.n_off[l], n_out)
+        a_prev = a + L.n_off[l]
+
+
+cdef inline double _sample_step(floating* params, floating* velocity, const Layout* L,
+                                const Slots* ws, floating* work, const Step* st,
+                                const floating* x, const floating* t,
+                                const floating** pending_x) noexcept nogil:
+    """Online SGD on one sample: forward pass, then a backward pass fused with
+    the update (one pass over each W computes W^T delta with the old weights
+    and updates W).  Returns the sample's loss.
+
+    The first layer's weight update is deferred to the next sample: its
+    steps eta * delta_j are left in the ``pending`` slot (sizes[1] long) and
+    ``pending_x[0]`` points at this sample's input; the next call applies
+    them in the same pass over W_0 (and its velocity) as its forward dot
+    products, and _apply_pending applies them at the end of an epoch.  Every
+    weight comes out exactly as without deferring (the same update rule, the
+    same order of the sums), but W_0, the largest matrix of a typical
+    network, is read and written once per sample instead of read twice and
+    written once.
+    """
+    cdef const Py_ssize_t* sizes = L.sizes
+    cdef const Py_ssize_t* n_off = L.n_off
+    cdef floating* z = work + ws.z
+    cdef floating* a = work + ws.a
+    cdef floating* delta = work + ws.delta
+    cdef floating* delta_prev = work + ws.delta_prev
+    cdef floating* back = work + ws.back
+    cdef floating* pending = work + ws.pending
+    cdef Py_ssize_t l, j, i, n_in, n_out
+    cdef floating* W
+    cdef floating* b
+    cdef floating* V
+    cdef floating* swap
+    cdef const floating* a_prev
+    cdef floating step
+    cdef double sample_loss
+
+    # forward pass; the first layer applies the previous sample's deferred
+    # update on the way (W_0 row by row: update, then dot with this x)
+    if pending_x[0] != NULL:
+        n_in = sizes[0]
+        n_out = sizes[1]
+        W = params + L.w_off[0]
+        V = _at(velocity, L.w_off[0])
+        b = params + L.b_off[0]
+        for j in range(n_out):
+            z[n_off[0] + j] = _deferred_dot(st, W + j * n_in, _at(V, j * n_in), pending_x[0],
+                                            pending[j], x, n_in) + b[j]
+        _activate(L.acts[0], z + n_off[0], a + n_off[0], n_out)
+        _forward_from(L, 1, params, a + n_off[0], z, a)
+    else:
+        _forward(L, params, x, z, a)
+    l = L.n_layers - 1
+    sample_loss = _output_delta(L.loss, L.acts[l], z + n_off[l], a + n_off[l], t, delta,
+                                sizes[L.n_layers])
+
+    # backward pass, output layer first; the input layer (l == 0) needs no
+    # delta, and its weights' update is deferred
+    for l in range(L.n_layers - 1, 0, -1):
+        n_in = sizes[l]
+        n_out = sizes[l + 1]
+        W = params + L.w_off[l]
+        V = _at(velocity, L.w_off[l])
+        b = params + L.b_off[l]
+        a_prev = a + n_off[l - 1]
+        for i in range(n_in):
+            back[i] = 0
+        for j in range(n_out):
+            step = <floating>st.eta * delta[j]
+            _backprop_step(st, W + j * n_in, _at(V, j * n_in), back, a_prev, delta[j], step,
+                           n_in)
+            if L.train_bias:
+                _update_one(st, b, _at(velocity, L.b_off[l]), j, step)
+        # delta of the layer below: (W^T delta) * f'(z)
+        _hidden_delta(L.acts[l - 1], back, z + n_off[l - 1], a + n_off[l - 1],
+                      delta_prev, n_in)
+        swap = delta
+        delta = delta_prev
+        delta_prev = swap
+    # the first layer: biases now, W_0 in the next forward pass
+    b = params + L.b_off[0]
+    for j in range(sizes[1]):
+        step = <floating>st.eta * delta[j]
+        pending[j] = step
+        if L.train_bias:
+            _update_one(st, b, _at(velocity, L.b_off[0]), j, step)
+    pending_x[0] = x
+    return sample_loss
+
+
+cdef inline void _apply_pending(floating* params, floating* velocity, const Layout* L,
+                                const Slots* ws, floating* work, const Step* st,
+                                const floating** pending_x) noexcept nogil:
+    """Apply a first-layer update that _sample_step deferred, if any."""
+    cdef Py_ssize_t j, n_in = L.sizes[0]
+    cdef const floating* pending = work + ws.pending
+    if pending_x[0] == NULL:
+        return
+    for j in range(L.sizes[1]):
+        _backprop_step(st, params + L.w_off[0] + j * n_in,
+                       _at(velocity, L.w_off[0] + j * n_in), NULL, pending_x[0], 0,
+                       pending[j], n_in)
+    pending_x[0] = NULL
+
+
+# ----------------------------------------------------------------------------
+# a block of samples side by side (batch and mini-batch modes, gradients)
+
+cdef inline void _lane_gather(const floating* src, floating* col, Py_ssize_t lane,
+                              Py_ssize_t lanes, Py_ssize_t n) noexcept nogil:
+    cdef Py_ssize_t k
+    for k in range(n):
+        col[k] = src[k * lanes + lane]
+
+
+cdef inline double _block_step(floating* params, floating* grad, const Layout* L,
+                               const Slots* ws, floating* work, const floating* X,
+                               const floating* Y, const Py_ssize_t* ids, Py_ssize_t m,
+                               Py_ssize_t lanes) noexcept nogil:
+    """Add the gradients of samples ids[:m] to ``grad``; return their summed loss.
+
+    ``lanes`` (4 or BLOCK, >= m) samples side by side, buffers laid out
+    [unit][lane]; lanes m..lanes-1 carry zero inputs and zero deltas, so
+    they add nothing.
+    """
+    cdef const Py_ssize_t* sizes = L.sizes
+    cdef const Py_ssize_t* w_off = L.w_off
+    cdef const Py_ssize_t* b_off = L.b_off
+    cdef const Py_ssize_t* n_off = L.n_off
+    cdef const int* acts = L.acts
+    cdef Py_ssize_t n_layers = L.n_layers
+    cdef floating* zB = work + ws.zB
+    cdef floating* aB = work + ws.aB
+    cdef floating* xB = work + ws.xB
+    cdef floating* delta = work + ws.dB
+    cdef floating* delta_prev = work + ws.dpB
+    cdef floating* back = work + ws.backB
+    cdef floating* col = work + ws.col
+    cdef floating* yB = work + ws.yB
+    cdef floating* mask = work + ws.mask
+    cdef Py_ssize_t l, j, i, s, k, n_in, n_out
+    cdef Py_ssize_t n_x = sizes[0], n_last = sizes[n_layers]
+    cdef const floating* W
+    cdef const floating* b
+    cdef floating* G
+    cdef floating* zl
+    cdef floating* al
+    cdef floating* dj
+    cdef floating* swap
+    cdef const floating* a_prev
+    cdef double total = 0
+    cdef floating total_bias
+    cdef floating* cz = col
+    cdef floating* ca = col + n_last
+    cdef floating* cd = col + 2 * n_last
+
+    # inputs and targets, one sample per lane; mask marks the lanes in use
+    for i in range(n_x):
+        for s in range(lanes):
+            xB[i * lanes + s] = X[ids[s] * n_x + i] if s < m else 0
+    for k in range(n_last):
+        for s in range(lanes):
+            yB[k * lanes + s] = Y[ids[s] * n_last + k] if s < m else 0
+            mask[k * lanes + s] = 1 if s < m else 0
+
+    # forward pass: z[j, :] = sum_i W[j, i] a[i, :] + b[j], all lanes at once
+    a_prev = xB
+    for l in range(n_layers):
+        n_in = sizes[l]
+        n_out = sizes[l + 1]
+        W = params + w_off[l]
+        b = params + b_off[l]
+        zl = zB + n_off[l] * lanes
+        al = aB + n_off[l] * lanes
+        for j in range(n_out):
+            for s in range(lanes):
+                zl[j * lanes + s] = 0
+            for i in range(n_in):
+                _axpy(zl + j * lanes, a_prev + i * lanes, W[j * n_in + i], lanes)
+            for s in range(lanes):
+                zl[j * lanes + s] += b[j]
+        if acts[l] == ACT_SOFTMAX:   # normalised per sample: lane by lane
+            for s in range(lanes):
+                _lane_gather(zl, cz, s, lanes, n_out)
+                _activate(ACT_SOFTMAX, cz, ca, n_out)
+                for k in range(n_out):
+                    al[k * lanes + s] = ca[k]
+        else:
+            _activate(acts[l], zl, al, n_out * lanes)
+        a_prev = al
+
+    # output deltas and losses, all lanes at once (softmax: lane by lane)
+    l = n_layers - 1
+    zl = zB + n_off[l] * lanes
+    al = aB + n_off[l] * lanes
+    if acts[l] == ACT_SOFTMAX:
+        for s in range(lanes):
+            if s < m:
+                _lane_gather(zl, cz, s, lanes, n_last)
+                _lane_gather(al, ca, s, lanes, n_last)
+                total += _output_delta(L.loss, ACT_SOFTMAX, cz, ca, Y + ids[s] * n_last, cd,
+                                       n_last)
+                for k in range(n_last):
+                    delta[k * lanes + s] = cd[k]
+            else:
+                for k in range(n_last):
+                    delta[k * lanes + s] = 0
+    elif L.loss == LOSS_CROSS_ENTROPY:   # with sigmoid outputs
+        total = _sigmoid_xent(zl, al, yB, mask, delta, n_last * lanes)
+    else:                                # squared error: delta = (a - t) f'(z)
+        total = _squared_error(al, yB, mask, delta, n_last * lanes)
+        _hidden_delta(acts[l], delta, zl, al, delta, n_last * lanes)
+
+    # backward pass: dW[j, i] += sum over lanes of delta[j, :] a[i, :]
+    for l in range(n_layers - 1, -1, -1):
+        n_in = sizes[l]
+        n_out = sizes[l + 1]
+        W = params + w_off[l]
+        G = grad + w_off[l]
+        a_prev = xB if l == 0 else aB + n_off[l - 1] * lanes
+        if l > 0:
+            for i in range(n_in * lanes):
+                back[i] = 0
+        for j in range(n_out):
+            dj = delta + j * lanes
+            if L.train_bias:
+                total_bias = 0
+                for s in range(lanes):
+                    total_bias += dj[s]
+                grad[b_off[l] + j] += total_bias
+            for i in range(n_in):
+                G[j * n_in + i] += _dot(dj, a_prev + i * lanes, lanes)
+                if l > 0:
+                    _axpy(back + i * lanes, dj, W[j * n_in + i], lanes)
+        if l > 0:
+            _hidden_delta(acts[l - 1], back, zB + n_off[l - 1] * lanes,
+                          aB + n_off[l - 1] * lanes, delta_prev, n_in * lanes)
+            swap = delta
+            delta = delta_prev
+            delta_prev = swap
+    return total
+
+
+cdef inline bint _all_finite(const floating* v, Py_ssize_t n) noexcept nogil:
+    cdef Py_ssize_t i
+    cdef floating total = 0
+    for i in range(n):
+        total += v[i] * 0   # NaN or inf anywhere makes the sum NaN
+    return total == 0
+
+
+# ----------------------------------------------------------------------------
+# the layout, the workspace, and the prologue every public kernel shares
+
+cdef inline Slots _slots(const Layout* L) noexcept nogil:
+    """The workspace's one description: each slot's offset, and its length."""
+    cdef Slots s
+    cdef Py_ssize_t n = 0, n_x = L.sizes[0], n_last = L.sizes[L.n_layers]
+    s.z = n;          n += L.n_nodes
+    s.a = n;          n += L.n_nodes
+    s.delta = n;      n += L.widest
+    s.delta_prev = n; n += L.widest
+    s.back = n;       n += L.widest
+    s.pending = n;    n += L.widest
+    s.zB = n;         n += L.n_nodes * BLOCK
+    s.aB = n;         n += L.n_nodes * BLOCK
+    s.xB = n;         n += n_x * BLOCK
+    s.dB = n;         n += L.widest * BLOCK
+    s.dpB = n;        n += L.widest * BLOCK
+    s.backB = n;      n += L.widest * BLOCK
+    s.col = n;        n += 3 * n_last
+    s.yB = n;         n += n_last * BLOCK
+    s.mask = n;       n += n_last * BLOCK
+    s.end = n
+    return s
+
+
+cdef int _layout(Layout* L, const Py_ssize_t[::1] sizes, const Py_ssize_t[::1] w_off,
+                 const Py_ssize_t[::1] b_off, const Py_ssize_t[::1] n_off,
+                 const int[::1] acts, Py_ssize_t n_params) except -1:
+    """Fill L from the layout arrays.  Last line of defence: the Python layer
+    validates, this refuses a layout that would read or write outside the
+    parameter buffer."""
+    cdef Py_ssize_t n_layers = sizes.shape[0] - 1, l
+    if n_layers < 1 or w_off.shape[0] != n_layers or b_off.shape[0] != n_layers \
+            or n_off.shape[0] != n_layers or acts.shape[0] != n_layers:
+        raise ValueError("inconsistent network layout arrays")
+    L.n_layers = n_layers
+    L.n_nodes = 0
+    L.widest = 0
+    for l in range(n_layers + 1):
+        if sizes[l] < 1:
+            raise ValueError("layer sizes must be positive")
+        L.widest = max(L.widest, sizes[l])
+    for l in range(n_layers):
+        if n_off[l] != L.n_nodes or w_off[l] < 0 or b_off[l] < 0 \
+                or w_off[l] + sizes[l] * sizes[l + 1] > n_params \
+                or b_off[l] + sizes[l + 1] > n_params:
+            raise ValueError("network layout does not fit the parameter buffer")
+        if acts[l] < ACT_IDENTITY or acts[l] > ACT_SOFTMAX:
+            raise ValueError("unknown activation code")
+        L.n_nodes += sizes[l + 1]
+    L.sizes = &sizes[0]
+    L.w_off = &w_off[0]
+    L.b_off = &b_off[0]
+    L.n_off = &n_off[0]
+    L.acts = &acts[0]
+    L.loss = LOSS_SQUARED_ERROR
+    L.train_bias = True
+    return 0
+
+
+cdef int _prologue(Layout* L, Slots* ws, const Py_ssize_t[::1] sizes,
+                   const Py_ssize_t[::1] w_off, const Py_ssize_t[::1] b_off,
+                   const Py_ssize_t[::1] n_off, const int[::1] acts,
+                   Py_ssize_t n_params, Py_ssize_t work_len,
+                   Py_ssize_t x_rows, Py_ssize_t x_cols,
+                   Py_ssize_t y_rows, Py_ssize_t y_cols) except -1:
+    """What every public kernel checks first: the layout (into L), the
+    workspace (into ws), and X (x_rows, x_cols) against the targets or the
+    output array (y_rows, y_cols)."""
+    _layout(L, sizes, w_off, b_off, n_off, acts, n_params)
+    ws[0] = _slots(L)
+    if work_len < ws.end:
+        raise ValueError("workspace too small")
+    if x_rows != y_rows or x_cols != L.sizes[0] or y_cols != L.sizes[L.n_layers]:
+        raise ValueError("X and Y do not match the network's input and output sizes"
+                         f" ({L.sizes[0]} and {L.sizes[L.n_layers]}): X is"
+                         f" ({x_rows}, {x_cols}), Y is ({y_rows}, {y_cols})")
+    return 0
+
+
+def workspace_size(const Py_ssize_t[::1] sizes):
+    """Length of the `work` buffer the kernels need for these layer sizes."""
+    cdef Layout L
+    cdef Py_ssize_t l
+    L.sizes = &sizes[0]
+    L.n_layers = sizes.shape[0] - 1
+    L.n_nodes = 0
+    L.widest = 0
+    for l in range(L.n_layers + 1):
+        L.widest = max(L.widest, sizes[l])
+        if l > 0:
+            L.n_nodes += sizes[l]
+    return _slots(&L).end
+
+
+cdef inline floating* _ptr_or_null(floating[::1] v) noexcept nogil:
+    return &v[0] if v.shape[0] > 0 else NULL
+
+
+# ----------------------------------------------------------------------------
+# public kernels
+
+def train_epochs(floating[::1] params, floating[::1] grad, floating[::1] velocity,
+                 floating[::1] backup, floating[::1] work,
+                 const Py_ssize_t[::1] sizes, const Py_ssize_t[::1] w_off,
+                 const Py_ssize_t[::1] b_off, const Py_ssize_t[::1] n_off,
+                 const int[::1] acts, int loss, bint train_bias,
+                 const floating[:, ::1] X, const floating[:, ::1] Y,
+                 const Py_ssize_t[:, :] order, double eta, double momentum,
+                 Py_ssize_t batch_size, double[::1] epoch_loss):
+    """Run ``order.shape[0]`` epochs of training; update ``params`` in place.
+
+    Parameters
+    ----------
+    params : (n_params,) float array, changed in place
+    grad : (n_params,) float array, scratch (and zero on return); empty in
+        online mode (``batch_size == 0``)
+    velocity : (n_params,) float array, changed in place; empty without momentum
+    backup : (2 * n_params,) scratch: the weights at the start of an epoch,
+        then the velocity, so a diverging epoch can be undone
+    work : (workspace_size(sizes),) scratch
+    sizes, w_off, b_off, n_off, acts : the layout (see cyprop.network)
+    loss : loss code (LOSSES); train_bias : update the biases too
+    X : (n_samples, sizes[0]); Y : (n_samples, sizes[-1])
+    order : (n_epochs, n_samples) sample indices, one row per epoch (any strides,
+        so a broadcast row serves every epoch without a copy)
+    eta, momentum : learning rate and momentum coefficient
+    batch_size : 0 for online SGD, otherwise samples per update
+    epoch_loss : (n_epochs,) float64, changed in place: mean training loss of
+        each epoch, summed over the samples as they were visited
+
+    Returns
+    -------
+    int
+        -1 when every epoch finished with finite loss and weights; otherwise
+        the index of the first epoch that did not, with ``params`` (and
+        ``velocity``) restored to their values at its start.
+    """
+    cdef Layout L
+    cdef Slots ws
+    cdef Step st
+    cdef Py_ssize_t n_params = params.shape[0]
+    cdef Py_ssize_t n_epochs = order.shape[0], n_samples = order.shape[1]
+    cdef Py_ssize_t e, s, q, m, start, batch_end
+    # small batches fill 4 lanes (one AVX2 vector of doubles) rather than 8
+    cdef Py_ssize_t lanes = 4 if 0 < batch_size <= 4 else BLOCK
+    cdef Py_ssize_t ids[BLOCK]
+    cdef floating* P = &params[0]
+    cdef floating* G = _ptr_or_null(grad)
+    cdef floating* V = _ptr_or_null(velocity)
+    cdef floating* W = &work[0]
+    cdef double total
+    cdef Py_ssize_t failed = -1
+    cdef const floating* pending_x = NULL
+
+    _prologue(&L, &ws, sizes, w_off, b_off, n_off, acts, n_params, work.shape[0],
+              X.shape[0], X.shape[1], Y.shape[0], Y.shape[1])
+    L.loss = loss
+    L.train_bias = train_bias
+    if epoch_loss.shape[0] < n_epochs:
+        raise ValueError("epoch_loss is shorter than the number of epochs")
+    if backup.shape[0] < 2 * n_params or (batch_size > 0 and grad.shape[0] < n_params) \
+            or (momentum != 0 and velocity.shape[0] < n_params) or batch_size < 0:
+        raise ValueError("scratch buffers too small for this network")
+    st.eta = eta
+    st.mu = momentum
+    st.opt = CYP_OPT_SGD if momentum == 0 else CYP_OPT_MOMENTUM
+    if momentum == 0:
+        V = NULL
+    if n_samples == 0 or n_epochs == 0:
+        return -1
+    for e in range(n_epochs):
+        for s in range(n_samples):
+            if order[e, s] < 0 or order[e, s] >= X.shape[0]:
+                raise ValueError("sample order holds an index outside X")
+
+    with nogil:
+        if G != NULL:
+            memset(G, 0, n_params * sizeof(floating))
+        for e in range(n_epochs):
+            memcpy(&backup[0], P, n_params * sizeof(floating))
+            if V != NULL:
+                memcpy(&backup[n_params], V, n_params * sizeof(floating))
+            total = 0
+            if batch_size == 0:
+                for s in range(n_samples):
+                    # one sample (the place for a per-sample poll)
+                    q = order[e, s]
+                    total += _sample_step(P, V, &L, &ws, W, &st, &X[q, 0], &Y[q, 0], &pending_x)
+                _apply_pending(P, V, &L, &ws, W, &st, &pending_x)
+            else:
+                start = 0
+                while start < n_samples:
+                    # one batch (the place for a per-batch poll)
+                    batch_end = min(start + batch_size, n_samples)
+                    s = start
+                    while s < batch_end:
+                        m = min(lanes, batch_end - s)
+                        for q in range(m):
+                            ids[q] = order[e, s + q]
+                        # a literal lane count per call site lets the compiler
+                        # specialise the block step for 4 and 8 lanes
+                        if lanes == 4:
+                            total += _block_step(P, G, &L, &ws, W, &X[0, 0], &Y[0, 0], ids, m, 4)
+                        else:
+                            total += _block_step(P, G, &L, &ws, W, &X[0, 0], &Y[0, 0], ids, m,
+                                                 BLOCK)
+                        s += m
+                    # one step along the batch's mean gradient
+                    _apply_gradient(&st, P, G, V, 1.0 / (batch_end - start), n_params)
+                    start = batch_end
+            epoch_loss[e] = total / n_samples
+            if not isfinite(epoch_loss[e]) or not _all_finite(P, n_params):
+                memcpy(P, &backup[0], n_params * sizeof(floating))
+                if V != NULL:
+                    memcpy(V, &backup[n_params], n_params * sizeof(floating))
+                if G != NULL:
+                    memset(G, 0, n_params * sizeof(floating))
+                failed = e
+                break
+    return failed
+
+
+def gradients(const floating[::1] params, floating[::1] grad, floating[::1] work,
+              const Py_ssize_t[::1] sizes, const Py_ssize_t[::1] w_off,
+              const Py_ssize_t[::1] b_off, const Py_ssize_t[::1] n_off,
+              const int[::1] acts, int loss, bint train_bias,
+              const floating[:, ::1] X, const floating[:, ::1] Y):
+    """Add the gradient of the SUMMED loss over X, Y to ``grad`` (in place).
+
+    ``params`` is not changed.  Returns the mean loss (float).
+    """
+    cdef Layout L
+    cdef Slots ws
+    cdef Py_ssize_t s, q, m, n_samples = X.shape[0]
+    cdef Py_ssize_t ids[BLOCK]
+    cdef double total = 0
+    _prologue(&L, &ws, sizes, w_off, b_off, n_off, acts, params.shape[0], work.shape[0],
+              X.shape[0], X.shape[1], Y.shape[0], Y.shape[1])
+    L.loss = loss
+    L.train_bias = train_bias
+    if grad.shape[0] < params.shape[0]:
+        raise ValueError("grad is shorter than params")
+    if n_samples == 0:
+        return 0.0
+    with nogil:
+        s = 0
+        while s < n_samples:
+            m = min(<Py_ssize_t>BLOCK, n_samples - s)
+            for q in range(m):
+                ids[q] = s + q
+            # the block step never writes to params: the cast drops const only
+            total += _block_step(<floating*>&params[0], &grad[0], &L, &ws, &work[0],
+                                 &X[0, 0], &Y[0, 0], ids, m, BLOCK)
+            s += m
+    return total / n_samples
+
+
+def predict(const floating[::1] params, floating[::1] work,
+            const Py_ssize_t[::1] sizes, const Py_ssize_t[::1] w_off,
+            const Py_ssize_t[::1] b_off, const Py_ssize_t[::1] n_off,
+            const int[::1] acts, const floating[:, ::1] X, floating[:, ::1] out):
+    """Forward pass of every row of X; the outputs go into ``out`` (in place)."""
+    cdef Layout L
+    cdef Slots ws
+    cdef Py_ssize_t s, k
+    _prologue(&L, &ws, sizes, w_off, b_off, n_off, acts, params.shape[0], work.shape[0],
+              X.shape[0], X.shape[1], out.shape[0], out.shape[1])
+    cdef Py_ssize_t n_out = L.sizes[L.n_layers]
+    cdef floating* z = &work[ws.z]
+    cdef floating* a = &work[ws.a]
+    cdef const floating* a_out = a + L.n_off[L.n_layers - 1]
+    with nogil:
+        for s in range(X.shape[0]):
+            _forward(&L, &params[0], &X[s, 0], z, a)
+            for k in range(n_out):
+                out[s, k] = a_out[k]
+
+
+def loss(const floating[::1] params, floating[::1] work,
+         const Py_ssize_t[::1] sizes, const Py_ssize_t[::1] w_off,
+         const Py_ssize_t[::1] b_off, const Py_ssize_t[::1] n_off,
+         const int[::1] acts, int loss, const floating[:, ::1] X, const floating[:, ::1] Y):
+    """Mean loss over the rows of X, Y (float)."""
+    cdef Layout L
+    cdef Slots ws
+    cdef Py_ssize_t s
+    cdef double total = 0
+    _prologue(&L, &ws, sizes, w_off, b_off, n_off, acts, params.shape[0], work.shape[0],
+              X.shape[0], X.shape[1], Y.shape[0], Y.shape[1])
+    cdef Py_ssize_t n_out = L.sizes[L.n_layers], last = L.n_off[L.n_layers - 1]
+    cdef floating* z = &work[ws.z]
+    cdef floating* a = &work[ws.a]
+    cdef floating* delta = &work[ws.delta]
+    if X.shape[0] == 0:
+        return 0.0
+    with nogil:
+        for s in range(X.shape[0]):
+            _forward(&L, &params[0], &X[s, 0], z, a)
+            total += _output_delta(loss, L.acts[L.n_layers - 1], z + last, a + last, &Y[s, 0],
+                                   delta, n_out)
+    return total / X.shape[0]
+
+
+# blocked online schedule (train_epochs_blocked), kept in its own file
+include "network_blocked.pxi"
