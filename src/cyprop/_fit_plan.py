@@ -8,6 +8,7 @@ draws for it.
 
 import numpy as np
 
+from ._kernels import kernels
 from ._validate import allocate
 
 # Sample orders are generated in blocks of at most this many indices.
@@ -22,18 +23,27 @@ class FitScratch:
     ``grad`` (batch modes) and ``velocity`` (momentum; the caller's, zero or
     kept from the last fit with ``warm_start``) are empty when unused;
     ``backup`` holds the parameters (and velocity) of the running epoch's
-    start, for the kernel to restore on divergence; ``losses`` every epoch's.
+    start, for the kernel to restore on divergence; ``losses`` every epoch's;
+    ``block_work`` and ``coef`` the blocked online schedule's (``block_size``
+    samples per block; 0 for the sequential schedule, without them).
     """
 
-    __slots__ = ("grad", "velocity", "backup", "work", "losses")
+    __slots__ = ("grad", "velocity", "backup", "work", "losses", "block_size", "block_work",
+                 "coef")
 
-    def __init__(self, net, epochs, batch, velocity):
+    def __init__(self, net, epochs, batch, velocity, block_size=0):
         n_params = net._params.size
         self.grad = np.zeros(n_params if batch else 0, dtype=net.dtype)
         self.velocity = velocity
         self.backup = np.empty(2 * n_params, dtype=net.dtype)
         self.work = net._workspace()
         self.losses = allocate(epochs, np.float64, "epochs", "the loss of every epoch")
+        # the blocked online schedule's buffers (block_size 0: the sequential one)
+        self.block_size = block_size
+        if block_size:
+            self.block_work = np.empty(kernels.blocked_workspace_size(net._sizes, block_size),
+                                       dtype=net.dtype)
+            self.coef = np.empty(3 * (block_size + 1), dtype=np.float64)
 
 
 class SampleOrders:

@@ -56,3 +56,28 @@ def loss(
 ) -> float: ...
 
 def set_thread_cancel(ident: int, cancel: bool) -> None: ...
+
+# the blocked online schedule (network_blocked.pxi)
+def load_blas(capi: dict[str, object]) -> None: ...   # scipy.linalg.cython_blas.__pyx_capi__
+def has_blas() -> bool: ...
+def blocked_workspace_size(sizes: _Idx, block_size: int) -> int: ...
+def train_epochs_blocked(
+    params: _F,             # (n_params,), changed in place
+    velocity: _F,           # (n_params,), or empty without momentum
+    backup: _F,             # (2 * n_params,) scratch
+    work: _F,               # (workspace_size(sizes),) scratch
+    block_work: _F,         # (blocked_workspace_size(sizes, block_size),) scratch
+    coef: npt.NDArray[np.float64],  # (3 * (block_size + 1),) scratch
+    sizes: _Idx, w_off: _Idx, b_off: _Idx, n_off: _Idx,
+    acts: npt.NDArray[np.intc],
+    loss: int,
+    train_bias: bool,
+    X: _F,                  # (n_samples, sizes[0])
+    Y: _F,                  # (n_samples, sizes[-1])
+    order: _Idx,            # (n_epochs, n_samples)
+    eta: float,
+    momentum: float,
+    block_size: int,
+    epoch_loss: npt.NDArray[np.float64],  # (n_epochs,), changed in place
+    z_trace: _F | None = ...,  # (n_epochs * n_samples, sizes[1]), changed in place
+) -> int: ...

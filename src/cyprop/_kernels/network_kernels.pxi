@@ -975,3 +975,7 @@ def loss(const floating[::1] params, floating[::1] work,
             if cyp_interrupted(&intr): break
     cyp_interrupt_raise(&intr)
     return total / X.shape[0]
+
+
+# blocked online schedule (train_epochs_blocked), kept in its own file
+include "network_blocked.pxi"

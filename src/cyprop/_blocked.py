@@ -1,0 +1,112 @@
+"""The online schedule of :meth:`cyprop.Network.fit`: sequential or blocked.
+
+Both schedules run per-sample (online) SGD along the same trajectory.
+"sequential" updates every weight after every sample.  "blocked" handles the
+first layer ``block_size`` samples at a time with matrix products (BLAS-3):
+``P = X_block W0^T``, the block's Gram matrix, and one rank-k update of ``W0``
+per block, which is exact SGD in exact arithmetic and differs from
+"sequential" only in the order of floating-point sums (the algebra is in
+:mod:`cyprop._reference.blocked`).  It pays where the first layer is wide
+(e.g. 784-128-10), where one pass over ``W0`` per sample bounds the
+sequential kernel.
+
+The BLAS routines come from SciPy at run time (``scipy.linalg.cython_blas``),
+so SciPy is needed only when the blocked schedule runs: "auto" falls back to
+"sequential" without it, "blocked" raises ImportError.
+"""
+
+import operator
+
+from ._kernels import kernels as _k
+
+__all__ = ["SCHEDULES", "DEFAULT_BLOCK_SIZE", "resolve_schedule", "blas_available"]
+
+SCHEDULES = ("auto", "sequential", "blocked")
+
+DEFAULT_BLOCK_SIZE = 32
+"""Samples per block when ``block_size`` is not given (measured on 784-128-10:
+16..64 are within noise of each other, 8 and 256 are slower)."""
+
+# "auto" picks the blocked schedule when the first layer has at least this
+# many inputs and this many units (measured: see the README's "Blocked online
+# schedule" table; 784-24-10 and 64-32-10 gain nothing, 256-64-10 gains ~25%).
+AUTO_MIN_INPUTS = 256
+AUTO_MIN_UNITS = 64
+
+
+def blas_available():
+    """Load SciPy's BLAS into the kernels if possible; True when they have it."""
+    if _k.has_blas():
+        return True
+    try:
+        from scipy.linalg import cython_blas
+    except ImportError:
+        return False
+    _k.load_blas(cython_blas.__pyx_capi__)
+    return True
+
+
+def resolve_schedule(schedule, block_size, layer_sizes, mode, nesterov=False):
+    """Block size of the online schedule to run, 0 for sequential.
+
+    Parameters
+    ----------
+    schedule : {"auto", "sequential", "blocked"}
+    block_size : int or None
+        Samples per block (None: DEFAULT_BLOCK_SIZE).
+    layer_sizes : tuple of int
+    mode : str
+        The fit's mode; only "online" has a schedule.
+    nesterov : bool
+        Nesterov momentum is on: the blocked algebra covers plain SGD and
+        classical momentum only, so "auto" runs sequential and "blocked" is
+        refused.
+
+    Raises
+    ------
+    ValueError
+        Unknown schedule, a bad block_size, or "blocked" with a batched mode
+        or Nesterov momentum.
+    ImportError
+        "blocked" without SciPy.
+    """
+    if not isinstance(schedule, str) or schedule not in SCHEDULES:
+        raise ValueError(f"online_schedule must be one of {SCHEDULES}, got {schedule!r}")
+    if block_size is not None:
+        if isinstance(block_size, bool):
+            raise TypeError(f"block_size must be a positive integer or None, got {block_size!r}")
+        try:
+            block_size = operator.index(block_size)
+        except TypeError:
+            raise TypeError(f"block_size must be a positive integer or None, "
+                            f"got {block_size!r}") from None
+        if block_size < 1:
+            raise ValueError(f"block_size must be a positive integer, got {block_size}")
+        if block_size > 1 << 16:
+            raise ValueError(f"block_size must be at most {1 << 16}, got {block_size}")
+        if schedule == "sequential":
+            raise ValueError("block_size is only used with online_schedule='blocked' or 'auto'")
+    if mode != "online":
+        if schedule == "blocked":
+            raise ValueError(f"online_schedule='blocked' is for mode='online' (mode={mode!r})")
+        if block_size is not None:
+            raise ValueError(f"block_size is only used with mode='online' (mode={mode!r})")
+        return 0
+    k = DEFAULT_BLOCK_SIZE if block_size is None else block_size
+    if schedule == "sequential":
+        return 0
+    if nesterov:
+        if schedule == "blocked":
+            raise ValueError("online_schedule='blocked' runs plain SGD and classical momentum; "
+                             "with nesterov=True use online_schedule='sequential'")
+        return 0
+    if schedule == "blocked":
+        if not blas_available():
+            raise ImportError("online_schedule='blocked' needs SciPy for its BLAS routines "
+                              "(pip install scipy); online_schedule='sequential' runs without it")
+        return k
+    # auto: blocked only for a wide first layer, and only with SciPy present
+    if layer_sizes[0] >= AUTO_MIN_INPUTS and layer_sizes[1] >= AUTO_MIN_UNITS \
+            and blas_available():
+        return k
+    return 0

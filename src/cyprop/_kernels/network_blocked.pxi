@@ -1,0 +1,340 @@
+# Blocked online SGD: the same per-sample trajectory as train_epochs' online
+# mode, with the first layer's weights touched once per block of k samples.
+#
+# Included at the end of network_kernels.pxi (it uses that file's helpers).
+# The algebra is written out in cyprop._reference.blocked.  For a block of k
+# consecutive samples (rows gathered into Xb, k x n_in) starting from the
+# first-layer weights W0 (H x n_in) and velocity V0:
+#
+#   P = Xb W0^T, Q = Xb V0^T (momentum only), G = Xb Xb^T   (BLAS-3)
+#   z_s = P[s] + c_s Q[s] - sum_{r<s} a_{s-1-r} G[s, r] D[r] + b
+#   (D[r] = eta * delta_r, the step the sequential kernel would apply)
+#   W0 += c_k V0 - sum_r a_{k-1-r} D[r]^T Xb[r]; V0 = mu^k V0 - sum_r mu^(k-1-r) ...
+#
+# with c_t = mu + ... + mu^t and a_m = 1 + mu + ... + mu^m (without momentum
+# c = 0 and a = 1).  Layers above the first and every bias are updated per
+# sample exactly as in _sample_step.
+#
+# BLAS comes from SciPy at run time: cyprop._blocked hands the capsules of
+# scipy.linalg.cython_blas to load_blas(), so SciPy is neither a build
+# dependency nor needed unless the blocked schedule runs.  These are Fortran
+# BLAS routines (column-major); a row-major (n, m) array is read as the
+# column-major (m, n) matrix, its transpose.
+
+from cpython.pycapsule cimport PyCapsule_GetPointer, PyCapsule_GetName
+
+ctypedef void (*_dgemm_t)(char*, char*, int*, int*, int*, double*, double*, int*,
+                          double*, int*, double*, double*, int*) noexcept nogil
+ctypedef void (*_sgemm_t)(char*, char*, int*, int*, int*, float*, float*, int*,
+                          float*, int*, float*, float*, int*) noexcept nogil
+ctypedef void (*_dsyrk_t)(char*, char*, int*, int*, double*, double*, int*,
+                          double*, double*, int*) noexcept nogil
+ctypedef void (*_ssyrk_t)(char*, char*, int*, int*, float*, float*, int*,
+                          float*, float*, int*) noexcept nogil
+
+cdef _dgemm_t _blas_dgemm = NULL
+cdef _sgemm_t _blas_sgemm = NULL
+cdef _dsyrk_t _blas_dsyrk = NULL
+cdef _ssyrk_t _blas_ssyrk = NULL
+
+cdef enum:
+    _INT_MAX = 2147483647
+
+
+def load_blas(capi):
+    """Take dgemm, sgemm, dsyrk and ssyrk from a ``__pyx_capi__`` dict of capsules.
+
+    ``capi`` is ``scipy.linalg.cython_blas.__pyx_capi__``; cyprop._blocked
+    calls this once, lazily.
+    """
+    global _blas_dgemm, _blas_sgemm, _blas_dsyrk, _blas_ssyrk
+    cdef void* ptr[4]
+    for i, name in enumerate(("dgemm", "sgemm", "dsyrk", "ssyrk")):
+        cap = capi[name]
+        ptr[i] = PyCapsule_GetPointer(cap, PyCapsule_GetName(cap))
+    _blas_dgemm = <_dgemm_t>ptr[0]
+    _blas_sgemm = <_sgemm_t>ptr[1]
+    _blas_dsyrk = <_dsyrk_t>ptr[2]
+    _blas_ssyrk = <_ssyrk_t>ptr[3]
+
+
+def has_blas():
+    """True once load_blas() has supplied the BLAS routines."""
+    return _blas_dgemm != NULL and _blas_sgemm != NULL \
+        and _blas_dsyrk != NULL and _blas_ssyrk != NULL
+
+
+cdef inline void _gemm(char ta, char tb, int m, int n, int k, floating alpha,
+                       const floating* A, int lda, const floating* B, int ldb,
+                       floating beta, floating* C, int ldc) noexcept nogil:
+    """C = alpha op(A) op(B) + beta C, column-major (Fortran BLAS)."""
+    if floating is float:
+        _blas_sgemm(&ta, &tb, &m, &n, &k, &alpha, <float*>A, &lda, <float*>B, &ldb,
+                    &beta, C, &ldc)
+    else:
+        _blas_dgemm(&ta, &tb, &m, &n, &k, &alpha, <double*>A, &lda, <double*>B, &ldb,
+                    &beta, C, &ldc)
+
+
+cdef inline void _gram_upper(int k, int n, const floating* A, floating* C) noexcept nogil:
+    """Upper triangle of A^T A for a column-major (n, k) A: C[r + s k] = a_r . a_s, r <= s."""
+    cdef char uplo = c'U', trans = c'T'
+    cdef floating one = 1, zero = 0
+    if floating is float:
+        _blas_ssyrk(&uplo, &trans, &k, &n, &one, <float*>A, &n, &zero, C, &k)
+    else:
+        _blas_dsyrk(&uplo, &trans, &k, &n, &one, <double*>A, &n, &zero, C, &k)
+
+
+def blocked_workspace_size(const Py_ssize_t[::1] sizes, Py_ssize_t block_size):
+    """Length of the ``block_work`` buffer of train_epochs_blocked."""
+    cdef Py_ssize_t k = block_size, n_in = sizes[0], H = sizes[1]
+    return k * n_in + 4 * k * H + k * k
+
+
+cdef inline double _blocked_sample(floating* params, floating* velocity, const Layout* L,
+                                   const Slots* ws, floating* work, const Step* st,
+                                   const floating* t, floating* step_out) noexcept nogil:
+    """One sample of the blocked schedule, its first-layer z already in the z slot.
+
+    Activates the first layer, runs the layers above it forward, then the
+    backward pass fused with the per-sample update of every layer but the
+    first (as _sample_step does), updates the first layer's bias and writes
+    the first layer's steps eta * delta_j to ``step_out``.  Returns the loss.
+    """
+    cdef const Py_ssize_t* sizes = L.sizes
+    cdef const Py_ssize_t* n_off = L.n_off
+    cdef floating* z = work + ws.z
+    cdef floating* a = work + ws.a
+    cdef floating* delta = work + ws.delta
+    cdef floating* delta_prev = work + ws.delta_prev
+    cdef floating* back = work + ws.back
+    cdef Py_ssize_t l, j, i, n_in, n_out
+    cdef floating* W
+    cdef floating* b
+    cdef floating* V
+    cdef floating* swap
+    cdef const floating* a_prev
+    cdef floating step
+    cdef double sample_loss
+
+    _activate(L.acts[0], z + n_off[0], a + n_off[0], sizes[1])
+    _forward_from(L, 1, params, a + n_off[0], z, a)
+    l = L.n_layers - 1
+    sample_loss = _output_delta(L.loss, L.acts[l], z + n_off[l], a + n_off[l], t, delta,
+                                sizes[L.n_layers])
+    for l in range(L.n_layers - 1, 0, -1):
+        n_in = sizes[l]
+        n_out = sizes[l + 1]
+        W = params + L.w_off[l]
+        V = _at(velocity, L.w_off[l])
+        b = params + L.b_off[l]
+        a_prev = a + n_off[l - 1]
+        for i in range(n_in):
+            back[i] = 0
+        for j in range(n_out):
+            step = <floating>st.eta * delta[j]
+            _backprop_step(st, W + j * n_in, _at(V, j * n_in), back, a_prev, delta[j], step,
+                           n_in)
+            if L.train_bias:
+                _update_one(st, b, _at(velocity, L.b_off[l]), j, step)
+        _hidden_delta(L.acts[l - 1], back, z + n_off[l - 1], a + n_off[l - 1],
+                      delta_prev, n_in)
+        swap = delta
+        delta = delta_prev
+        delta_prev = swap
+    # first layer: the bias now, the weights at the end of the block
+    b = params + L.b_off[0]
+    for j in range(sizes[1]):
+        step = <floating>st.eta * delta[j]
+        step_out[j] = step
+        if L.train_bias:
+            _update_one(st, b, _at(velocity, L.b_off[0]), j, step)
+    return sample_loss
+
+
+cdef inline double _blocked_block(floating* params, floating* velocity, const Layout* L,
+                                  const Slots* ws, floating* work, const Step* st,
+                                  const floating* X, const floating* Y,
+                                  const Py_ssize_t* ids, Py_ssize_t id_stride, Py_ssize_t m,
+                                  floating* block_work, double* coef,
+                                  floating* z_trace) noexcept nogil:
+    """Samples ids[0], ids[id_stride], ... (m of them) as one block; returns their summed loss.
+
+    ``z_trace`` (m x H, or NULL) receives each sample's first-layer z.
+    """
+    cdef const Py_ssize_t* n_off = L.n_off
+    cdef Py_ssize_t n_x = L.sizes[0], H = L.sizes[1], n_last = L.sizes[L.n_layers]
+    cdef double mu = st.mu
+    cdef Py_ssize_t s, r, j
+    cdef int k = <int>m, ni = <int>n_x, nh = <int>H
+    cdef floating* W0 = params + L.w_off[0]
+    cdef floating* V0 = _at(velocity, L.w_off[0])
+    cdef floating* Xb = block_work
+    cdef floating* P = Xb + m * n_x
+    cdef floating* Q = P + m * H
+    cdef floating* D = Q + m * H
+    cdef floating* Ds = D + m * H
+    cdef floating* Gm = Ds + m * H
+    cdef floating* z = work + ws.z
+    cdef floating* b0 = params + L.b_off[0]
+    cdef double* pw = coef            # mu^t
+    cdef double* ac = coef + (m + 1)  # a_t = 1 + mu + ... + mu^t
+    cdef double* cc = ac + (m + 1)    # c_t = mu + ... + mu^t
+    cdef double total = 0
+    cdef floating cs
+
+    for s in range(m):
+        memcpy(Xb + s * n_x, X + ids[s * id_stride] * n_x, n_x * sizeof(floating))
+    # P[s, j] = x_s . W0[j]: column-major P^T (H x m) = W0 (as n_x x H)^T Xb (n_x x m)
+    _gemm(c'T', c'N', nh, k, ni, <floating>1, W0, ni, Xb, ni, <floating>0, P, nh)
+    if V0 != NULL:
+        _gemm(c'T', c'N', nh, k, ni, <floating>1, V0, ni, Xb, ni, <floating>0, Q, nh)
+        pw[0] = 1
+        ac[0] = 1
+        cc[0] = 0
+        for s in range(1, m + 1):
+            pw[s] = pw[s - 1] * mu
+            ac[s] = ac[s - 1] + pw[s]
+            cc[s] = cc[s - 1] + pw[s]
+    # Gm[s k + r] = x_r . x_s for r <= s
+    _gram_upper(k, ni, Xb, Gm)
+
+    for s in range(m):
+        for j in range(H):
+            z[n_off[0] + j] = P[s * H + j]
+        if V0 != NULL:
+            cs = <floating>cc[s]
+            for j in range(H):
+                z[n_off[0] + j] += cs * Q[s * H + j]
+            for r in range(s):
+                _axpy(z + n_off[0], D + r * H, <floating>(-ac[s - 1 - r]) * Gm[s * m + r], H)
+        else:
+            for r in range(s):
+                _axpy(z + n_off[0], D + r * H, -Gm[s * m + r], H)
+        for j in range(H):
+            z[n_off[0] + j] += b0[j]
+        if z_trace != NULL:
+            memcpy(z_trace + s * H, z + n_off[0], H * sizeof(floating))
+        total += _blocked_sample(params, velocity, L, ws, work, st,
+                                 Y + ids[s * id_stride] * n_last, D + s * H)
+
+    # the rank-m update: W0 (as n_x x H, column-major) -= Xb (n_x x m) D^T (m x H)
+    if V0 == NULL:
+        _gemm(c'N', c'T', ni, nh, k, <floating>-1, Xb, ni, D, nh, <floating>1, W0, ni)
+    else:
+        _axpy(W0, V0, <floating>cc[m], H * n_x)
+        for s in range(m):
+            for j in range(H):
+                Ds[s * H + j] = <floating>ac[m - 1 - s] * D[s * H + j]
+        _gemm(c'N', c'T', ni, nh, k, <floating>-1, Xb, ni, Ds, nh, <floating>1, W0, ni)
+        for s in range(m):
+            for j in range(H):
+                Ds[s * H + j] = <floating>pw[m - 1 - s] * D[s * H + j]
+        _gemm(c'N', c'T', ni, nh, k, <floating>-1, Xb, ni, Ds, nh, <floating>pw[m], V0, ni)
+    return total
+
+
+def train_epochs_blocked(floating[::1] params, floating[::1] velocity, floating[::1] backup,
+                         floating[::1] work, floating[::1] block_work, double[::1] coef,
+                         const Py_ssize_t[::1] sizes, const Py_ssize_t[::1] w_off,
+                         const Py_ssize_t[::1] b_off, const Py_ssize_t[::1] n_off,
+                         const int[::1] acts, int loss, bint train_bias,
+                         const floating[:, ::1] X, const floating[:, ::1] Y,
+                         const Py_ssize_t[:, :] order, double eta, double momentum,
+                         Py_ssize_t block_size, double[::1] epoch_loss,
+                         floating[:, ::1] z_trace=None):
+    """Online SGD with the blocked first-layer schedule; see train_epochs.
+
+    The same contract as ``train_epochs(..., batch_size=0)`` (one epoch per
+    row of ``order``, ``epoch_loss`` filled in, -1 or the first diverging
+    epoch returned with the weights restored), plus
+
+    Parameters
+    ----------
+    block_work : (blocked_workspace_size(sizes, block_size),) scratch
+    coef : (3 * (block_size + 1),) float64 scratch
+    block_size : samples per block (blocks do not cross epochs)
+    z_trace : (n_epochs * n_samples, sizes[1]) or None; if given, changed in
+        place: the first-layer pre-activations z of every sample as visited
+        (for testing)
+
+    load_blas() must have been called.
+    """
+    cdef Layout L
+    cdef Slots ws
+    cdef Step st
+    cdef Py_ssize_t n_params = params.shape[0]
+    cdef Py_ssize_t n_epochs = order.shape[0], n_samples = order.shape[1]
+    cdef Py_ssize_t e, s, m, k = block_size
+    cdef Py_ssize_t id_stride = order.strides[1] // <Py_ssize_t>sizeof(Py_ssize_t)
+    cdef floating* P = &params[0]
+    cdef floating* V = _ptr_or_null(velocity)
+    cdef floating* W = &work[0]
+    cdef double total
+    cdef Py_ssize_t failed = -1
+    cdef floating* zt = NULL
+
+    if not has_blas():
+        raise RuntimeError("train_epochs_blocked needs load_blas() first")
+    _prologue(&L, &ws, sizes, w_off, b_off, n_off, acts, n_params, work.shape[0],
+              X.shape[0], X.shape[1], Y.shape[0], Y.shape[1])
+    L.loss = loss
+    L.train_bias = train_bias
+    if epoch_loss.shape[0] < n_epochs:
+        raise ValueError("epoch_loss is shorter than the number of epochs")
+    if k < 1:
+        raise ValueError("block_size must be positive")
+    if sizes[0] > _INT_MAX or sizes[1] > _INT_MAX or k > _INT_MAX \
+            or sizes[0] * sizes[1] > _INT_MAX or k * sizes[0] > _INT_MAX:
+        raise ValueError("layer sizes or block_size too large for BLAS")
+    if backup.shape[0] < 2 * n_params or (momentum != 0 and velocity.shape[0] < n_params) \
+            or block_work.shape[0] < blocked_workspace_size(sizes, k) \
+            or coef.shape[0] < 3 * (k + 1):
+        raise ValueError("scratch buffers too small for this network")
+    if order.strides[1] % <Py_ssize_t>sizeof(Py_ssize_t) != 0 or order.strides[1] < 0:
+        raise ValueError("order must have non-negative, element-aligned strides")
+    # the blocked algebra holds for plain SGD and classical momentum only
+    st.eta = eta
+    st.mu = momentum
+    st.opt = CYP_OPT_SGD if momentum == 0 else CYP_OPT_MOMENTUM
+    if momentum == 0:
+        V = NULL
+    if n_samples == 0 or n_epochs == 0:
+        return -1
+    if z_trace is not None:
+        if z_trace.shape[0] < n_epochs * n_samples or z_trace.shape[1] != sizes[1]:
+            raise ValueError("z_trace must have shape (n_epochs * n_samples, sizes[1])")
+        zt = &z_trace[0, 0]
+    for e in range(n_epochs):
+        for s in range(n_samples):
+            if order[e, s] < 0 or order[e, s] >= X.shape[0]:
+                raise ValueError("sample order holds an index outside X")
+
+    cdef cyp_interrupt intr  # Ctrl-C / cancel (csrc/cyprop_interrupt.h)
+    cyp_interrupt_init(&intr)
+    with nogil:
+        for e in range(n_epochs):
+            memcpy(&backup[0], P, n_params * sizeof(floating))
+            if V != NULL:
+                memcpy(&backup[n_params], V, n_params * sizeof(floating))
+            total = 0
+            s = 0
+            while s < n_samples:
+                # one block
+                if cyp_interrupted(&intr): break
+                m = min(k, n_samples - s)
+                total += _blocked_block(P, V, &L, &ws, W, &st, &X[0, 0], &Y[0, 0],
+                                        &order[e, s], id_stride, m, &block_work[0], &coef[0],
+                                        _at(zt, (e * n_samples + s) * sizes[1]))
+                s += m
+            if not intr.stopped:
+                epoch_loss[e] = total / n_samples
+            if intr.stopped or not isfinite(epoch_loss[e]) or not _all_finite(P, n_params):
+                memcpy(P, &backup[0], n_params * sizeof(floating))
+                if V != NULL:
+                    memcpy(V, &backup[n_params], n_params * sizeof(floating))
+                failed = -1 if intr.stopped else e
+                break
+    cyp_interrupt_raise(&intr)  # Ctrl-C: the weights are those of the last completed epoch
+    return failed
