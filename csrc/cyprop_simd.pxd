@@ -17,10 +17,12 @@ cdef extern from "cyprop_simd.h" nogil:
     # the update rule: one parameter, one row fused with a pass, a gradient
     void cyp_update_one_d(int opt, double* w, double* v, Py_ssize_t k, double step, double mu)
     void cyp_update_one_f(int opt, float* w, float* v, Py_ssize_t k, float step, float mu)
-    double cyp_deferred_dot_d(int opt, double* w, double* v, const double* a_old, double step,
-                              double mu, const double* x, Py_ssize_t n)
-    float cyp_deferred_dot_f(int opt, float* w, float* v, const float* a_old, float step,
-                             float mu, const float* x, Py_ssize_t n)
+    void cyp_deferred_layer_d(int opt, double* W, double* V, const double* a_old,
+                              const double* steps, double mu, const double* x, const double* b,
+                              double* z, Py_ssize_t n_in, Py_ssize_t n_out)
+    void cyp_deferred_layer_f(int opt, float* W, float* V, const float* a_old,
+                              const float* steps, float mu, const float* x, const float* b,
+                              float* z, Py_ssize_t n_in, Py_ssize_t n_out)
     void cyp_backprop_step_d(int opt, double* w, double* v, double* back, const double* a,
                              double d, double step, double mu, Py_ssize_t n)
     void cyp_backprop_step_f(int opt, float* w, float* v, float* back, const float* a,

@@ -188,14 +188,16 @@ cdef inline void _update_one(const Step* st, floating* w, floating* v, Py_ssize_
         cyp_update_one_d(st.opt, w, v, k, step, st.mu)
 
 
-cdef inline floating _deferred_dot(const Step* st, floating* w, floating* v,
-                                   const floating* a_old, floating step, const floating* x,
-                                   Py_ssize_t n) noexcept nogil:
-    # w moves by step * a_old, then return sum_i w[i] * x[i] (one pass over w)
+cdef inline void _deferred_layer(const Step* st, floating* W, floating* V,
+                                 const floating* a_old, const floating* steps, const floating* x,
+                                 const floating* b, floating* z, Py_ssize_t n_in,
+                                 Py_ssize_t n_out) noexcept nogil:
+    # row j of W moves by steps[j] * a_old, then z[j] = W[j] . x + b[j] (one
+    # pass over W; the rule chosen once for the layer)
     if floating is float:
-        return cyp_deferred_dot_f(st.opt, w, v, a_old, step, <float>st.mu, x, n)
+        cyp_deferred_layer_f(st.opt, W, V, a_old, steps, <float>st.mu, x, b, z, n_in, n_out)
     else:
-        return cyp_deferred_dot_d(st.opt, w, v, a_old, step, st.mu, x, n)
+        cyp_deferred_layer_d(st.opt, W, V, a_old, steps, st.mu, x, b, z, n_in, n_out)
 
 
 cdef inline void _backprop_step(const Step* st, floating* w, floating* v, floating* back,
@@ -435,9 +437,7 @@ cdef inline double _sample_step(floating* params, floating* velocity, const Layo
         W = params + L.w_off[0]
         V = _at(velocity, L.w_off[0])
         b = params + L.b_off[0]
-        for j in range(n_out):
-            z[n_off[0] + j] = _deferred_dot(st, W + j * n_in, _at(V, j * n_in), pending_x[0],
-                                            pending[j], x, n_in) + b[j]
+        _deferred_layer(st, W, V, pending_x[0], pending, x, b, z + n_off[0], n_in, n_out)
         _activate(L.acts[0], z + n_off[0], a + n_off[0], n_out)
         _forward_from(L, 1, params, a + n_off[0], z, a)
     else:
