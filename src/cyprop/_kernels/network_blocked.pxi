@@ -92,67 +92,6 @@ def blocked_workspace_size(const Py_ssize_t[::1] sizes, Py_ssize_t block_size):
     return k * n_in + 4 * k * H + k * k
 
 
-cdef inline double _blocked_sample(floating* params, floating* velocity, const Layout* L,
-                                   const Slots* ws, floating* work, const Step* st,
-                                   const floating* t, floating* step_out) noexcept nogil:
-    """One sample of the blocked schedule, its first-layer z already in the z slot.
-
-    Activates the first layer, runs the layers above it forward, then the
-    backward pass fused with the per-sample update of every layer but the
-    first (as _sample_step does), updates the first layer's bias and writes
-    the first layer's steps eta * delta_j to ``step_out``.  Returns the loss.
-    """
-    cdef const Py_ssize_t* sizes = L.sizes
-    cdef const Py_ssize_t* n_off = L.n_off
-    cdef floating* z = work + ws.z
-    cdef floating* a = work + ws.a
-    cdef floating* delta = work + ws.delta
-    cdef floating* delta_prev = work + ws.delta_prev
-    cdef floating* back = work + ws.back
-    cdef Py_ssize_t l, j, i, n_in, n_out
-    cdef floating* W
-    cdef floating* b
-    cdef floating* V
-    cdef floating* swap
-    cdef const floating* a_prev
-    cdef floating step
-    cdef double sample_loss
-
-    _activate(L.acts[0], z + n_off[0], a + n_off[0], sizes[1])
-    _forward_from(L, 1, params, a + n_off[0], z, a)
-    l = L.n_layers - 1
-    sample_loss = _output_delta(L.loss, L.acts[l], z + n_off[l], a + n_off[l], t, delta,
-                                sizes[L.n_layers])
-    for l in range(L.n_layers - 1, 0, -1):
-        n_in = sizes[l]
-        n_out = sizes[l + 1]
-        W = params + L.w_off[l]
-        V = _at(velocity, L.w_off[l])
-        b = params + L.b_off[l]
-        a_prev = a + n_off[l - 1]
-        for i in range(n_in):
-            back[i] = 0
-        for j in range(n_out):
-            step = <floating>st.eta * delta[j]
-            _backprop_step(st, W + j * n_in, _at(V, j * n_in), back, a_prev, delta[j], step,
-                           n_in)
-            if L.train_bias:
-                _update_one(st, b, _at(velocity, L.b_off[l]), j, step)
-        _hidden_delta(L.acts[l - 1], back, z + n_off[l - 1], a + n_off[l - 1],
-                      delta_prev, n_in)
-        swap = delta
-        delta = delta_prev
-        delta_prev = swap
-    # first layer: the bias now, the weights at the end of the block
-    b = params + L.b_off[0]
-    for j in range(sizes[1]):
-        step = <floating>st.eta * delta[j]
-        step_out[j] = step
-        if L.train_bias:
-            _update_one(st, b, _at(velocity, L.b_off[0]), j, step)
-    return sample_loss
-
-
 cdef inline double _blocked_block(floating* params, floating* velocity, const Layout* L,
                                   const Slots* ws, floating* work, const Step* st,
                                   const floating* X, const floating* Y,
@@ -216,7 +155,7 @@ cdef inline double _blocked_block(floating* params, floating* velocity, const La
             z[n_off[0] + j] += b0[j]
         if z_trace != NULL:
             memcpy(z_trace + s * H, z + n_off[0], H * sizeof(floating))
-        total += _blocked_sample(params, velocity, L, ws, work, st,
+        total += _sample_rest(params, velocity, L, ws, work, st,
                                  Y + ids[s * id_stride] * n_last, D + s * H)
 
     # the rank-m update: W0 (as n_x x H, column-major) -= Xb (n_x x m) D^T (m x H)

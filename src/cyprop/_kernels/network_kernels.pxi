@@ -378,20 +378,23 @@ cdef inline void _forward_from(const Layout* L, Py_ssize_t first, const floating
                                const floating* a_prev, floating* z, floating* a) noexcept nogil:
     """Forward pass through layers first..n_layers-1; a_prev is the input of
     layer ``first`` (x when first == 0)."""
-    cdef Py_ssize_t l, j, n_in, n_out
-    cdef const floating* W
-    cdef const floating* b
-    cdef floating* zl
+    cdef Py_ssize_t l
     for l in range(first, L.n_layers):
-        n_in = L.sizes[l]
-        n_out = L.sizes[l + 1]
-        W = params + L.w_off[l]
-        b = params + L.b_off[l]
-        zl = z + L.n_off[l]
-        for j in range(n_out):
-            zl[j] = _dot(W + j * n_in, a_prev, n_in) + b[j]
-        _activate(L.acts[l], zl, a + L.n_off[l], n_out)
+        _layer_z(L, l, params, a_prev, z)
+        _activate(L.acts[l], z + L.n_off[l], a + L.n_off[l], L.sizes[l + 1])
         a_prev = a + L.n_off[l]
+
+
+cdef inline void _layer_z(const Layout* L, Py_ssize_t l, const floating* params,
+                          const floating* a_prev, floating* z) noexcept nogil:
+    """Pre-activations of layer l, z_j = W_l[j] . a_prev + b_l[j], into its
+    part of the node buffer z."""
+    cdef Py_ssize_t j, n_in = L.sizes[l]
+    cdef const floating* W = params + L.w_off[l]
+    cdef const floating* b = params + L.b_off[l]
+    cdef floating* zl = z + L.n_off[l]
+    for j in range(L.sizes[l + 1]):
+        zl[j] = _dot(W + j * n_in, a_prev, n_in) + b[j]
 
 
 cdef inline double _sample_step(floating* params, floating* velocity, const Layout* L,
@@ -412,6 +415,34 @@ cdef inline double _sample_step(floating* params, floating* velocity, const Layo
     network, is read and written once per sample instead of read twice and
     written once.
     """
+    cdef floating* pending = work + ws.pending
+    cdef double sample_loss
+    # forward pass, first layer: with the previous sample's deferred update
+    # applied on the way (W_0 row by row: update, then dot with this x)
+    if pending_x[0] != NULL:
+        _deferred_layer(st, params + L.w_off[0], _at(velocity, L.w_off[0]), pending_x[0],
+                        pending, x, params + L.b_off[0], work + ws.z + L.n_off[0],
+                        L.sizes[0], L.sizes[1])
+    else:
+        _layer_z(L, 0, params, x, work + ws.z)
+    sample_loss = _sample_rest(params, velocity, L, ws, work, st, t, pending)
+    pending_x[0] = x
+    return sample_loss
+
+
+cdef inline double _sample_rest(floating* params, floating* velocity, const Layout* L,
+                                const Slots* ws, floating* work, const Step* st,
+                                const floating* t, floating* first_steps) noexcept nogil:
+    """One online SGD sample once its first-layer z is in the z slot.
+
+    Activates the first layer, runs the layers above it forward, then the
+    backward pass fused with the update of every layer but the first (one
+    pass over each W computes W^T delta with the old weights and updates
+    W), updates the first layer's biases and writes its steps eta * delta_j
+    to ``first_steps`` (sizes[1] long): the caller updates W_0 (the
+    sequential schedule in the next sample's forward pass, the blocked one
+    at the end of its block).  Returns the sample's loss.
+    """
     cdef const Py_ssize_t* sizes = L.sizes
     cdef const Py_ssize_t* n_off = L.n_off
     cdef floating* z = work + ws.z
@@ -419,7 +450,6 @@ cdef inline double _sample_step(floating* params, floating* velocity, const Layo
     cdef floating* delta = work + ws.delta
     cdef floating* delta_prev = work + ws.delta_prev
     cdef floating* back = work + ws.back
-    cdef floating* pending = work + ws.pending
     cdef Py_ssize_t l, j, i, n_in, n_out
     cdef floating* W
     cdef floating* b
@@ -429,25 +459,15 @@ cdef inline double _sample_step(floating* params, floating* velocity, const Layo
     cdef floating step
     cdef double sample_loss
 
-    # forward pass; the first layer applies the previous sample's deferred
-    # update on the way (W_0 row by row: update, then dot with this x)
-    if pending_x[0] != NULL:
-        n_in = sizes[0]
-        n_out = sizes[1]
-        W = params + L.w_off[0]
-        V = _at(velocity, L.w_off[0])
-        b = params + L.b_off[0]
-        _deferred_layer(st, W, V, pending_x[0], pending, x, b, z + n_off[0], n_in, n_out)
-        _activate(L.acts[0], z + n_off[0], a + n_off[0], n_out)
-        _forward_from(L, 1, params, a + n_off[0], z, a)
-    else:
-        _forward(L, params, x, z, a)
+    # forward pass through the layers above the first
+    _activate(L.acts[0], z + n_off[0], a + n_off[0], sizes[1])
+    _forward_from(L, 1, params, a + n_off[0], z, a)
     l = L.n_layers - 1
     sample_loss = _output_delta(L.loss, L.acts[l], z + n_off[l], a + n_off[l], t, delta,
                                 sizes[L.n_layers])
 
     # backward pass, output layer first; the input layer (l == 0) needs no
-    # delta, and its weights' update is deferred
+    # delta, and its weights' update is the caller's
     for l in range(L.n_layers - 1, 0, -1):
         n_in = sizes[l]
         n_out = sizes[l + 1]
@@ -469,14 +489,13 @@ cdef inline double _sample_step(floating* params, floating* velocity, const Layo
         swap = delta
         delta = delta_prev
         delta_prev = swap
-    # the first layer: biases now, W_0 in the next forward pass
+    # the first layer: biases now, W_0's steps for the caller
     b = params + L.b_off[0]
     for j in range(sizes[1]):
         step = <floating>st.eta * delta[j]
-        pending[j] = step
+        first_steps[j] = step
         if L.train_bias:
             _update_one(st, b, _at(velocity, L.b_off[0]), j, step)
-    pending_x[0] = x
     return sample_loss
 
 
