@@ -32,3 +32,26 @@ def test_reference_and_cli_use_the_same_names():
     assert choices["activation"] == _options.HIDDEN_ACTIVATIONS
     assert choices["mode"] == _options.MODES
     assert choices["dtype"] == _options.DTYPES
+
+
+def test_every_schedule_name_is_accepted_and_no_other():
+    X = np.array([[0.0, 1.0], [1.0, 0.0], [0.5, 0.5]])
+    net = cyprop.Network([2, 3, 2], seed=0)
+    for name in _options.ONLINE_SCHEDULES:
+        if name != "blocked" or _has_scipy():
+            net.copy().fit(X, X, epochs=1, online_schedule=name)
+    for name in _options.LEARNING_RATE_SCHEDULES:
+        net.copy().fit(X, X, epochs=2, schedule=name, n_iter_no_change=1)
+    for bad in ("Auto", "fast"):
+        with np.testing.assert_raises(ValueError):
+            net.copy().fit(X, X, online_schedule=bad)
+        with np.testing.assert_raises(ValueError):
+            net.copy().fit(X, X, schedule=bad)
+
+
+def _has_scipy():
+    try:
+        import scipy.linalg.cython_blas  # noqa: F401
+    except ImportError:
+        return False
+    return True

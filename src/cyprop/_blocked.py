@@ -18,10 +18,11 @@ so SciPy is needed only when the blocked schedule runs: "auto" falls back to
 import operator
 
 from ._kernels import kernels as _k
+from ._options import ONLINE_SCHEDULES
 
 __all__ = ["SCHEDULES", "DEFAULT_BLOCK_SIZE", "resolve_schedule", "blas_available"]
 
-SCHEDULES = ("auto", "sequential", "blocked")
+SCHEDULES = ONLINE_SCHEDULES
 
 DEFAULT_BLOCK_SIZE = 32
 """Samples per block when ``block_size`` is not given (measured on 784-128-10:

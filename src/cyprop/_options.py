@@ -14,6 +14,10 @@ OUTPUT_ACTIVATIONS = HIDDEN_ACTIVATIONS + ("softmax",)
 LOSSES = ("squared_error", "cross_entropy")
 #: Update after every sample, once per full batch, or per ``batch_size`` samples.
 MODES = ("online", "batch", "minibatch")
+#: How online mode runs: "auto" picks; "blocked" updates the first layer by blocks.
+ONLINE_SCHEDULES = ("auto", "sequential", "blocked")
+#: Learning rate per epoch: fixed, eta_0 / (t + 1)**power_t, or divided by 5 on stalls.
+LEARNING_RATE_SCHEDULES = ("constant", "invscaling", "adaptive")
 #: Parameter and arithmetic precisions (NumPy dtype names).
 DTYPES = ("float64", "float32")
 #: Update rules (more come with the optimizers issue).

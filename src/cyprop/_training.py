@@ -19,11 +19,12 @@ import warnings
 
 import numpy as np
 
+from ._options import LEARNING_RATE_SCHEDULES
 from ._validate import as_count, as_real, check_choice
 
 __all__ = ["ConvergenceWarning", "SCHEDULES", "EpochControls"]
 
-SCHEDULES = ("constant", "invscaling", "adaptive")
+SCHEDULES = LEARNING_RATE_SCHEDULES
 
 
 class ConvergenceWarning(UserWarning):
