@@ -204,3 +204,21 @@ ids() {  # ids PLATFORM-TAG...: every intended CPython for each platform tag
         for v in cp310 cp311 cp312 cp313 cp314 cp314t; do echo "$v-$p"; done
     done
 }
+
+# -- the test suite on instrumented builds ---------------------------------------
+
+checked_builds() {  # the sanitizer and bounds-check stages, side by side
+    local pid_asan pid_bounds rc_asan=0 rc_bounds=0 tag
+    run_logged asan "$ROOT/.ci/sanitizers.sh" "$WORK" "$PY" & pid_asan=$!
+    run_logged bounds "$ROOT/.ci/boundscheck.sh" "$WORK" "$PY" & pid_bounds=$!
+    wait $pid_asan || rc_asan=$?
+    wait $pid_bounds || rc_bounds=$?
+    for tag in asan bounds; do
+        echo "----- $tag"
+        grep -v "^WARNING: Location" "$WORK/$tag.log"
+    done
+    if [ $rc_asan != 0 ] || [ $rc_bounds != 0 ]; then
+        echo "FAIL: ASan+UBSan exit $rc_asan, CYPROP_BOUNDSCHECK=1 exit $rc_bounds" >&2
+        return 1
+    fi
+}
