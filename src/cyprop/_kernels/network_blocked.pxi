@@ -297,6 +297,7 @@ def train_epochs_blocked(floating[::1] params, floating[::1] velocity, floating[
     # the blocked algebra holds for plain SGD and classical momentum only
     st.eta = eta
     st.mu = momentum
+    st.l2 = 0   # the blocked algebra has no L2 term (resolve_schedule refuses it)
     st.opt = CYP_OPT_SGD if momentum == 0 else CYP_OPT_MOMENTUM
     if momentum == 0:
         V = NULL
