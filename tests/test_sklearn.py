@@ -110,6 +110,11 @@ def _assert_same_model(ours, theirs, rtol=1e-9):
     {"solver": "sgd", "alpha": 0.0, "batch_size": 1, "learning_rate_init": 0.01},
     {"solver": "sgd", "alpha": 0.0, "momentum": 0.0, "learning_rate": "invscaling",
      "learning_rate_init": 0.5},
+    # with the L2 penalty in the kernel (online, mini-batch; momentum, Nesterov)
+    {"solver": "sgd", "alpha": 0.5, "batch_size": 1, "learning_rate_init": 0.01},
+    {"solver": "sgd", "alpha": 0.5, "momentum": 0.0, "batch_size": 1, "learning_rate_init": 0.01},
+    {"solver": "sgd", "alpha": 0.5, "nesterovs_momentum": False, "batch_size": 32},
+    {"solver": "sgd", "alpha": 0.5, "batch_size": 16, "learning_rate_init": 0.05},
 ])
 def test_classifier_follows_scikit_learn_to_round_off(digits, params):
     X_train, _, y_train, _ = digits

@@ -47,7 +47,7 @@ def blas_available():
     return True
 
 
-def resolve_schedule(schedule, block_size, layer_sizes, mode, nesterov=False):
+def resolve_schedule(schedule, block_size, layer_sizes, mode, nesterov=False, l2=False):
     """Block size of the online schedule to run, 0 for sequential.
 
     Parameters
@@ -62,6 +62,8 @@ def resolve_schedule(schedule, block_size, layer_sizes, mode, nesterov=False):
         Nesterov momentum is on: the blocked algebra covers plain SGD and
         classical momentum only, so "auto" runs sequential and "blocked" is
         refused.
+    l2 : bool
+        An L2 penalty is on: the same (the blocked algebra has no L2 term).
 
     Raises
     ------
@@ -100,6 +102,11 @@ def resolve_schedule(schedule, block_size, layer_sizes, mode, nesterov=False):
         if schedule == "blocked":
             raise ValueError("online_schedule='blocked' runs plain SGD and classical momentum; "
                              "with nesterov=True use online_schedule='sequential'")
+        return 0
+    if l2:
+        if schedule == "blocked":
+            raise ValueError("online_schedule='blocked' has no L2 term; "
+                             "with l2 > 0 use online_schedule='sequential'")
         return 0
     if schedule == "blocked":
         if not blas_available():

@@ -431,7 +431,7 @@ class Network:
             momentum=0.0, shuffle=True, seed=None, progress=False, callback=None,
             schedule="constant", power_t=0.5, tol=1e-4, n_iter_no_change=None,
             validation_fraction=None, warm_start=False, nesterov=False,
-            online_schedule="auto", block_size=None):
+            online_schedule="auto", block_size=None, l2=0.0):
         """Train the network by backpropagation; the parameters change in place.
 
         Parameters
@@ -509,6 +509,15 @@ class Network:
             "sequential" otherwise.
         block_size : int, optional
             Samples per block of the blocked schedule (default 32).
+        l2 : float >= 0, default 0
+            L2 penalty (scikit-learn's ``alpha``) on the weights, not the
+            biases: every update over a batch of ``n`` samples (``n = 1``
+            online, the batch's size otherwise) adds ``l2 * W / n`` to the
+            mean gradient, and each sample's loss in the history gains
+            ``l2 / (2 n) * sum_l ||W_l||^2`` (as :meth:`loss` and
+            ``cyprop._reference.optimizers.fit`` count it).  Runs inside the
+            kernels; "auto" picks the sequential online schedule and
+            "blocked" is refused.
 
         Returns
         -------
@@ -545,14 +554,15 @@ class Network:
                              dict(schedule=schedule, power_t=power_t, tol=tol,
                                   n_iter_no_change=n_iter_no_change,
                                   validation_fraction=validation_fraction),
-                             online_schedule, block_size)
+                             online_schedule, block_size, l2)
 
     def _fit(self, X, Y, epochs, learning_rate, mode, batch_size, momentum, shuffle, seed,
              progress, callback, nesterov, warm_start, control_options, online_schedule,
-             block_size):
+             block_size, l2=0.0):
         X, Y, epochs, eta, mu, nesterov, batch, shuffle, seed, progress = self._check_fit_args(
             X, Y, epochs, learning_rate, mode, batch_size, momentum, nesterov, shuffle, seed,
             progress, callback)
+        l2 = as_real(l2, "l2", nonnegative=True)
         controls = _training.EpochControls(eta, **control_options, t=self._warm_t(warm_start))
         X_val = Y_val = None
         if controls.validation_fraction is not None:
@@ -561,7 +571,7 @@ class Network:
                 batch = X.shape[0]
         n = X.shape[0]
         samples_per_block = resolve_schedule(online_schedule, block_size, self.layer_sizes, mode,
-                                             nesterov and mu > 0)
+                                             nesterov and mu > 0, l2=l2 > 0)
         velocity = self._warm_velocity(warm_start, self._params.size if mu else 0)
         scratch = FitScratch(self, epochs, batch, velocity, samples_per_block)
         orders = SampleOrders(n, shuffle, seed)
@@ -577,7 +587,7 @@ class Network:
                 step = controls.begin_epoch() if controls.per_epoch else eta
                 # (Ctrl-C: the kernel restored the interrupted epoch's starting weights)
                 self._train_epochs(X, Y, orders.next(count), step, mu, nesterov, batch, scratch,
-                                   first, count, history)
+                                   first, count, history, l2)
                 done = first + count
                 if bar is not None:
                     bar.update(count, history.loss[-1])
@@ -629,7 +639,7 @@ class Network:
         return X, Y, epochs, eta, mu, bool(nesterov), batch, shuffle, seed, progress
 
     def _train_epochs(self, X, Y, order, eta, mu, nesterov, batch, scratch, first, count,
-                      history):
+                      history, l2=0.0):
         """Run epochs ``first .. first + count - 1`` in one kernel call.
 
         Appends their losses to ``history``; raises :class:`DivergenceError`
@@ -646,7 +656,7 @@ class Network:
             failed = _k.train_epochs(self._params, scratch.grad, scratch.velocity,
                                      scratch.backup, scratch.work, *self._layout_args(),
                                      self._loss_code, self.bias, X, Y, order, eta, mu, batch,
-                                     losses, nesterov)
+                                     losses, nesterov, l2)
         done = count if failed < 0 else failed
         history._ran(done)
         if failed >= 0:

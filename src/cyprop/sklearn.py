@@ -28,11 +28,12 @@ Training rules (scikit-learn's; see :mod:`cyprop._reference.optimizers`):
   rule would stop.
 
 .. note:: Python-side optimizer (temporary).  The update step of
-   ``solver="adam"``, and of ``"sgd"`` with ``alpha > 0``, is applied in
-   NumPy between kernel calls (one kernel call per mini-batch computes the
-   loss and the gradient), until the kernels' epoch loop has these rules.
-   SGD without a penalty (plain, classical or Nesterov momentum) already runs
-   a whole epoch per kernel call.  Results follow the rules above either way.
+   ``solver="adam"``, and of ``"sgd"`` with ``alpha > 0`` for the regressor
+   (squared error), is applied in NumPy between kernel calls (one kernel call
+   per mini-batch computes the loss and the gradient), until the kernels'
+   epoch loop has these rules.  SGD (plain, classical or Nesterov momentum)
+   runs a whole epoch per kernel call, with the L2 penalty in the kernel for
+   the classifier.  Results follow the rules above either way.
 
 Extras over scikit-learn: ``activation`` also takes cyprop's ``"sigmoid"``
 (= ``"logistic"``), ``"leaky_relu"`` and ``"rbf"``; ``dtype`` ("float64",
@@ -394,9 +395,11 @@ class _BaseMLP(BaseEstimator):
         grad = np.zeros_like(params)
         self._grad_views(grad)
         opt = self._optimizer
-        # SGD (plain, classical or Nesterov momentum) without a penalty is the kernel's own
-        # rule: then a whole epoch (scikit-learn's sample order and batches) is one kernel call.
-        in_kernel = self.solver == "sgd" and self.alpha == 0
+        # SGD (plain, classical or Nesterov momentum), with its L2 penalty, is the kernel's
+        # own rule: then a whole epoch (scikit-learn's sample order and batches) is one kernel
+        # call.  Not for squared error with a penalty: scikit-learn reports that loss divided
+        # by the outputs but the penalty not, and the kernel's epoch loss holds both summed.
+        in_kernel = self.solver == "sgd" and (self.alpha == 0 or self._loss != "squared_error")
         if in_kernel:
             epoch_loss = np.empty(1)
             backup = np.empty(2 * params.size, dtype=params.dtype)
@@ -414,7 +417,7 @@ class _BaseMLP(BaseEstimator):
                         net._loss_code, True, X_train, y_train,
                         sample_idx.astype(np.intp).reshape(1, -1), opt.learning_rate,
                         opt.momentum, kernel_batch, epoch_loss,
-                        bool(opt.nesterov and opt.momentum))
+                        bool(opt.nesterov and opt.momentum), float(self.alpha))
                     if failed >= 0:
                         raise ValueError("Solver produced non-finite parameter weights. The "
                                          "input data may contain large values and need to be "

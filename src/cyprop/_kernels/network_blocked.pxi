@@ -155,8 +155,8 @@ cdef inline double _blocked_block(floating* params, floating* velocity, const La
             z[n_off[0] + j] += b0[j]
         if z_trace != NULL:
             memcpy(z_trace + s * H, z + n_off[0], H * sizeof(floating))
-        total += _sample_rest(params, velocity, L, ws, work, st,
-                                 Y + ids[s * id_stride] * n_last, D + s * H)
+        total += _sample_rest(params, velocity, L, ws, work, st, NULL,
+                              Y + ids[s * id_stride] * n_last, D + s * H)
 
     # the rank-m update: W0 (as n_x x H, column-major) -= Xb (n_x x m) D^T (m x H)
     if V0 == NULL:
@@ -236,6 +236,7 @@ def train_epochs_blocked(floating[::1] params, floating[::1] velocity, floating[
     # the blocked algebra holds for plain SGD and classical momentum only
     st.eta = eta
     st.mu = momentum
+    st.l2 = 0   # the blocked algebra has no L2 term (resolve_schedule refuses it)
     st.opt = CYP_OPT_SGD if momentum == 0 else CYP_OPT_MOMENTUM
     if momentum == 0:
         V = NULL

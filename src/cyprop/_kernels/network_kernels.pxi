@@ -83,10 +83,12 @@ cdef struct Slots:
 
 
 cdef struct Step:
-    # One optimizer step: the rule (CYP_OPT_*), learning rate, momentum.
+    # One optimizer step: the rule (CYP_OPT_*), learning rate, momentum,
+    # and the L2 coefficient (scikit-learn's alpha; 0: no penalty).
     int opt
     double eta
     double mu
+    double l2
 
 
 def cpu_has_avx2_fma():
@@ -222,6 +224,58 @@ cdef inline void _apply_gradient(const Step* st, floating* params, floating* gra
 cdef inline floating* _at(floating* base, Py_ssize_t offset) noexcept nogil:
     # base + offset, or NULL for an absent buffer (no velocity without momentum)
     return NULL if base == NULL else base + offset
+
+
+cdef inline double _l2_row_step(const Step* st, floating* w, floating* v, floating* back,
+                                const floating* a, floating d, floating step,
+                                Py_ssize_t n) noexcept nogil:
+    """A weight row's online step with the L2 term (one sample, n = 1):
+    back += w * d (back may be NULL), then the rule with the step
+    ``u = step * a[i] + eta * l2 * w[i]`` (the old w).  Returns sum w[i]^2 of
+    the old row (the penalty's share).  Runs only with l2 > 0, so that the
+    rules without a penalty keep their exact arithmetic."""
+    cdef Py_ssize_t i
+    cdef floating wi, u, vk
+    cdef floating lam = <floating>(st.eta * st.l2)
+    cdef floating mu = <floating>st.mu
+    cdef double sq = 0
+    for i in range(n):
+        wi = w[i]
+        sq += <double>wi * wi
+        if back != NULL:
+            back[i] += wi * d
+        u = step * a[i] + lam * wi
+        if st.opt == CYP_OPT_MOMENTUM:
+            vk = mu * v[i] - u
+            v[i] = vk
+            w[i] = wi + vk
+        elif st.opt == CYP_OPT_NESTEROV:
+            vk = mu * v[i] - u
+            v[i] = vk
+            w[i] = wi + (mu * vk - u)
+        else:
+            w[i] = wi - u
+    return sq
+
+
+cdef inline double _add_l2_gradient(const Layout* L, const floating* params, floating* grad,
+                                    double l2) noexcept nogil:
+    """grad += l2 * W over every weight matrix (not the biases), added to a
+    batch's summed gradient before its mean is taken (so the step is
+    ``(sum_s dW_s + l2 W) / n``).  Returns sum ||W||^2."""
+    cdef Py_ssize_t l, k, n
+    cdef const floating* W
+    cdef floating* G
+    cdef floating lam = <floating>l2
+    cdef double sq = 0
+    for l in range(L.n_layers):
+        n = L.sizes[l] * L.sizes[l + 1]
+        W = params + L.w_off[l]
+        G = grad + L.w_off[l]
+        for k in range(n):
+            sq += <double>W[k] * W[k]
+            G[k] += lam * W[k]
+    return sq
 
 
 # ----------------------------------------------------------------------------
@@ -425,14 +479,16 @@ cdef inline double _sample_step(floating* params, floating* velocity, const Layo
                         L.sizes[0], L.sizes[1])
     else:
         _layer_z(L, 0, params, x, work + ws.z)
-    sample_loss = _sample_rest(params, velocity, L, ws, work, st, t, pending)
-    pending_x[0] = x
+    sample_loss = _sample_rest(params, velocity, L, ws, work, st, x, t, pending)
+    if st.l2 == 0:   # (with the L2 term W_0 was updated already)
+        pending_x[0] = x
     return sample_loss
 
 
 cdef inline double _sample_rest(floating* params, floating* velocity, const Layout* L,
                                 const Slots* ws, floating* work, const Step* st,
-                                const floating* t, floating* first_steps) noexcept nogil:
+                                const floating* x, const floating* t,
+                                floating* first_steps) noexcept nogil:
     """One online SGD sample once its first-layer z is in the z slot.
 
     Activates the first layer, runs the layers above it forward, then the
@@ -441,7 +497,9 @@ cdef inline double _sample_rest(floating* params, floating* velocity, const Layo
     W), updates the first layer's biases and writes its steps eta * delta_j
     to ``first_steps`` (sizes[1] long): the caller updates W_0 (the
     sequential schedule in the next sample's forward pass, the blocked one
-    at the end of its block).  Returns the sample's loss.
+    at the end of its block).  With the L2 term (``st.l2 != 0``, sequential
+    schedule only) W_0 is updated here instead, from the sample's input
+    ``x``, and ``first_steps`` is not written.  Returns the sample's loss.
     """
     cdef const Py_ssize_t* sizes = L.sizes
     cdef const Py_ssize_t* n_off = L.n_off
@@ -457,7 +515,7 @@ cdef inline double _sample_rest(floating* params, floating* velocity, const Layo
     cdef floating* swap
     cdef const floating* a_prev
     cdef floating step
-    cdef double sample_loss
+    cdef double sample_loss, sq = 0
 
     # forward pass through the layers above the first
     _activate(L.acts[0], z + n_off[0], a + n_off[0], sizes[1])
@@ -479,8 +537,12 @@ cdef inline double _sample_rest(floating* params, floating* velocity, const Layo
             back[i] = 0
         for j in range(n_out):
             step = <floating>st.eta * delta[j]
-            _backprop_step(st, W + j * n_in, _at(V, j * n_in), back, a_prev, delta[j], step,
-                           n_in)
+            if st.l2 != 0:
+                sq += _l2_row_step(st, W + j * n_in, _at(V, j * n_in), back, a_prev, delta[j],
+                                   step, n_in)
+            else:
+                _backprop_step(st, W + j * n_in, _at(V, j * n_in), back, a_prev, delta[j],
+                               step, n_in)
             if L.train_bias:
                 _update_one(st, b, _at(velocity, L.b_off[l]), j, step)
         # delta of the layer below: (W^T delta) * f'(z)
@@ -489,6 +551,20 @@ cdef inline double _sample_rest(floating* params, floating* velocity, const Layo
         swap = delta
         delta = delta_prev
         delta_prev = swap
+    if st.l2 != 0:
+        # with the L2 term the first layer is updated now, not deferred (its
+        # penalty share needs the old W_0, read in this same pass)
+        n_in = sizes[0]
+        W = params + L.w_off[0]
+        V = _at(velocity, L.w_off[0])
+        b = params + L.b_off[0]
+        for j in range(sizes[1]):
+            step = <floating>st.eta * delta[j]
+            sq += _l2_row_step(st, W + j * n_in, _at(V, j * n_in), NULL, x, 0, step, n_in)
+            if L.train_bias:
+                _update_one(st, b, _at(velocity, L.b_off[0]), j, step)
+        # the sample's loss with the penalty l2 / (2 n) ||W||^2, n = 1
+        return sample_loss + 0.5 * st.l2 * sq
     # the first layer: biases now, W_0's steps for the caller
     b = params + L.b_off[0]
     for j in range(sizes[1]):
@@ -779,7 +855,8 @@ def train_epochs(floating[::1] params, floating[::1] grad, floating[::1] velocit
                  const int[::1] acts, int loss, bint train_bias,
                  const floating[:, ::1] X, const floating[:, ::1] Y,
                  const Py_ssize_t[:, :] order, double eta, double momentum,
-                 Py_ssize_t batch_size, double[::1] epoch_loss, bint nesterov=False):
+                 Py_ssize_t batch_size, double[::1] epoch_loss, bint nesterov=False,
+                 double l2=0.0):
     """Run ``order.shape[0]`` epochs of training; update ``params`` in place.
 
     Parameters
@@ -802,6 +879,11 @@ def train_epochs(floating[::1] params, floating[::1] grad, floating[::1] velocit
     batch_size : 0 for online SGD, otherwise samples per update
     epoch_loss : (n_epochs,) float64, changed in place: mean training loss of
         each epoch, summed over the samples as they were visited
+    l2 : L2 coefficient (scikit-learn's ``alpha``, >= 0): each update of a
+        batch of n samples (n = 1 online) adds ``l2 * W / n`` to the weights'
+        mean gradient (not the biases'), and the batch's loss gains
+        ``l2 / 2 * ||W||^2`` (its per-sample mean ``l2 / (2 n) ||W||^2``
+        counted once per sample), with W as at the start of the update
 
     Returns
     -------
@@ -838,6 +920,9 @@ def train_epochs(floating[::1] params, floating[::1] grad, floating[::1] velocit
         raise ValueError("scratch buffers too small for this network")
     st.eta = eta
     st.mu = momentum
+    st.l2 = l2
+    if not l2 >= 0:
+        raise ValueError(f"l2 must be >= 0, got {l2}")
     st.opt = (CYP_OPT_SGD if momentum == 0 else
               CYP_OPT_NESTEROV if nesterov else CYP_OPT_MOMENTUM)
     if momentum == 0:
@@ -886,6 +971,8 @@ def train_epochs(floating[::1] params, floating[::1] grad, floating[::1] velocit
                         s += m
                         if cyp_interrupted(&intr): break
                     if intr.stopped: break
+                    if st.l2 != 0:
+                        total += 0.5 * st.l2 * _add_l2_gradient(&L, P, G, st.l2)
                     # one step along the batch's mean gradient
                     _apply_gradient(&st, P, G, V, 1.0 / (batch_end - start), n_params)
                     start = batch_end
