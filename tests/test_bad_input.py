@@ -6,9 +6,7 @@ the tutorials, the estimators, sweeps and the command line.  Each asserts
 the exception type and that the message names the offending argument.
 """
 
-import os
 import re
-import stat
 import subprocess
 import sys
 
@@ -16,6 +14,8 @@ import numpy as np
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+
+from _common import device_node
 
 import cyprop
 from cyprop import Network
@@ -280,16 +280,7 @@ def csv_file(tmp_path):
 ], ids=["delim-empty", "delim-two", "epochs-huge", "layers-huge", "out-device"])
 def test_cli_bad_option_is_one_line(csv_file, tmp_path, args, word):
     if "DEVICE" in args:
-        # a copy of /dev/null made for the test (root); else the real one,
-        # which a non-root process cannot replace anyway
-        device = tmp_path / "null"
-        try:
-            os.mknod(device, stat.S_IFCHR | 0o666, os.makedev(1, 3))
-        except (AttributeError, OSError):
-            device = "/dev/null"
-            if not stat.S_ISCHR(os.stat(device).st_mode):
-                pytest.skip("/dev/null is not a character device on this machine")
-        args = [str(device) if a == "DEVICE" else a for a in args]
+        args = [str(device_node(tmp_path)) if a == "DEVICE" else a for a in args]
     base = ["train", str(csv_file), "--target", "y", "--quiet", "--epochs", "2"]
     if "--out" not in args:
         base += ["--out", str(tmp_path / "m.npz")]

@@ -18,6 +18,7 @@ import numpy as np
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+from _common import device_node
 
 from cyprop import Network
 
@@ -261,16 +262,7 @@ def test_save_refuses_directory(tmp_path):
 
 
 def test_save_refuses_device(tmp_path):
-    # A copy of /dev/null made for the test (root), so that a build with the
-    # bug replaces only that copy; elsewhere the real one, which a non-root
-    # process cannot replace anyway.
-    device = tmp_path / "null"
-    try:
-        os.mknod(device, stat.S_IFCHR | 0o666, os.makedev(1, 3))
-    except (AttributeError, OSError):
-        device = "/dev/null"
-        if not stat.S_ISCHR(os.stat(device).st_mode):
-            pytest.skip("/dev/null is not a character device on this machine")
+    device = device_node(tmp_path)
     with pytest.raises(ValueError, match="device"):
         Network([2, 1]).save(device)
     assert stat.S_ISCHR(os.stat(device).st_mode)
