@@ -208,7 +208,7 @@ CYP_ALWAYS_INLINE float cyp_exp_f(float x)
 
 /* The optimizers (cyp_rule in cyprop_simd_impl.h); the codes are shared with
  * the kernels (cyprop_simd.pxd). */
-enum { CYP_OPT_SGD = 0, CYP_OPT_MOMENTUM = 1, CYP_OPT_NESTEROV = 2 };
+enum { CYP_OPT_SGD = 0, CYP_OPT_MOMENTUM = 1, CYP_OPT_NESTEROV = 2, CYP_OPT_ADAM = 3 };
 
 /* CALL(code, ARGS...) with the optimizer code as a compile-time constant, so
  * that each row loop is compiled once per rule with the rule inlined. */
@@ -216,6 +216,7 @@ enum { CYP_OPT_SGD = 0, CYP_OPT_MOMENTUM = 1, CYP_OPT_NESTEROV = 2 };
 #define CYP_FOR_EACH_OPT(opt, CALL, ARGS)                                      \
     if ((opt) == CYP_OPT_MOMENTUM) { CYP_CALL_OPT_(CALL, CYP_OPT_MOMENTUM, CYP_UNPAREN_ ARGS); } \
     else if ((opt) == CYP_OPT_NESTEROV) { CYP_CALL_OPT_(CALL, CYP_OPT_NESTEROV, CYP_UNPAREN_ ARGS); } \
+    else if ((opt) == CYP_OPT_ADAM) { CYP_CALL_OPT_(CALL, CYP_OPT_ADAM, CYP_UNPAREN_ ARGS); } \
     else { CYP_CALL_OPT_(CALL, CYP_OPT_SGD, CYP_UNPAREN_ ARGS); }
 #define CYP_UNPAREN_(...) __VA_ARGS__
 

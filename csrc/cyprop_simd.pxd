@@ -8,6 +8,16 @@ cdef extern from "cyprop_simd.h" nogil:
         CYP_OPT_SGD
         CYP_OPT_MOMENTUM
         CYP_OPT_NESTEROV
+        CYP_OPT_ADAM
+
+    # the constants of one update (momentum; Adam's lr_t, betas, eps, and where
+    # the second moment sits: v[k + stride]); see cyprop_simd_impl.h
+    ctypedef struct cyp_hyper_d:
+        double mu, lr, beta_1, one_minus_beta_1, beta_2, one_minus_beta_2, eps
+        Py_ssize_t stride
+    ctypedef struct cyp_hyper_f:
+        float mu, lr, beta_1, one_minus_beta_1, beta_2, one_minus_beta_2, eps
+        Py_ssize_t stride
 
     double cyp_dot_d(const double*, const double*, Py_ssize_t)
     float cyp_dot_f(const float*, const float*, Py_ssize_t)
@@ -15,22 +25,22 @@ cdef extern from "cyprop_simd.h" nogil:
     void cyp_axpy_f(float*, const float*, float, Py_ssize_t)
 
     # the update rule: one parameter, one row fused with a pass, a gradient
-    void cyp_update_one_d(int opt, double* w, double* v, Py_ssize_t k, double step, double mu)
-    void cyp_update_one_f(int opt, float* w, float* v, Py_ssize_t k, float step, float mu)
+    void cyp_update_one_d(int opt, double* w, double* v, Py_ssize_t k, double step, cyp_hyper_d h)
+    void cyp_update_one_f(int opt, float* w, float* v, Py_ssize_t k, float step, cyp_hyper_f h)
     void cyp_deferred_layer_d(int opt, double* W, double* V, const double* a_old,
-                              const double* steps, double mu, const double* x, const double* b,
+                              const double* steps, cyp_hyper_d h, const double* x, const double* b,
                               double* z, Py_ssize_t n_in, Py_ssize_t n_out)
     void cyp_deferred_layer_f(int opt, float* W, float* V, const float* a_old,
-                              const float* steps, float mu, const float* x, const float* b,
+                              const float* steps, cyp_hyper_f h, const float* x, const float* b,
                               float* z, Py_ssize_t n_in, Py_ssize_t n_out)
     void cyp_backprop_step_d(int opt, double* w, double* v, double* back, const double* a,
-                             double d, double step, double mu, Py_ssize_t n)
+                             double d, double step, cyp_hyper_d h, Py_ssize_t n)
     void cyp_backprop_step_f(int opt, float* w, float* v, float* back, const float* a,
-                             float d, float step, float mu, Py_ssize_t n)
+                             float d, float step, cyp_hyper_f h, Py_ssize_t n)
     void cyp_apply_gradient_d(int opt, double* w, double* g, double* v, double eta,
-                              double scale, double mu, Py_ssize_t n)
+                              double scale, cyp_hyper_d h, Py_ssize_t n)
     void cyp_apply_gradient_f(int opt, float* w, float* g, float* v, double eta,
-                              double scale, float mu, Py_ssize_t n)
+                              double scale, cyp_hyper_f h, Py_ssize_t n)
 
     # activations and output layers
     double cyp_exp_d(double)

@@ -102,12 +102,33 @@ static inline T CYP_FN(cyp_dot)(const T *CYP_RESTRICT w, const T *CYP_RESTRICT a
 }
 
 /* ---------------------------------------------------------------------------
- * The update rules.  One parameter w[k] moves by the step u = g1 * g2 (the
- * learning rate times the gradient, as the caller's factors):
+ * The constants of one update (by value: the row loops see scalars).  mu is
+ * the momentum; the rest is Adam's: lr = eta * sqrt(1 - beta_2^t) / (1 -
+ * beta_1^t) of this update (computed in double by the caller, rounded to T),
+ * and its state sits in the caller's v: m[k] = v[k], s[k] = v[k + stride]
+ * (stride = the number of parameters, so a row's offset serves both). */
+typedef struct {
+    T mu;
+    T lr, beta_1, one_minus_beta_1, beta_2, one_minus_beta_2, eps;
+    Py_ssize_t stride;
+} CYP_FN(cyp_hyper);
+
+#if CYP_T_IS_DOUBLE
+#define CYP_SQRT_ sqrt
+#else
+#define CYP_SQRT_ sqrtf
+#endif
+
+/* The update rules.  One parameter w[k] moves by the step u = g1 * g2 (the
+ * learning rate times the gradient, as the caller's factors; for Adam the
+ * gradient itself, g = g1 * g2, the caller's eta being 1):
  *   CYP_OPT_SGD       w[k] -= u
  *   CYP_OPT_MOMENTUM  v[k] = mu * v[k] - u ; w[k] += v[k]
  *   CYP_OPT_NESTEROV  v[k] = mu * v[k] - u ; w[k] += mu * v[k] - u
  *                     (scikit-learn's form of Nesterov momentum)
+ *   CYP_OPT_ADAM      m = beta_1 m + (1 - beta_1) g ; s = beta_2 s + (1 - beta_2) g^2 ;
+ *                     w[k] -= lr * m / (sqrt(s) + eps)
+ *                     (Kingma & Ba, scikit-learn's form; see cyp_hyper)
  * Every mode calls this one function (the fused online backward pass, the
  * deferred first-layer update, the batch/minibatch apply, the biases), so
  * every mode computes the same expression: a new optimizer is one more case
@@ -115,17 +136,24 @@ static inline T CYP_FN(cyp_dot)(const T *CYP_RESTRICT w, const T *CYP_RESTRICT a
  * that contracts a*b+c into an FMA contracts the same product everywhere.
  * `opt` is a constant wherever a row loop calls it (see CYP_FOR_EACH_OPT). */
 CYP_ALWAYS_INLINE void CYP_FN(cyp_rule)(int opt, T *CYP_RESTRICT w, T *CYP_RESTRICT v,
-                                        Py_ssize_t k, T g1, T g2, T mu)
+                                        Py_ssize_t k, T g1, T g2, CYP_FN(cyp_hyper) h)
 {
     if (opt == CYP_OPT_MOMENTUM) {
-        T vk = mu * v[k] - g1 * g2;
+        T vk = h.mu * v[k] - g1 * g2;
         v[k] = vk;
         w[k] += vk;
     } else if (opt == CYP_OPT_NESTEROV) {
         T u = g1 * g2;
-        T vk = mu * v[k] - u;
+        T vk = h.mu * v[k] - u;
         v[k] = vk;
-        w[k] += mu * vk - u;
+        w[k] += h.mu * vk - u;
+    } else if (opt == CYP_OPT_ADAM) {
+        T g = g1 * g2;
+        T mk = h.beta_1 * v[k] + h.one_minus_beta_1 * g;
+        T sk = h.beta_2 * v[k + h.stride] + h.one_minus_beta_2 * (g * g);
+        v[k] = mk;
+        v[k + h.stride] = sk;
+        w[k] -= h.lr * mk / (CYP_SQRT_(sk) + h.eps);
     } else {
         w[k] -= g1 * g2;
     }
@@ -137,13 +165,13 @@ CYP_ALWAYS_INLINE void CYP_FN(cyp_rule)(int opt, T *CYP_RESTRICT w, T *CYP_RESTR
  * taken in cyp_dot's order (same partial sums, same tail), so the weights
  * and z come out exactly as from the update followed by cyp_dot. */
 CYP_ALWAYS_INLINE T CYP_FN(cyp_deferred_dot_opt)(int opt, T *CYP_RESTRICT w,
-        T *CYP_RESTRICT v, const T *CYP_RESTRICT a_old, T step, T mu,
+        T *CYP_RESTRICT v, const T *CYP_RESTRICT a_old, T step, CYP_FN(cyp_hyper) h,
         const T *CYP_RESTRICT x, Py_ssize_t n)
 {
     if (n <= 8) {   /* short rows: update, then the plain dot */
         CYP_OMP_SIMD
         for (Py_ssize_t k = 0; k < n; k++)
-            CYP_FN(cyp_rule)(opt, w, v, k, step, a_old[k], mu);
+            CYP_FN(cyp_rule)(opt, w, v, k, step, a_old[k], h);
         return CYP_FN(cyp_dot)(w, x, n);
     }
     T s = 0;
@@ -153,7 +181,7 @@ CYP_ALWAYS_INLINE T CYP_FN(cyp_deferred_dot_opt)(int opt, T *CYP_RESTRICT w,
         for (; i + CYP_DOT_LANES(T) <= n; i += CYP_DOT_LANES(T)) {
             CYP_OMP_SIMD
             for (Py_ssize_t k = 0; k < CYP_DOT_LANES(T); k++) {
-                CYP_FN(cyp_rule)(opt, w, v, i + k, step, a_old[i + k], mu);
+                CYP_FN(cyp_rule)(opt, w, v, i + k, step, a_old[i + k], h);
                 acc[k] += w[i + k] * x[i + k];
             }
         }
@@ -162,7 +190,7 @@ CYP_ALWAYS_INLINE T CYP_FN(cyp_deferred_dot_opt)(int opt, T *CYP_RESTRICT w,
     }
     CYP_OMP_SIMD
     for (Py_ssize_t k = i; k < n; k++)
-        CYP_FN(cyp_rule)(opt, w, v, k, step, a_old[k], mu);
+        CYP_FN(cyp_rule)(opt, w, v, k, step, a_old[k], h);
     CYP_OMP_SIMD_SUM(s)
     for (Py_ssize_t k = i; k < n; k++) s += w[k] * x[k];
     return s;
@@ -173,25 +201,25 @@ CYP_ALWAYS_INLINE T CYP_FN(cyp_deferred_dot_opt)(int opt, T *CYP_RESTRICT w,
  * back may be NULL for the first layer (no input gradient needed). */
 CYP_ALWAYS_INLINE void CYP_FN(cyp_backprop_step_opt)(int opt, T *CYP_RESTRICT w,
         T *CYP_RESTRICT v, T *CYP_RESTRICT back, const T *CYP_RESTRICT a,
-        T d, T step, T mu, Py_ssize_t n)
+        T d, T step, CYP_FN(cyp_hyper) h, Py_ssize_t n)
 {
     if (back) {
-        CYP_SMALL_OR_SIMD(n, back[i] += w[i] * d; CYP_FN(cyp_rule)(opt, w, v, i, step, a[i], mu))
+        CYP_SMALL_OR_SIMD(n, back[i] += w[i] * d; CYP_FN(cyp_rule)(opt, w, v, i, step, a[i], h))
     } else {
-        CYP_SMALL_OR_SIMD(n, CYP_FN(cyp_rule)(opt, w, v, i, step, a[i], mu))
+        CYP_SMALL_OR_SIMD(n, CYP_FN(cyp_rule)(opt, w, v, i, step, a[i], h))
     }
 }
 
 /* Apply an accumulated gradient: the rule with step scale * (eta * g[i]),
  * taken in double; then g = 0. */
 CYP_ALWAYS_INLINE void CYP_FN(cyp_apply_gradient_opt)(int opt, T *CYP_RESTRICT w,
-        T *CYP_RESTRICT g, T *CYP_RESTRICT v, double eta, double scale, T mu, Py_ssize_t n)
+        T *CYP_RESTRICT g, T *CYP_RESTRICT v, double eta, double scale, CYP_FN(cyp_hyper) h, Py_ssize_t n)
 {
     for (Py_ssize_t i = 0; i < n; i++) {
 #if CYP_T_IS_DOUBLE
-        CYP_FN(cyp_rule)(opt, w, v, i, scale, eta * g[i], mu);
+        CYP_FN(cyp_rule)(opt, w, v, i, scale, eta * g[i], h);
 #else   /* the product in double, rounded once to T */
-        CYP_FN(cyp_rule)(opt, w, v, i, (T)(scale * (eta * (double)g[i])), (T)1, mu);
+        CYP_FN(cyp_rule)(opt, w, v, i, (T)(scale * (eta * (double)g[i])), (T)1, h);
 #endif
         g[i] = 0;
     }
@@ -201,43 +229,43 @@ CYP_ALWAYS_INLINE void CYP_FN(cyp_apply_gradient_opt)(int opt, T *CYP_RESTRICT w
  * by row: row j of W (n_out rows of n_in; V, the velocity, laid out alike or
  * NULL) moves by steps[j] * a_old, then z[j] = row_j . x + b[j]. */
 CYP_ALWAYS_INLINE void CYP_FN(cyp_deferred_layer_opt)(int opt, T *CYP_RESTRICT W,
-        T *CYP_RESTRICT V, const T *CYP_RESTRICT a_old, const T *CYP_RESTRICT steps, T mu,
+        T *CYP_RESTRICT V, const T *CYP_RESTRICT a_old, const T *CYP_RESTRICT steps, CYP_FN(cyp_hyper) h,
         const T *CYP_RESTRICT x, const T *CYP_RESTRICT b, T *CYP_RESTRICT z,
         Py_ssize_t n_in, Py_ssize_t n_out)
 {
     for (Py_ssize_t j = 0; j < n_out; j++)
         z[j] = CYP_FN(cyp_deferred_dot_opt)(opt, W + j * n_in, V ? V + j * n_in : NULL, a_old,
-                                            steps[j], mu, x, n_in) + b[j];
+                                            steps[j], h, x, n_in) + b[j];
 }
 
 /* The entry points: `opt` chooses a rule once per row (once per layer for
  * the deferred update), so that each row loop is compiled with its rule
  * inlined. */
 static inline void CYP_FN(cyp_deferred_layer)(int opt, T *CYP_RESTRICT W, T *CYP_RESTRICT V,
-        const T *CYP_RESTRICT a_old, const T *CYP_RESTRICT steps, T mu, const T *CYP_RESTRICT x,
+        const T *CYP_RESTRICT a_old, const T *CYP_RESTRICT steps, CYP_FN(cyp_hyper) h, const T *CYP_RESTRICT x,
         const T *CYP_RESTRICT b, T *CYP_RESTRICT z, Py_ssize_t n_in, Py_ssize_t n_out)
 {
     CYP_FOR_EACH_OPT(opt, CYP_FN(cyp_deferred_layer_opt),
-                     (W, V, a_old, steps, mu, x, b, z, n_in, n_out))
+                     (W, V, a_old, steps, h, x, b, z, n_in, n_out))
 }
 
 static inline void CYP_FN(cyp_backprop_step)(int opt, T *CYP_RESTRICT w, T *CYP_RESTRICT v,
-        T *CYP_RESTRICT back, const T *CYP_RESTRICT a, T d, T step, T mu, Py_ssize_t n)
+        T *CYP_RESTRICT back, const T *CYP_RESTRICT a, T d, T step, CYP_FN(cyp_hyper) h, Py_ssize_t n)
 {
-    CYP_FOR_EACH_OPT(opt, CYP_FN(cyp_backprop_step_opt), (w, v, back, a, d, step, mu, n))
+    CYP_FOR_EACH_OPT(opt, CYP_FN(cyp_backprop_step_opt), (w, v, back, a, d, step, h, n))
 }
 
 static inline void CYP_FN(cyp_apply_gradient)(int opt, T *CYP_RESTRICT w, T *CYP_RESTRICT g,
-        T *CYP_RESTRICT v, double eta, double scale, T mu, Py_ssize_t n)
+        T *CYP_RESTRICT v, double eta, double scale, CYP_FN(cyp_hyper) h, Py_ssize_t n)
 {
-    CYP_FOR_EACH_OPT(opt, CYP_FN(cyp_apply_gradient_opt), (w, g, v, eta, scale, mu, n))
+    CYP_FOR_EACH_OPT(opt, CYP_FN(cyp_apply_gradient_opt), (w, g, v, eta, scale, h, n))
 }
 
 /* One parameter (a bias), outside any row loop. */
 static inline void CYP_FN(cyp_update_one)(int opt, T *CYP_RESTRICT w, T *CYP_RESTRICT v,
-                                          Py_ssize_t k, T step, T mu)
+                                          Py_ssize_t k, T step, CYP_FN(cyp_hyper) h)
 {
-    CYP_FN(cyp_rule)(opt, w, v, k, step, (T)1, mu);
+    CYP_FN(cyp_rule)(opt, w, v, k, step, (T)1, h);
 }
 
 /* y[i] += x[i] * w  (a row's share of W^T delta; a lane block's z) */
@@ -247,3 +275,5 @@ static inline void CYP_FN(cyp_axpy)(T *CYP_RESTRICT y, const T *CYP_RESTRICT x,
     CYP_OMP_SIMD
     for (Py_ssize_t i = 0; i < n; i++) y[i] += x[i] * w;
 }
+
+#undef CYP_SQRT_

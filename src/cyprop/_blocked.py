@@ -47,7 +47,8 @@ def blas_available():
     return True
 
 
-def resolve_schedule(schedule, block_size, layer_sizes, mode, nesterov=False, l2=False):
+def resolve_schedule(schedule, block_size, layer_sizes, mode, nesterov=False, l2=False,
+                     adam=False):
     """Block size of the online schedule to run, 0 for sequential.
 
     Parameters
@@ -64,12 +65,14 @@ def resolve_schedule(schedule, block_size, layer_sizes, mode, nesterov=False, l2
         refused.
     l2 : bool
         An L2 penalty is on: the same (the blocked algebra has no L2 term).
+    adam : bool
+        The optimizer is Adam: the same (the blocked algebra is SGD's).
 
     Raises
     ------
     ValueError
-        Unknown schedule, a bad block_size, or "blocked" with a batched mode
-        or Nesterov momentum.
+        Unknown schedule, a bad block_size, or "blocked" with a batched mode,
+        Nesterov momentum, L2 or Adam.
     ImportError
         "blocked" without SciPy.
     """
@@ -102,6 +105,11 @@ def resolve_schedule(schedule, block_size, layer_sizes, mode, nesterov=False, l2
         if schedule == "blocked":
             raise ValueError("online_schedule='blocked' runs plain SGD and classical momentum; "
                              "with nesterov=True use online_schedule='sequential'")
+        return 0
+    if adam:
+        if schedule == "blocked":
+            raise ValueError("online_schedule='blocked' runs plain SGD and classical momentum; "
+                             "with optimizer='adam' use online_schedule='sequential'")
         return 0
     if l2:
         if schedule == "blocked":

@@ -20,8 +20,8 @@ _PROGRESS_CALL_SECONDS = 0.05
 class FitScratch:
     """All the workspace of one :meth:`Network.fit`, allocated once.
 
-    ``grad`` (batch modes) and ``velocity`` (momentum; the caller's, zero or
-    kept from the last fit with ``warm_start``) are empty when unused;
+    ``grad`` (batch modes) and ``velocity`` (momentum, or Adam's m and v; the
+    caller's, zero or kept from the last fit with ``warm_start``) are empty when unused;
     ``backup`` holds the parameters (and velocity) of the running epoch's
     start, for the kernel to restore on divergence; ``losses`` every epoch's;
     ``block_work`` and ``coef`` the blocked online schedule's (``block_size``
@@ -35,7 +35,8 @@ class FitScratch:
         n_params = net._params.size
         self.grad = np.zeros(n_params if batch else 0, dtype=net.dtype)
         self.velocity = velocity
-        self.backup = np.empty(2 * n_params, dtype=net.dtype)
+        # (Adam's velocity holds m and v: twice the parameters)
+        self.backup = np.empty(n_params + max(n_params, velocity.size), dtype=net.dtype)
         self.work = net._workspace()
         self.losses = allocate(epochs, np.float64, "epochs", "the loss of every epoch")
         # the blocked online schedule's buffers (block_size 0: the sequential one)

@@ -20,5 +20,5 @@ ONLINE_SCHEDULES = ("auto", "sequential", "blocked")
 LEARNING_RATE_SCHEDULES = ("constant", "invscaling", "adaptive")
 #: Parameter and arithmetic precisions (NumPy dtype names).
 DTYPES = ("float64", "float32")
-#: Update rules (more come with the optimizers issue).
-OPTIMIZERS = ("sgd",)
+#: Update rules: SGD (with ``momentum``/``nesterov``) or Adam.
+OPTIMIZERS = ("sgd", "adam")

@@ -23,7 +23,7 @@ from ._blocked import resolve_schedule
 from ._kernels import kernels as _k
 from ._fit_plan import EpochChunks, FitScratch, SampleOrders
 from ._options import DTYPES as _DTYPE_NAMES
-from ._options import HIDDEN_ACTIVATIONS, LOSSES, MODES, OUTPUT_ACTIVATIONS
+from ._options import HIDDEN_ACTIVATIONS, LOSSES, MODES, OPTIMIZERS, OUTPUT_ACTIVATIONS
 from ._validate import (as_count, as_flag, as_float_array, as_real, as_seed, check_choice,
                         check_memory)
 
@@ -431,7 +431,8 @@ class Network:
             momentum=0.0, shuffle=True, seed=None, progress=False, callback=None,
             schedule="constant", power_t=0.5, tol=1e-4, n_iter_no_change=None,
             validation_fraction=None, warm_start=False, nesterov=False,
-            online_schedule="auto", block_size=None, l2=0.0):
+            online_schedule="auto", block_size=None, l2=0.0, optimizer="sgd", beta_1=0.9,
+            beta_2=0.999, epsilon=1e-8):
         """Train the network by backpropagation; the parameters change in place.
 
         Parameters
@@ -487,7 +488,8 @@ class Network:
             ``n_iter_no_change``.
         warm_start : bool, default False
             Continue the optimizer state of the previous ``fit`` call (the
-            momentum velocity and the samples seen, for "invscaling") instead
+            momentum velocity, or Adam's m, v and t, when the optimizer is the
+            same; and the samples seen, for "invscaling") instead
             of starting from zero.  The state is kept beside the parameters
             and is not saved or pickled.
         nesterov : bool, default False
@@ -518,6 +520,22 @@ class Network:
             ``cyprop._reference.optimizers.fit`` count it).  Runs inside the
             kernels; "auto" picks the sequential online schedule and
             "blocked" is refused.
+        optimizer : {"sgd", "adam"}, default "sgd"
+            "sgd": ``learning_rate`` times the gradient, with ``momentum``
+            and ``nesterov``.  "adam": Kingma & Ba's Adam, bias-corrected as
+            scikit-learn does it; per update (every sample online, every
+            batch otherwise) ``t += 1``, ``m = beta_1 m + (1 - beta_1) g``,
+            ``v = beta_2 v + (1 - beta_2) g^2`` and ``w -= lr_t m / (sqrt(v)
+            + epsilon)`` with ``lr_t = eta sqrt(1 - beta_2^t) / (1 - beta_1^t)``
+            (``eta`` the epoch's learning rate: schedules apply), ``g`` the
+            batch's mean gradient (L2 term included), biases alike.  Runs in
+            the kernels; takes no ``momentum``/``nesterov``; "auto" picks
+            the sequential online schedule and "blocked" is refused.  m, v
+            and t start at zero, or continue with ``warm_start``.
+        beta_1, beta_2 : float in [0, 1), default 0.9, 0.999
+            Adam's decay rates of the first and second moment estimates.
+        epsilon : float > 0, default 1e-8
+            Adam's term added to ``sqrt(v)``.
 
         Returns
         -------
@@ -541,10 +559,11 @@ class Network:
         Notes
         -----
         Memory besides the parameters and the data: a gradient buffer
-        (batch and minibatch modes), a velocity (momentum) and a backup of
-        the weights and velocity at the start of each epoch, which is what
-        makes the rollback on divergence or Ctrl-C exact.  That is up to 4x
-        the parameters (5x counting them), plus 8 bytes per epoch.  If ``X``
+        (batch and minibatch modes), a velocity (momentum; Adam's m and v,
+        twice the parameters) and a backup of the weights and velocity at the
+        start of each epoch, which is what makes the rollback on divergence
+        or Ctrl-C exact.  That is up to 4x the parameters (5x counting them;
+        Adam 6x), plus 8 bytes per epoch.  If ``X``
         or ``Y`` shares memory with ``parameters``, fit trains on a copy of
         them (training would otherwise change its own inputs).
         """
@@ -554,15 +573,18 @@ class Network:
                              dict(schedule=schedule, power_t=power_t, tol=tol,
                                   n_iter_no_change=n_iter_no_change,
                                   validation_fraction=validation_fraction),
-                             online_schedule, block_size, l2)
+                             online_schedule, block_size, l2,
+                             dict(optimizer=optimizer, beta_1=beta_1, beta_2=beta_2,
+                                  epsilon=epsilon))
 
     def _fit(self, X, Y, epochs, learning_rate, mode, batch_size, momentum, shuffle, seed,
              progress, callback, nesterov, warm_start, control_options, online_schedule,
-             block_size, l2=0.0):
+             block_size, l2=0.0, optimizer_options=None):
         X, Y, epochs, eta, mu, nesterov, batch, shuffle, seed, progress = self._check_fit_args(
             X, Y, epochs, learning_rate, mode, batch_size, momentum, nesterov, shuffle, seed,
             progress, callback)
         l2 = as_real(l2, "l2", nonnegative=True)
+        adam = _check_optimizer(mu, nesterov, **(optimizer_options or {}))
         controls = _training.EpochControls(eta, **control_options, t=self._warm_t(warm_start))
         X_val = Y_val = None
         if controls.validation_fraction is not None:
@@ -571,8 +593,9 @@ class Network:
                 batch = X.shape[0]
         n = X.shape[0]
         samples_per_block = resolve_schedule(online_schedule, block_size, self.layer_sizes, mode,
-                                             nesterov and mu > 0, l2=l2 > 0)
-        velocity = self._warm_velocity(warm_start, self._params.size if mu else 0)
+                                             nesterov and mu > 0, l2=l2 > 0,
+                                             adam=adam is not None)
+        velocity = self._warm_velocity(warm_start, self._params.size if mu else 0, adam)
         scratch = FitScratch(self, epochs, batch, velocity, samples_per_block)
         orders = SampleOrders(n, shuffle, seed)
         chunks = EpochChunks(epochs, orders.max_epochs_per_call,
@@ -587,7 +610,7 @@ class Network:
                 step = controls.begin_epoch() if controls.per_epoch else eta
                 # (Ctrl-C: the kernel restored the interrupted epoch's starting weights)
                 self._train_epochs(X, Y, orders.next(count), step, mu, nesterov, batch, scratch,
-                                   first, count, history, l2)
+                                   first, count, history, l2, adam)
                 done = first + count
                 if bar is not None:
                     bar.update(count, history.loss[-1])
@@ -602,8 +625,10 @@ class Network:
         finally:
             if bar is not None:
                 bar.close()
+            # (also after a divergence or Ctrl-C: the kernel rolled the state back with the
+            # weights, so warm_start continues from a consistent pair)
+            self._train_state = (scratch.velocity, controls.t, adam)
         controls.finish(self, done, epochs)
-        self._train_state = (scratch.velocity, controls.t)
         return history
 
     def _check_fit_args(self, X, Y, epochs, learning_rate, mode, batch_size, momentum, nesterov,
@@ -639,7 +664,7 @@ class Network:
         return X, Y, epochs, eta, mu, bool(nesterov), batch, shuffle, seed, progress
 
     def _train_epochs(self, X, Y, order, eta, mu, nesterov, batch, scratch, first, count,
-                      history, l2=0.0):
+                      history, l2=0.0, adam=None):
         """Run epochs ``first .. first + count - 1`` in one kernel call.
 
         Appends their losses to ``history``; raises :class:`DivergenceError`
@@ -656,7 +681,7 @@ class Network:
             failed = _k.train_epochs(self._params, scratch.grad, scratch.velocity,
                                      scratch.backup, scratch.work, *self._layout_args(),
                                      self._loss_code, self.bias, X, Y, order, eta, mu, batch,
-                                     losses, nesterov, l2)
+                                     losses, nesterov, l2, 1.0, adam)
         done = count if failed < 0 else failed
         history._ran(done)
         if failed >= 0:
@@ -673,9 +698,18 @@ class Network:
         state = getattr(self, "_train_state", None)
         return state[1] if warm_start and state is not None else 0
 
-    def _warm_velocity(self, warm_start, size):
+    def _warm_velocity(self, warm_start, size, adam=None):
+        """The velocity (Adam: m and v, ``adam["t"]`` set) to train with: the
+        last fit's with ``warm_start`` and the same optimizer, else zeros."""
         state = getattr(self, "_train_state", None)
-        if warm_start and state is not None and state[0].size == size:
+        last_adam = state[2] if state is not None and len(state) > 2 else None
+        if adam is not None:
+            size = 2 * self._params.size
+            if warm_start and last_adam is not None and state[0].size == size:
+                adam["t"] = last_adam["t"]
+                return state[0]
+            return np.zeros(size, dtype=self.dtype)
+        if warm_start and state is not None and last_adam is None and state[0].size == size:
             return state[0]
         return np.zeros(size, dtype=self.dtype)
 
@@ -851,6 +885,26 @@ class _Exclusive:
     def __exit__(self, *exc):
         self._lock.release()
         return False
+
+
+def _check_optimizer(mu, nesterov, optimizer="sgd", beta_1=0.9, beta_2=0.999, epsilon=1e-8):
+    """Check :meth:`Network.fit`'s optimizer arguments: None for "sgd",
+    else the kernel's Adam dict (``beta_1``, ``beta_2``, ``epsilon``, ``t=0``)."""
+    check_choice(optimizer, "optimizer", OPTIMIZERS)
+    beta_1 = as_real(beta_1, "beta_1", nonnegative=True)
+    beta_2 = as_real(beta_2, "beta_2", nonnegative=True)
+    epsilon = as_real(epsilon, "epsilon", positive=True)
+    for name, beta in (("beta_1", beta_1), ("beta_2", beta_2)):
+        if beta >= 1:
+            raise ValueError(f"{name} must be in [0, 1), got {beta}")
+    if optimizer == "sgd":
+        return None
+    if mu:
+        raise ValueError(f"momentum is for optimizer='sgd' (optimizer={optimizer!r}, "
+                         f"momentum={mu})")
+    if nesterov:
+        raise ValueError(f"nesterov is for optimizer='sgd' (optimizer={optimizer!r})")
+    return {"beta_1": beta_1, "beta_2": beta_2, "epsilon": epsilon, "t": 0.0}
 
 
 def _dtype_name(dtype):

@@ -23,8 +23,8 @@ def workspace_size(sizes: _Idx) -> int: ...
 def train_epochs(
     params: _F,             # (n_params,), changed in place
     grad: _F,               # (n_params,) scratch, or empty online
-    velocity: _F,           # (n_params,), or empty without momentum
-    backup: _F,             # (2 * n_params,) scratch
+    velocity: _F,           # (n_params,), or empty without momentum; Adam: (2 * n_params,) m, v
+    backup: _F,             # (2 * n_params,) scratch; Adam: (3 * n_params,)
     work: _F,               # (workspace_size(sizes),) scratch
     sizes: _Idx,            # (n_layers + 1,)
     w_off: _Idx,            # (n_layers,)
@@ -42,6 +42,8 @@ def train_epochs(
     epoch_loss: npt.NDArray[np.float64],  # (n_epochs,), changed in place
     nesterov: bool = ...,   # with momentum: Nesterov's rule
     l2: float = ...,        # L2 coefficient (scikit-learn's alpha), weights only
+    l2_loss_scale: float = ...,  # the penalty's weight in epoch_loss only
+    adam: dict[str, float] | None = ...,  # beta_1, beta_2, epsilon, t (t changed in place)
 ) -> int: ...
 def gradients(
     params: _F, grad: _F, work: _F, sizes: _Idx, w_off: _Idx, b_off: _Idx, n_off: _Idx,

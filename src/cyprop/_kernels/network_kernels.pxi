@@ -19,7 +19,7 @@
 # Every weight update goes through one rule per optimizer (cyp_rule in
 # csrc/cyprop_simd_impl.h), whichever mode calls it.
 
-from libc.math cimport exp, log, log1p, isfinite, tanh, tanhf
+from libc.math cimport exp, log, log1p, isfinite, tanh, tanhf, pow, sqrt
 from libc.string cimport memcpy, memset
 from cython cimport floating
 
@@ -89,6 +89,14 @@ cdef struct Step:
     double eta
     double mu
     double l2
+    double l2_loss_scale   # the penalty's weight in the reported loss (1: as in the gradient)
+    # Adam (opt == CYP_OPT_ADAM; see _adam_tick): eta above is then 1, so the
+    # rules get the gradient itself; adam_eta is the learning rate
+    double adam_eta, beta_1, beta_2, eps
+    double t               # updates taken so far
+    double lr_t            # eta * sqrt(1 - beta_2^t) / (1 - beta_1^t) of update t
+    double lr_pending      # that of the deferred first-layer update (update t - 1)
+    Py_ssize_t stride      # the second moments sit n_params after the first (in velocity)
 
 
 def cpu_has_avx2_fma():
@@ -181,13 +189,49 @@ cdef inline double _squared_error(const floating* a, const floating* t, const fl
 
 # the update rule (see Step): one parameter, a row fused with a pass, a gradient
 
+cdef inline cyp_hyper_d _hyper_d(const Step* st, double lr) noexcept nogil:
+    # the rule's constants (cyprop_simd_impl.h), Adam's step lr_t = lr
+    cdef cyp_hyper_d h
+    h.mu = st.mu
+    h.lr = lr
+    h.beta_1 = st.beta_1
+    h.one_minus_beta_1 = 1.0 - st.beta_1
+    h.beta_2 = st.beta_2
+    h.one_minus_beta_2 = 1.0 - st.beta_2
+    h.eps = st.eps
+    h.stride = st.stride
+    return h
+
+
+cdef inline cyp_hyper_f _hyper_f(const Step* st, double lr) noexcept nogil:
+    # the same in float (each constant computed in double, rounded once)
+    cdef cyp_hyper_f h
+    h.mu = <float>st.mu
+    h.lr = <float>lr
+    h.beta_1 = <float>st.beta_1
+    h.one_minus_beta_1 = <float>(1.0 - st.beta_1)
+    h.beta_2 = <float>st.beta_2
+    h.one_minus_beta_2 = <float>(1.0 - st.beta_2)
+    h.eps = <float>st.eps
+    h.stride = st.stride
+    return h
+
+
+cdef inline void _adam_tick(Step* st) noexcept nogil:
+    # Adam: one more update, t += 1, and its bias-corrected learning rate
+    # (cyprop._reference.optimizers.adam_step's expression, in double)
+    st.lr_pending = st.lr_t
+    st.t += 1
+    st.lr_t = st.adam_eta * sqrt(1.0 - pow(st.beta_2, st.t)) / (1.0 - pow(st.beta_1, st.t))
+
+
 cdef inline void _update_one(const Step* st, floating* w, floating* v, Py_ssize_t k,
                              floating step) noexcept nogil:
     # w[k] moves by step (a bias)
     if floating is float:
-        cyp_update_one_f(st.opt, w, v, k, step, <float>st.mu)
+        cyp_update_one_f(st.opt, w, v, k, step, _hyper_f(st, st.lr_t))
     else:
-        cyp_update_one_d(st.opt, w, v, k, step, st.mu)
+        cyp_update_one_d(st.opt, w, v, k, step, _hyper_d(st, st.lr_t))
 
 
 cdef inline void _deferred_layer(const Step* st, floating* W, floating* V,
@@ -195,11 +239,14 @@ cdef inline void _deferred_layer(const Step* st, floating* W, floating* V,
                                  const floating* b, floating* z, Py_ssize_t n_in,
                                  Py_ssize_t n_out) noexcept nogil:
     # row j of W moves by steps[j] * a_old, then z[j] = W[j] . x + b[j] (one
-    # pass over W; the rule chosen once for the layer)
+    # pass over W; the rule chosen once for the layer; the previous sample's
+    # update, so Adam's lr_pending)
     if floating is float:
-        cyp_deferred_layer_f(st.opt, W, V, a_old, steps, <float>st.mu, x, b, z, n_in, n_out)
+        cyp_deferred_layer_f(st.opt, W, V, a_old, steps, _hyper_f(st, st.lr_pending), x, b, z,
+                             n_in, n_out)
     else:
-        cyp_deferred_layer_d(st.opt, W, V, a_old, steps, st.mu, x, b, z, n_in, n_out)
+        cyp_deferred_layer_d(st.opt, W, V, a_old, steps, _hyper_d(st, st.lr_pending), x, b, z,
+                             n_in, n_out)
 
 
 cdef inline void _backprop_step(const Step* st, floating* w, floating* v, floating* back,
@@ -207,18 +254,20 @@ cdef inline void _backprop_step(const Step* st, floating* w, floating* v, floati
                                 Py_ssize_t n) noexcept nogil:
     # back += w * d (back may be NULL), then w moves by step * a
     if floating is float:
-        cyp_backprop_step_f(st.opt, w, v, back, a, d, step, <float>st.mu, n)
+        cyp_backprop_step_f(st.opt, w, v, back, a, d, step, _hyper_f(st, st.lr_t), n)
     else:
-        cyp_backprop_step_d(st.opt, w, v, back, a, d, step, st.mu, n)
+        cyp_backprop_step_d(st.opt, w, v, back, a, d, step, _hyper_d(st, st.lr_t), n)
 
 
 cdef inline void _apply_gradient(const Step* st, floating* params, floating* grad,
                                  floating* velocity, double scale, Py_ssize_t n) noexcept nogil:
     # params move by scale * eta * grad; grad = 0
     if floating is float:
-        cyp_apply_gradient_f(st.opt, params, grad, velocity, st.eta, scale, <float>st.mu, n)
+        cyp_apply_gradient_f(st.opt, params, grad, velocity, st.eta, scale,
+                             _hyper_f(st, st.lr_t), n)
     else:
-        cyp_apply_gradient_d(st.opt, params, grad, velocity, st.eta, scale, st.mu, n)
+        cyp_apply_gradient_d(st.opt, params, grad, velocity, st.eta, scale,
+                             _hyper_d(st, st.lr_t), n)
 
 
 cdef inline floating* _at(floating* base, Py_ssize_t offset) noexcept nogil:
@@ -253,6 +302,8 @@ cdef inline double _l2_row_step(const Step* st, floating* w, floating* v, floati
             vk = mu * v[i] - u
             v[i] = vk
             w[i] = wi + (mu * vk - u)
+        elif st.opt == CYP_OPT_ADAM:   # (u is the gradient: eta is 1)
+            _update_one(st, w, v, i, u)
         else:
             w[i] = wi - u
     return sq
@@ -564,7 +615,7 @@ cdef inline double _sample_rest(floating* params, floating* velocity, const Layo
             if L.train_bias:
                 _update_one(st, b, _at(velocity, L.b_off[0]), j, step)
         # the sample's loss with the penalty l2 / (2 n) ||W||^2, n = 1
-        return sample_loss + 0.5 * st.l2 * sq
+        return sample_loss + 0.5 * st.l2 * sq * st.l2_loss_scale
     # the first layer: biases now, W_0's steps for the caller
     b = params + L.b_off[0]
     for j in range(sizes[1]):
@@ -856,7 +907,7 @@ def train_epochs(floating[::1] params, floating[::1] grad, floating[::1] velocit
                  const floating[:, ::1] X, const floating[:, ::1] Y,
                  const Py_ssize_t[:, :] order, double eta, double momentum,
                  Py_ssize_t batch_size, double[::1] epoch_loss, bint nesterov=False,
-                 double l2=0.0):
+                 double l2=0.0, double l2_loss_scale=1.0, dict adam=None):
     """Run ``order.shape[0]`` epochs of training; update ``params`` in place.
 
     Parameters
@@ -864,9 +915,11 @@ def train_epochs(floating[::1] params, floating[::1] grad, floating[::1] velocit
     params : (n_params,) float array, changed in place
     grad : (n_params,) float array, scratch (and zero on return); empty in
         online mode (``batch_size == 0``)
-    velocity : (n_params,) float array, changed in place; empty without momentum
-    backup : (2 * n_params,) scratch: the weights at the start of an epoch,
-        then the velocity, so a diverging epoch can be undone
+    velocity : (n_params,) float array, changed in place; empty without momentum.
+        With Adam (2 * n_params,): the first moments m, then the second v
+    backup : (2 * n_params,) scratch (3 * n_params with Adam): the weights at
+        the start of an epoch, then the velocity (or m and v), so a diverging
+        epoch can be undone
     work : (workspace_size(sizes),) scratch
     sizes, w_off, b_off, n_off, acts : the layout (see cyprop.network)
     loss : loss code (LOSSES); train_bias : update the biases too
@@ -884,13 +937,24 @@ def train_epochs(floating[::1] params, floating[::1] grad, floating[::1] velocit
         mean gradient (not the biases'), and the batch's loss gains
         ``l2 / 2 * ||W||^2`` (its per-sample mean ``l2 / (2 n) ||W||^2``
         counted once per sample), with W as at the start of the update
+    l2_loss_scale : the penalty's weight in ``epoch_loss`` only (default 1;
+        the gradient always gets ``l2 * W / n``)
+    adam : dict, optional
+        Adam instead of SGD (``momentum`` must be 0): keys ``beta_1``,
+        ``beta_2`` (in [0, 1)), ``epsilon`` (> 0) and ``t``, the updates taken
+        so far (a number, changed in place: the count after the last
+        completed epoch).  Each update (one per sample online, one per batch
+        otherwise) does ``t += 1``, ``m = beta_1 m + (1 - beta_1) g``,
+        ``v = beta_2 v + (1 - beta_2) g^2``, ``w -= lr_t m / (sqrt(v) + epsilon)``
+        with ``lr_t = eta sqrt(1 - beta_2^t) / (1 - beta_1^t)`` (in double)
+        and g the mean gradient of the batch (L2 term included)
 
     Returns
     -------
     int
         -1 when every epoch finished with finite loss and weights; otherwise
         the index of the first epoch that did not, with ``params`` (and
-        ``velocity``) restored to their values at its start.
+        ``velocity``, and Adam's ``t``) restored to their values at its start.
     """
     cdef Layout L
     cdef Slots ws
@@ -908,6 +972,8 @@ def train_epochs(floating[::1] params, floating[::1] grad, floating[::1] velocit
     cdef double total
     cdef Py_ssize_t failed = -1
     cdef const floating* pending_x = NULL
+    cdef Py_ssize_t n_state = n_params   # velocity elements to back up (2 n_params: Adam)
+    cdef double t_start = 0
 
     _prologue(&L, &ws, sizes, w_off, b_off, n_off, acts, n_params, work.shape[0],
               X.shape[0], X.shape[1], Y.shape[0], Y.shape[1])
@@ -921,11 +987,19 @@ def train_epochs(floating[::1] params, floating[::1] grad, floating[::1] velocit
     st.eta = eta
     st.mu = momentum
     st.l2 = l2
+    st.l2_loss_scale = l2_loss_scale
     if not l2 >= 0:
         raise ValueError(f"l2 must be >= 0, got {l2}")
     st.opt = (CYP_OPT_SGD if momentum == 0 else
               CYP_OPT_NESTEROV if nesterov else CYP_OPT_MOMENTUM)
-    if momentum == 0:
+    st.adam_eta = st.beta_1 = st.beta_2 = st.eps = st.t = st.lr_t = st.lr_pending = 0
+    st.stride = n_params
+    if adam is not None:
+        _adam_step_setup(&st, adam, eta, momentum)
+        n_state = 2 * n_params
+        if velocity.shape[0] < n_state or backup.shape[0] < n_params + n_state:
+            raise ValueError("Adam needs velocity of 2 * n_params and backup of 3 * n_params")
+    elif momentum == 0:
         V = NULL
     if n_samples == 0 or n_epochs == 0:
         return -1
@@ -942,12 +1016,15 @@ def train_epochs(floating[::1] params, floating[::1] grad, floating[::1] velocit
         for e in range(n_epochs):
             memcpy(&backup[0], P, n_params * sizeof(floating))
             if V != NULL:
-                memcpy(&backup[n_params], V, n_params * sizeof(floating))
+                memcpy(&backup[n_params], V, n_state * sizeof(floating))
+            t_start = st.t
             total = 0
             if batch_size == 0:
                 for s in range(n_samples):
                     # one sample (the place for a per-sample poll)
                     if cyp_interrupted(&intr): break
+                    if st.opt == CYP_OPT_ADAM:
+                        _adam_tick(&st)
                     q = order[e, s]
                     total += _sample_step(P, V, &L, &ws, W, &st, &X[q, 0], &Y[q, 0], &pending_x)
                 _apply_pending(P, V, &L, &ws, W, &st, &pending_x)
@@ -972,7 +1049,10 @@ def train_epochs(floating[::1] params, floating[::1] grad, floating[::1] velocit
                         if cyp_interrupted(&intr): break
                     if intr.stopped: break
                     if st.l2 != 0:
-                        total += 0.5 * st.l2 * _add_l2_gradient(&L, P, G, st.l2)
+                        total += 0.5 * st.l2 * _add_l2_gradient(&L, P, G, st.l2) \
+                            * st.l2_loss_scale
+                    if st.opt == CYP_OPT_ADAM:
+                        _adam_tick(&st)
                     # one step along the batch's mean gradient
                     _apply_gradient(&st, P, G, V, 1.0 / (batch_end - start), n_params)
                     start = batch_end
@@ -981,13 +1061,35 @@ def train_epochs(floating[::1] params, floating[::1] grad, floating[::1] velocit
             if intr.stopped or not isfinite(epoch_loss[e]) or not _all_finite(P, n_params):
                 memcpy(P, &backup[0], n_params * sizeof(floating))
                 if V != NULL:
-                    memcpy(V, &backup[n_params], n_params * sizeof(floating))
+                    memcpy(V, &backup[n_params], n_state * sizeof(floating))
                 if G != NULL:
                     memset(G, 0, n_params * sizeof(floating))
+                st.t = t_start
                 failed = -1 if intr.stopped else e
                 break
+    if adam is not None:
+        adam["t"] = st.t
     cyp_interrupt_raise(&intr)  # Ctrl-C: the weights are those of the last completed epoch
     return failed
+
+
+cdef int _adam_step_setup(Step* st, dict adam, double eta, double momentum) except -1:
+    """Fill st's Adam fields from train_epochs' ``adam`` dict (checked again
+    here: the Python layer validates first)."""
+    st.opt = CYP_OPT_ADAM
+    st.adam_eta = eta
+    st.eta = 1.0   # the rules get the gradient itself
+    st.beta_1 = adam["beta_1"]
+    st.beta_2 = adam["beta_2"]
+    st.eps = adam["epsilon"]
+    st.t = adam["t"]
+    if momentum != 0:
+        raise ValueError("Adam takes no momentum")
+    if not (0 <= st.beta_1 < 1 and 0 <= st.beta_2 < 1):
+        raise ValueError(f"beta_1 and beta_2 must be in [0, 1), got {st.beta_1}, {st.beta_2}")
+    if not st.eps > 0 or not st.t >= 0:
+        raise ValueError(f"epsilon must be > 0 and t >= 0, got {st.eps}, {st.t}")
+    return 0
 
 
 def gradients(const floating[::1] params, floating[::1] grad, floating[::1] work,

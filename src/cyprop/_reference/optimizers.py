@@ -216,7 +216,8 @@ def no_improvement(count, best, value, tol, higher_is_better=False):
 def fit(weights, biases, X, Y, hidden_activation="sigmoid", output_activation="sigmoid",
         loss="squared_error", epochs=1, learning_rate=0.1, mode="online", batch_size=None,
         optimizer="sgd", momentum=0.0, nesterov=False, beta_1=0.9, beta_2=0.999, epsilon=1e-8,
-        rprop=None, l2=0.0, schedule="constant", power_t=0.5, shuffle=True, seed=None):
+        rprop=None, l2=0.0, schedule="constant", power_t=0.5, shuffle=True, seed=None,
+        bias=True):
     """Train with an optimizer, an L2 penalty and a schedule (no stopping rule).
 
     Samples are visited as in :func:`cyprop._reference.network.fit` (same
@@ -230,6 +231,9 @@ def fit(weights, biases, X, Y, hidden_activation="sigmoid", output_activation="s
         "rprop" needs ``mode="batch"``; it ignores ``learning_rate``.
     rprop : dict, optional
         iRprop- constants, default :data:`FANN_RPROP`.
+    bias : bool
+        If False the biases are never updated (they stay as given): their
+        gradient is taken as zero, which leaves every rule's state at zero.
     Other parameters as :func:`cyprop._reference.network.fit`.
 
     Returns
@@ -268,7 +272,8 @@ def fit(weights, biases, X, Y, hidden_activation="sigmoid", output_activation="s
                                              hidden_activation, output_activation, loss)
             total += float(np.sum(losses)) + m * l2_penalty(params[:L], l2, m)
             penalty = l2_gradient(params[:L], l2, m)
-            g = [dW / m + p for (dW, _), p in zip(grads, penalty)] + [db / m for _, db in grads]
+            g = [dW / m + p for (dW, _), p in zip(grads, penalty)] + [
+                db / m if bias else np.zeros_like(db) for _, db in grads]
             if optimizer == "sgd":
                 params, state1 = sgd_step(params, g, state1, eta, momentum, nesterov)
             elif optimizer == "adam":
