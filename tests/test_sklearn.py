@@ -124,6 +124,35 @@ def test_classifier_follows_scikit_learn_to_round_off(digits, params):
     _assert_same_model(ours, theirs)
 
 
+@pytest.mark.parametrize("Estimator, params", [
+    (MLPClassifier, {"solver": "adam"}), (MLPClassifier, {"solver": "adam", "batch_size": 1}),
+    (MLPClassifier, {"solver": "sgd"}), (MLPRegressor, {"solver": "adam", "alpha": 0.5}),
+    (MLPRegressor, {"solver": "sgd", "alpha": 0.5, "learning_rate_init": 0.01})])
+def test_stochastic_solvers_run_one_kernel_call_per_epoch(monkeypatch, Estimator, params):
+    # no Python-side optimizer: the update rules run in train_epochs, one call
+    # per epoch, and nothing else computes gradients
+    from cyprop.sklearn import _kernels
+    k = _kernels()
+    calls = {"train_epochs": 0, "gradients": 0}
+
+    def counting(name):
+        original = getattr(k, name)
+
+        def wrapper(*args, **kwargs):
+            calls[name] += 1
+            return original(*args, **kwargs)
+        return wrapper
+
+    for name in calls:
+        monkeypatch.setattr(k, name, counting(name))
+    X, y = datasets.make_classification(60, 5, random_state=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        est = Estimator(hidden_layer_sizes=(4,), max_iter=3, random_state=0, **params).fit(X, y)
+    assert est.n_iter_ == 3
+    assert calls == {"train_epochs": 3, "gradients": 0}
+
+
 @pytest.mark.parametrize("target", ["binary", "multilabel", "strings"])
 def test_classifier_targets_follow_scikit_learn(target):
     X, y = datasets.make_classification(120, 6, n_informative=4, random_state=0)
@@ -139,8 +168,15 @@ def test_classifier_targets_follow_scikit_learn(target):
     np.testing.assert_allclose(ours.predict_proba(X), theirs.predict_proba(X), rtol=1e-9)
 
 
-@pytest.mark.parametrize("params", [{"solver": "adam"}, {"solver": "sgd", "learning_rate_init": 0.01},
-                                    {"solver": "lbfgs"}])
+@pytest.mark.parametrize("params", [
+    {"solver": "adam"}, {"solver": "sgd", "learning_rate_init": 0.01}, {"solver": "lbfgs"},
+    # a penalty large enough to matter: scikit-learn divides the squared error by the
+    # outputs, not the penalty (the kernel's l2_loss_scale)
+    {"solver": "adam", "alpha": 0.5, "batch_size": 1},
+    {"solver": "adam", "alpha": 0.5, "batch_size": 16, "beta_1": 0.8, "epsilon": 1e-6},
+    {"solver": "sgd", "alpha": 0.5, "batch_size": 16, "learning_rate_init": 0.01},
+    {"solver": "sgd", "alpha": 0.5, "batch_size": 1, "momentum": 0.0, "learning_rate_init": 0.01},
+])
 def test_regressor_follows_scikit_learn_to_round_off(params):
     X, y = datasets.make_regression(150, 5, n_targets=2, noise=1.0, random_state=0)
     y = y / 100

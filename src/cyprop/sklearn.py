@@ -27,13 +27,14 @@ Training rules (scikit-learn's; see :mod:`cyprop._reference.optimizers`):
   updated after every epoch; ``"adaptive"``, divided by 5 where the stopping
   rule would stop.
 
-.. note:: Python-side optimizer (temporary).  The update step of
-   ``solver="adam"``, and of ``"sgd"`` with ``alpha > 0`` for the regressor
-   (squared error), is applied in NumPy between kernel calls (one kernel call
-   per mini-batch computes the loss and the gradient), until the kernels'
-   epoch loop has these rules.  SGD (plain, classical or Nesterov momentum)
-   runs a whole epoch per kernel call, with the L2 penalty in the kernel for
-   the classifier.  Results follow the rules above either way.
+``"sgd"`` and ``"adam"`` run a whole epoch (scikit-learn's sample order and
+batches) per kernel call, the update rule and the L2 term inside the kernel;
+scikit-learn's per-epoch logic (loss curve, stopping, the adaptive and
+inverse-scaling rates) runs between the calls.  The regressor's squared error
+is reported as scikit-learn does, divided by the number of outputs while the
+penalty is not: the kernel weighs the penalty by ``n_outputs`` in the epoch's
+loss (``l2_loss_scale``; the gradient is unchanged), and the sum is divided
+by ``n_outputs``.
 
 Extras over scikit-learn: ``activation`` also takes cyprop's ``"sigmoid"``
 (= ``"logistic"``), ``"leaky_relu"`` and ``"rbf"``; ``dtype`` ("float64",
@@ -65,7 +66,7 @@ try:
     from sklearn.metrics import accuracy_score, r2_score
     from sklearn.model_selection import train_test_split
     from sklearn.preprocessing import LabelBinarizer
-    from sklearn.utils import check_random_state, gen_batches
+    from sklearn.utils import check_random_state
     from sklearn.utils import shuffle as _shuffle
     from sklearn.utils._param_validation import Interval, Options, StrOptions
     from sklearn.utils.metaestimators import available_if
@@ -98,9 +99,13 @@ def _kernels():
 
 
 class _Optimizer:
-    """State and update rule of "sgd" or "adam" over a flat parameter buffer.
+    """The state of "sgd" or "adam" between kernel calls (one call per epoch).
 
-    Python-side fallback until the kernels carry these rules (see the module note).
+    The update rules run in the kernel (``train_epochs``); this holds what
+    they keep across epochs and ``partial_fit``/``warm_start`` calls: the
+    momentum velocity, or Adam's m and v (``state``, laid out as the kernel
+    wants) and its step count (``adam["t"]``), and scikit-learn's per-epoch
+    learning-rate logic (``iteration_ends``, ``trigger_stopping``).
     """
 
     def __init__(self, est, n_params, dtype):
@@ -109,32 +114,14 @@ class _Optimizer:
         self.learning_rate = self.learning_rate_init
         self.schedule = est.learning_rate
         self.power_t = float(est.power_t)
-        self.momentum = float(est.momentum)
-        self.nesterov = bool(est.nesterovs_momentum)
-        self.beta_1, self.beta_2, self.epsilon = float(est.beta_1), float(est.beta_2), float(est.epsilon)
-        self.t = 0
-        self.first = np.zeros(n_params, dtype=dtype)   # velocity, or Adam's m
-        self.second = np.zeros(n_params if self.solver == "adam" else 0, dtype=dtype)
-
-    def update(self, params, grad):
-        if self.solver == "sgd":
-            v = self.first
-            v *= self.momentum
-            v -= self.learning_rate * grad
-            if self.nesterov:
-                params += self.momentum * v - self.learning_rate * grad
-            else:
-                params += v
-        else:
-            self.t += 1
-            m, v = self.first, self.second
-            m *= self.beta_1
-            m += (1 - self.beta_1) * grad
-            v *= self.beta_2
-            v += (1 - self.beta_2) * (grad * grad)
-            eta = (self.learning_rate_init * np.sqrt(1 - self.beta_2 ** self.t)
-                   / (1 - self.beta_1 ** self.t))
-            params -= eta * m / (np.sqrt(v) + self.epsilon)
+        self.momentum = float(est.momentum) if self.solver == "sgd" else 0.0
+        self.nesterov = bool(est.nesterovs_momentum) and self.momentum > 0
+        self.adam = None
+        if self.solver == "adam":
+            self.adam = {"beta_1": float(est.beta_1), "beta_2": float(est.beta_2),
+                         "epsilon": float(est.epsilon), "t": 0.0}
+        size = 2 * n_params if self.adam else n_params if self.momentum else 0
+        self.state = np.zeros(size, dtype=dtype)   # the velocity, or Adam's m then v
 
     def iteration_ends(self, t):
         if self.solver == "sgd" and self.schedule == "invscaling":
@@ -392,48 +379,32 @@ class _BaseMLP(BaseEstimator):
                 warnings.warn("Got `batch_size` less than 1 or larger than sample size. It is "
                               "going to be clipped")
             batch_size = int(np.clip(self.batch_size, 1, n_samples))
-        grad = np.zeros_like(params)
-        self._grad_views(grad)
+        grad = np.zeros(params.size if batch_size > 1 else 0, dtype=params.dtype)
         opt = self._optimizer
-        # SGD (plain, classical or Nesterov momentum), with its L2 penalty, is the kernel's
-        # own rule: then a whole epoch (scikit-learn's sample order and batches) is one kernel
-        # call.  Not for squared error with a penalty: scikit-learn reports that loss divided
-        # by the outputs but the penalty not, and the kernel's epoch loss holds both summed.
-        in_kernel = self.solver == "sgd" and (self.alpha == 0 or self._loss != "squared_error")
-        if in_kernel:
-            epoch_loss = np.empty(1)
-            backup = np.empty(2 * params.size, dtype=params.dtype)
-            velocity = opt.first if self.momentum else params[:0]
-            kernel_batch = 0 if batch_size == 1 else batch_size
+        # a whole epoch (scikit-learn's sample order and batches) is one kernel call; the
+        # squared error is reported divided by the outputs, the penalty not (see the module
+        # note): the kernel weighs the penalty by the outputs in the epoch's loss
+        n_out = net.layer_sizes[-1] if self._loss == "squared_error" else 1
+        epoch_loss = np.empty(1)
+        backup = np.empty(params.size + max(params.size, opt.state.size), dtype=params.dtype)
+        kernel_batch = 0 if batch_size == 1 else batch_size
+        eta_adam = opt.learning_rate_init
         try:
             self.n_iter_ = 0
             for _ in range(self.max_iter):
                 if self.shuffle:
                     sample_idx = _shuffle(sample_idx, random_state=self._random_state)
-                accumulated_loss = 0.0
-                if in_kernel:
-                    failed = _kernels().train_epochs(
-                        params, grad, velocity, backup, self._work, *net._layout_args(),
-                        net._loss_code, True, X_train, y_train,
-                        sample_idx.astype(np.intp).reshape(1, -1), opt.learning_rate,
-                        opt.momentum, kernel_batch, epoch_loss,
-                        bool(opt.nesterov and opt.momentum), float(self.alpha))
-                    if failed >= 0:
-                        raise ValueError("Solver produced non-finite parameter weights. The "
-                                         "input data may contain large values and need to be "
-                                         "preprocessed.")
-                    accumulated_loss = epoch_loss[0] * n_samples
-                    if self._loss == "squared_error":
-                        accumulated_loss /= net.layer_sizes[-1]
-                for batch_slice in () if in_kernel else gen_batches(n_samples, batch_size):
-                    if self.shuffle:
-                        idx = sample_idx[batch_slice]
-                        Xb, yb = X_train[idx], y_train[idx]
-                    else:
-                        Xb, yb = X_train[batch_slice], y_train[batch_slice]
-                    batch_loss = self._loss_grad(Xb, yb, grad)
-                    accumulated_loss += batch_loss * (batch_slice.stop - batch_slice.start)
-                    opt.update(params, grad)
+                failed = _kernels().train_epochs(
+                    params, grad, opt.state, backup, self._work, *net._layout_args(),
+                    net._loss_code, True, X_train, y_train,
+                    sample_idx.astype(np.intp).reshape(1, -1),
+                    eta_adam if opt.adam else opt.learning_rate, opt.momentum, kernel_batch,
+                    epoch_loss, opt.nesterov, float(self.alpha), float(n_out), opt.adam)
+                if failed >= 0:
+                    raise ValueError("Solver produced non-finite parameter weights. The "
+                                     "input data may contain large values and need to be "
+                                     "preprocessed.")
+                accumulated_loss = epoch_loss[0] * n_samples / n_out
                 self.n_iter_ += 1
                 self.loss_ = accumulated_loss / n_samples
                 self.t_ += n_samples
