@@ -5,7 +5,9 @@ one dict, with the same ``random_state``: they start from the same weights,
 visit the samples in the same order and follow the same update rule, so
 their accuracies agree to round-off and only the time differs.  Settings:
 scikit-learn's defaults (Adam, batches of 200, alpha 1e-4, 100 relu units),
-per-sample SGD (``batch_size=1``) and mini-batch SGD with classical momentum.
+the same with ``batch_size=1`` (per-sample Adam), per-sample SGD
+(``batch_size=1``) and mini-batch SGD with classical momentum.  Every
+setting of cyprop's runs in its kernels, one call per epoch.
 Every setting runs a fixed number of epochs (``tol=0`` and
 ``n_iter_no_change`` past the budget) from ``--seeds`` seeds on the same 75%
 split; the table gives the held-out accuracy (mean and spread over seeds)
@@ -33,6 +35,7 @@ RESULTS = Path(__file__).resolve().parent / "results"
 SETTINGS = [
     # name, parameters (besides the fixed epoch budget), epochs
     ("scikit-learn defaults (adam, batch 200, alpha 1e-4, 100 relu)", {}, 30),
+    ("scikit-learn defaults with batch_size=1 (per-sample adam)", {"batch_size": 1}, 3),
     ("per-sample SGD (batch_size=1, no momentum, alpha 0)",
      {"hidden_layer_sizes": (32,), "activation": "logistic", "solver": "sgd", "batch_size": 1,
       "momentum": 0.0, "alpha": 0.0, "learning_rate_init": 0.1}, 10),

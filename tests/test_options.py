@@ -55,3 +55,19 @@ def _has_scipy():
     except ImportError:
         return False
     return True
+
+
+def test_every_optimizer_name_is_accepted_and_no_other():
+    X = np.array([[0.0, 1.0], [1.0, 0.0], [0.5, 0.5]])
+    net = cyprop.Network([2, 3, 2], seed=0)
+    trained = []
+    for name in _options.OPTIMIZERS:
+        for mode in _options.MODES:
+            other = net.copy()
+            other.fit(X, X, epochs=2, mode=mode, optimizer=name, learning_rate=0.01)
+            trained.append(other.parameters.copy())
+    # each rule moved the weights its own way
+    assert len({p.tobytes() for p in trained}) == len(trained)
+    for bad in ("Adam", "rmsprop", None):
+        with np.testing.assert_raises(ValueError):
+            net.copy().fit(X, X, optimizer=bad)
