@@ -32,7 +32,7 @@ def test_bench_quick_xor_rbf(tmp_path):
         contenders.append("c")
     cmd = [sys.executable, str(RUN), "--quick", "--tasks", "xor", "rbf",
            "--contenders", *contenders, "--out", str(tmp_path / "results"),
-           "--build-dir", str(tmp_path / "build"), "--budget", "0.2", "--max-reps", "3"]
+           "--build-dir", str(tmp_path / "build"), "--budget", "0.05", "--max-reps", "1"]
     proc = subprocess.run(cmd, capture_output=True, text=True, timeout=300, cwd=tmp_path)
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
 

@@ -21,7 +21,8 @@ def _entry_point():
 
 
 def test_cyprop_bench_quick_runs_and_agrees(tmp_path):
-    done = subprocess.run([*_entry_point(), "bench", "--quick"], capture_output=True, text=True,
+    done = subprocess.run([*_entry_point(), "bench", "--quick", "--repeat", "1"],
+                          capture_output=True, text=True,
                           timeout=600, cwd=tmp_path)
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
     rows = [line for line in done.stdout.splitlines() if " ok (" in line or "DIFFERS" in line]
