@@ -6,13 +6,28 @@ source "$CI/compiled_modules.sh"
 
 # -- running and timing stages -------------------------------------------------
 
-stage() {  # stage NAME: close the previous stage (printing its time), open NAME
+cpu_seconds() {  # cpu_seconds: set CPU_NOW to the CPU time (user + system, whole seconds)
+    # of this shell and its reaped children.  `times` must run in this shell,
+    # not in a $(...) subshell: it prints "0m1.250s 0m0.010s" (the shell) and
+    # "12m3.500s 0m40.000s" (its children).
+    local f=${WORK:-${TMPDIR:-/tmp}}/.cpu-times.$$
+    times >"$f"
+    CPU_NOW=$(tr '\n' ' ' <"$f" | awk '{ s = 0
+        for (i = 1; i <= 4; i++) { split($i, a, "m"); s += a[1] * 60 + a[2] }
+        printf "%d", s }')
+    rm -f "$f"
+}
+
+stage() {  # stage NAME: close the previous stage (printing its wall and CPU time), open NAME
+    cpu_seconds
     if [ -n "${STAGE_NAME:-}" ]; then
-        TIMES+=("$(printf '%5ds  %s' $((SECONDS - STAGE_START)) "$STAGE_NAME")")
-        echo "--- ${STAGE_NAME}: $((SECONDS - STAGE_START))s"
+        TIMES+=("$(printf '%5ds %6ds CPU  %s' $((SECONDS - STAGE_START)) \
+            $((CPU_NOW - STAGE_CPU)) "$STAGE_NAME")")
+        echo "--- ${STAGE_NAME}: $((SECONDS - STAGE_START))s ($((CPU_NOW - STAGE_CPU))s CPU)"
     fi
     STAGE_NAME=${1:-}
     STAGE_START=$SECONDS
+    STAGE_CPU=$CPU_NOW
     [ -n "$STAGE_NAME" ] && echo "=== $STAGE_NAME" || true
 }
 
