@@ -8,6 +8,8 @@
 # Compiled at -O1 (CYPROP_OPT_LEVEL; -O3 with ASan took 3x longer to build)
 # with line tables (-g1) for the reports; with CYPROP_SIMD_TARGETS set (as
 # .ci/run does: baseline and the build this CPU runs) only those builds.
+# The tests marked bench_smoke (subprocess runs of the benchmark scripts) are
+# deselected: the cyprop kernels they call run in other tests (pyproject.toml).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 WORK=${1:?usage: .ci/sanitizers.sh WORKDIR [PYTHON]}
@@ -37,7 +39,8 @@ LD_PRELOAD="$PRELOAD" ASAN_OPTIONS=detect_leaks=0 "$VENV/bin/python" "$SRC/.ci/c
 LD_PRELOAD="$PRELOAD" \
 ASAN_OPTIONS="detect_leaks=0:halt_on_error=1:abort_on_error=0:exitcode=99:log_path=$LOG/asan" \
 UBSAN_OPTIONS="halt_on_error=1:print_stacktrace=1:exitcode=98:log_path=$LOG/ubsan" \
-    "$VENV/bin/python" -m pytest -q -p no:cacheprovider tests --ignore=tests/test_torch_oracle.py
+    "$VENV/bin/python" -m pytest -q -p no:cacheprovider tests --ignore=tests/test_torch_oracle.py \
+    -m "not bench_smoke"
 if compgen -G "$LOG/*" >/dev/null; then
     echo "sanitizers: reports found:" >&2
     cat "$LOG"/* >&2

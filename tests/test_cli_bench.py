@@ -10,6 +10,11 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
+# deselected in the instrumented CI runs: test_bench_cli.py's
+# test_quick_default_table runs the same table in-process
+pytestmark = pytest.mark.bench_smoke
 
 def _entry_point():
     """The ``cyprop`` console script beside this interpreter, else ``python -m cyprop``."""
