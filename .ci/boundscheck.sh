@@ -4,7 +4,8 @@
 # IndexError there instead of a silent read.
 #
 # usage: .ci/boundscheck.sh WORKDIR [PYTHON]
-# Compiled at -O1 (CYPROP_OPT_LEVEL: the checks, not the speed, matter here);
+# Compiled at -O1 (CYPROP_OPT_LEVEL: the checks, not the speed, matter here),
+# without debug information (CFLAGS=-g0);
 # with CYPROP_SIMD_TARGETS set (as .ci/run does: baseline and the build this
 # CPU runs) only those builds.
 # The tests marked bench_smoke (subprocess runs of the benchmark scripts) are
@@ -20,7 +21,7 @@ VENV=$WORK/venv-boundscheck
 SRC=$WORK/src-boundscheck
 rm -rf "$SRC"; mkdir -p "$SRC"
 git ls-files -z | xargs -0 cp --parents -t "$SRC"
-CYPROP_BOUNDSCHECK=1 CYPROP_OPT_LEVEL=1 "$VENV/bin/python" -m pip install --quiet \
+CYPROP_BOUNDSCHECK=1 CYPROP_OPT_LEVEL=1 CFLAGS=-g0 "$VENV/bin/python" -m pip install --quiet \
     --no-build-isolation "$SRC[test]"
 cd "$SRC"  # (pytest imports the installed package: see tests/conftest.py)
 "$VENV/bin/python" "$SRC/.ci/check_targets.py"
