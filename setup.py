@@ -116,7 +116,6 @@ def kernel(name, extra=()):
 EXACT_FLAGS = [] if IS_MSVC else ["-ffp-contract=off"]
 
 
-
 def simd_targets():
     """The kernel builds to compile: $CYPROP_SIMD_TARGETS, or all of the architecture's."""
     known = ("baseline", "avx2", "avx512") if IS_X86_64 else ("baseline",)
