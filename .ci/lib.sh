@@ -248,10 +248,17 @@ start_checked_builds() {  # the sanitizer and bounds-check builds and test runs,
     [ "$level" = baseline ] || CHECKED_TARGETS+=",$level"
     CHECKED_PIDS=()
     CHECKED_START=$SECONDS
+    # `( exec setsid ... ) &`, not `setsid ... &`: bash starts a simple background
+    # command with SIGINT ignored, and a Python started so never raises
+    # KeyboardInterrupt (tests/test_sigint.py would fail); the subshell keeps
+    # SIGINT's default, and exec keeps $! the session's (and group's) id.
     for tag in asan bounds; do
-        CYPROP_SIMD_TARGETS=$CHECKED_TARGETS OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 \
-            MKL_NUM_THREADS=1 setsid "$CI/$( [ $tag = asan ] && echo sanitizers || echo boundscheck).sh" \
-            "$WORK" "$PY" >"$WORK/$tag.log" 2>&1 </dev/null &
+        (
+            export CYPROP_SIMD_TARGETS=$CHECKED_TARGETS OMP_NUM_THREADS=1 \
+                OPENBLAS_NUM_THREADS=1 MKL_NUM_THREADS=1
+            exec setsid "$CI/$( [ $tag = asan ] && echo sanitizers || echo boundscheck).sh" \
+                "$WORK" "$PY" >"$WORK/$tag.log" 2>&1 </dev/null
+        ) &
         CHECKED_PIDS+=($!)
     done
     echo "instrumented kernel builds: $CHECKED_TARGETS (this CPU runs $level);" \
