@@ -10,6 +10,16 @@ CYPROP_NATIVE=1
 CYPROP_BUILD_JOBS=N
     Compile N extension modules at once (default: the number of CPUs, at
     most 6); ``build_ext -j N`` / ``--parallel N`` overrides it.
+CYPROP_SIMD_TARGETS=baseline,avx2
+    Build only these kernel builds (comma-separated among ``baseline``,
+    ``avx2``, ``avx512``; ``baseline`` is required, the dispatcher always
+    imports it).  Default: every build of the target architecture.  For the
+    CI's instrumented builds, which only need what the CI's CPU runs; never
+    set for a wheel.
+CYPROP_OPT_LEVEL=N
+    Optimisation level ``-ON`` (0, 1, 2, 3, s or g; default 3) for GCC and
+    Clang, e.g. 1 for the CI's sanitizer and bounds-check builds, which
+    compile several times faster at -O1.  Not supported with MSVC.
 
 The kernels live in ``src/cyprop/_kernels/``.  The network kernels are
 compiled twice from one source (``network_kernels.pxi``): ``network_base``
@@ -34,6 +44,9 @@ from setuptools.command.build_ext import build_ext
 JOBS = int(os.environ.get("CYPROP_BUILD_JOBS", "0")) or min(os.cpu_count() or 1, 6)
 DEBUG_CHECKS = os.environ.get("CYPROP_BOUNDSCHECK", "0") == "1"
 NATIVE = os.environ.get("CYPROP_NATIVE", "0") == "1"
+OPT_LEVEL = os.environ.get("CYPROP_OPT_LEVEL", "3").strip()
+if OPT_LEVEL not in ("0", "1", "2", "3", "s", "g"):
+    raise ValueError(f"CYPROP_OPT_LEVEL must be 0, 1, 2, 3, s or g, got {OPT_LEVEL!r}")
 
 DIRECTIVES = {
     "language_level": 3,
@@ -68,6 +81,8 @@ def target_archs():
 # x86-64 only, and never in a universal2 build (-mavx2 is no arm64 flag).
 IS_X86_64 = target_archs() <= {"x86_64", "amd64"} and not IS_MSVC
 
+if IS_MSVC and OPT_LEVEL != "3":
+    raise ValueError("CYPROP_OPT_LEVEL is for GCC and Clang; MSVC builds use /O2")
 if IS_MSVC:
     BASE_FLAGS = ["/O2", "/fp:precise", "/openmp:experimental"]
 else:
@@ -76,7 +91,7 @@ else:
     # -fno-trapping-math lets the compiler turn the branch-free selects of
     # csrc's exp into vector blends; like -fno-math-errno it changes no
     # computed value.  No -ffast-math: results follow IEEE arithmetic.
-    BASE_FLAGS = ["-O3", "-fopenmp-simd", "-fno-math-errno", "-fno-trapping-math"]
+    BASE_FLAGS = [f"-O{OPT_LEVEL}", "-fopenmp-simd", "-fno-math-errno", "-fno-trapping-math"]
 if NATIVE and not IS_MSVC:
     BASE_FLAGS.append("-march=native")
 
@@ -100,6 +115,23 @@ def kernel(name, extra=()):
 # in the -mfma build), so both builds compute the same roundings.
 EXACT_FLAGS = [] if IS_MSVC else ["-ffp-contract=off"]
 
+
+def simd_targets():
+    """The kernel builds to compile: $CYPROP_SIMD_TARGETS, or all of the architecture's."""
+    known = ("baseline", "avx2", "avx512") if IS_X86_64 else ("baseline",)
+    value = os.environ.get("CYPROP_SIMD_TARGETS", "").strip()
+    if not value:
+        return set(known)
+    targets = {t.strip().lower() for t in value.split(",") if t.strip()}
+    if not targets <= set(known) or "baseline" not in targets:
+        raise ValueError(
+            "CYPROP_SIMD_TARGETS must list 'baseline' and optionally "
+            f"{', '.join(repr(k) for k in known[1:]) or 'nothing else'} on this target"
+            f" ({', '.join(sorted(target_archs()))}), got {value!r}")
+    return targets
+
+
+TARGETS = simd_targets()
 extensions = [
     kernel("tutorial_base", EXACT_FLAGS),
     kernel("network_base"),
@@ -108,10 +140,13 @@ AVX2_FLAGS = ["-mavx2", "-mfma"]
 # 512-bit vectors where the compiler would otherwise prefer 256-bit ones
 AVX512_FLAGS = ["-mavx512f", "-mavx512vl", "-mavx512dq", "-mavx512bw", "-mfma",
                 "-mprefer-vector-width=512"]
-if IS_X86_64:
+if "avx2" in TARGETS:
     extensions += [
         kernel("tutorial_avx2", EXACT_FLAGS + AVX2_FLAGS),
         kernel("network_avx2", AVX2_FLAGS),
+    ]
+if "avx512" in TARGETS:
+    extensions += [
         kernel("tutorial_avx512", EXACT_FLAGS + AVX512_FLAGS),
         kernel("network_avx512", AVX512_FLAGS),
     ]

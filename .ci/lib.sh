@@ -6,13 +6,28 @@ source "$CI/compiled_modules.sh"
 
 # -- running and timing stages -------------------------------------------------
 
-stage() {  # stage NAME: close the previous stage (printing its time), open NAME
+cpu_seconds() {  # cpu_seconds: set CPU_NOW to the CPU time (user + system, whole seconds)
+    # of this shell and its reaped children.  `times` must run in this shell,
+    # not in a $(...) subshell: it prints "0m1.250s 0m0.010s" (the shell) and
+    # "12m3.500s 0m40.000s" (its children).
+    local f=${WORK:-${TMPDIR:-/tmp}}/.cpu-times.$$
+    times >"$f"
+    CPU_NOW=$(tr '\n' ' ' <"$f" | awk '{ s = 0
+        for (i = 1; i <= 4; i++) { split($i, a, "m"); s += a[1] * 60 + a[2] }
+        printf "%d", s }')
+    rm -f "$f"
+}
+
+stage() {  # stage NAME: close the previous stage (printing its wall and CPU time), open NAME
+    cpu_seconds
     if [ -n "${STAGE_NAME:-}" ]; then
-        TIMES+=("$(printf '%5ds  %s' $((SECONDS - STAGE_START)) "$STAGE_NAME")")
-        echo "--- ${STAGE_NAME}: $((SECONDS - STAGE_START))s"
+        TIMES+=("$(printf '%5ds %6ds CPU  %s' $((SECONDS - STAGE_START)) \
+            $((CPU_NOW - STAGE_CPU)) "$STAGE_NAME")")
+        echo "--- ${STAGE_NAME}: $((SECONDS - STAGE_START))s ($((CPU_NOW - STAGE_CPU))s CPU)"
     fi
     STAGE_NAME=${1:-}
     STAGE_START=$SECONDS
+    STAGE_CPU=$CPU_NOW
     [ -n "$STAGE_NAME" ] && echo "=== $STAGE_NAME" || true
 }
 
@@ -207,12 +222,64 @@ ids() {  # ids PLATFORM-TAG...: every intended CPython for each platform tag
 
 # -- the test suite on instrumented builds ---------------------------------------
 
-checked_builds() {  # the sanitizer and bounds-check stages, side by side
-    local pid_asan pid_bounds rc_asan=0 rc_bounds=0 tag
-    run_logged asan "$ROOT/.ci/sanitizers.sh" "$WORK" "$PY" & pid_asan=$!
-    run_logged bounds "$ROOT/.ci/boundscheck.sh" "$WORK" "$PY" & pid_bounds=$!
-    wait $pid_asan || rc_asan=$?
-    wait $pid_bounds || rc_bounds=$?
+cpu_simd_level() {  # cpu_simd_level: the best kernel build this CPU runs, from /proc/cpuinfo
+    # (Linux lists AVX-512 only where the OS saves its state); the instrumented
+    # builds check the installed dispatcher picks the same (.ci/check_targets.py).
+    local flags f
+    if [ "$(uname -m)" != x86_64 ]; then echo baseline; return; fi
+    flags=" $(grep -m1 '^flags' /proc/cpuinfo 2>/dev/null | cut -d: -f2) "
+    for f in avx2 fma; do
+        [[ $flags == *" $f "* ]] || { echo baseline; return; }
+    done
+    for f in avx512f avx512vl avx512dq avx512bw; do
+        [[ $flags == *" $f "* ]] || { echo avx2; return; }
+    done
+    echo avx512
+}
+
+start_checked_builds() {  # the sanitizer and bounds-check builds and test runs, in the background
+    # They take one core each for most of the run; started first, they fill the
+    # time the other stages leave a core idle (pip, one pytest, auditwheel).
+    # Each runs in its own session, so that stop_checked_builds can end it
+    # with all its processes if the run fails first.
+    local level tag
+    level=$(cpu_simd_level)
+    CHECKED_TARGETS=baseline
+    [ "$level" = baseline ] || CHECKED_TARGETS+=",$level"
+    CHECKED_PIDS=()
+    CHECKED_START=$SECONDS
+    # `( exec setsid ... ) &`, not `setsid ... &`: bash starts a simple background
+    # command with SIGINT ignored, and a Python started so never raises
+    # KeyboardInterrupt (tests/test_sigint.py would fail); the subshell keeps
+    # SIGINT's default, and exec keeps $! the session's (and group's) id.
+    for tag in asan bounds; do
+        (
+            export CYPROP_SIMD_TARGETS=$CHECKED_TARGETS OMP_NUM_THREADS=1 \
+                OPENBLAS_NUM_THREADS=1 MKL_NUM_THREADS=1
+            exec setsid "$CI/$( [ $tag = asan ] && echo sanitizers || echo boundscheck).sh" \
+                "$WORK" "$PY" >"$WORK/$tag.log" 2>&1 </dev/null
+        ) &
+        CHECKED_PIDS+=($!)
+    done
+    echo "instrumented kernel builds: $CHECKED_TARGETS (this CPU runs $level);" \
+        "ASan+UBSan and CYPROP_BOUNDSCHECK=1 builds and test runs started in the background"
+}
+
+stop_checked_builds() {  # on exit: end the background runs (each its own process group)
+    local pid
+    for pid in "${CHECKED_PIDS[@]}"; do
+        kill -- "-$pid" 2>/dev/null || true
+    done
+    wait 2>/dev/null || true
+}
+
+checked_builds() {  # the sanitizer and bounds-check stages: wait for both, print both logs
+    local rc_asan=0 rc_bounds=0 tag
+    wait "${CHECKED_PIDS[0]}" || rc_asan=$?
+    echo "[asan: exit $rc_asan, $((SECONDS - CHECKED_START))s after its start]" >>"$WORK/asan.log"
+    wait "${CHECKED_PIDS[1]}" || rc_bounds=$?
+    echo "[bounds: exit $rc_bounds, $((SECONDS - CHECKED_START))s after its start]" >>"$WORK/bounds.log"
+    CHECKED_PIDS=()
     for tag in asan bounds; do
         echo "----- $tag"
         grep -v "^WARNING: Location" "$WORK/$tag.log"

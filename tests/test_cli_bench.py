@@ -10,6 +10,11 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
+# deselected in the instrumented CI runs: test_bench_cli.py's
+# test_quick_default_table runs the same table in-process
+pytestmark = pytest.mark.bench_smoke
 
 def _entry_point():
     """The ``cyprop`` console script beside this interpreter, else ``python -m cyprop``."""
@@ -21,7 +26,8 @@ def _entry_point():
 
 
 def test_cyprop_bench_quick_runs_and_agrees(tmp_path):
-    done = subprocess.run([*_entry_point(), "bench", "--quick"], capture_output=True, text=True,
+    done = subprocess.run([*_entry_point(), "bench", "--quick", "--repeat", "1"],
+                          capture_output=True, text=True,
                           timeout=600, cwd=tmp_path)
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
     rows = [line for line in done.stdout.splitlines() if " ok (" in line or "DIFFERS" in line]
