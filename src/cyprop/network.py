@@ -23,6 +23,7 @@ from ._blocked import resolve_schedule
 from ._kernels import kernels as _k
 from ._fit_plan import EpochChunks, FitScratch, SampleOrders
 from ._options import DTYPES as _DTYPE_NAMES
+from ._threads import blas_single_threaded, resolve_n_threads
 from ._options import HIDDEN_ACTIVATIONS, LOSSES, MODES, OUTPUT_ACTIVATIONS
 from ._validate import (as_count, as_flag, as_float_array, as_real, as_seed, check_choice,
                         check_memory)
@@ -431,7 +432,7 @@ class Network:
             momentum=0.0, shuffle=True, seed=None, progress=False, callback=None,
             schedule="constant", power_t=0.5, tol=1e-4, n_iter_no_change=None,
             validation_fraction=None, warm_start=False, nesterov=False,
-            online_schedule="auto", block_size=None, l2=0.0):
+            online_schedule="auto", block_size=None, l2=0.0, n_threads=None):
         """Train the network by backpropagation; the parameters change in place.
 
         Parameters
@@ -518,6 +519,24 @@ class Network:
             ``cyprop._reference.optimizers.fit`` count it).  Runs inside the
             kernels; "auto" picks the sequential online schedule and
             "blocked" is refused.
+        n_threads : int, optional
+            Threads for one fit.  Batch and mini-batch modes split each
+            batch's samples into ``n_threads`` chunks, one thread each, whose
+            gradients are added in a fixed order: the same ``n_threads``
+            gives the same weights bit for bit run after run, and
+            ``n_threads=1`` is the serial loop (other counts differ from it
+            in the order of floating-point sums only).  ``None``: all
+            available threads (OpenMP's, following ``OMP_NUM_THREADS``;
+            see ``cyprop.show_config()``) when a batch holds at least
+            ``cyprop._threads.MIN_SPLIT_WORK`` multiply-adds
+            (``batch_size * n_params``), one thread otherwise and in
+            :func:`cyprop.sweep`; ``-1``: all available threads.  The
+            blocked online schedule splits its matrix products with the
+            first layer's weights between the threads (the same weights as
+            one thread: each element is the same BLAS dot product; SciPy's
+            BLAS itself runs single-threaded during a blocked fit); the
+            sequential online schedule runs on one thread.  A build without
+            OpenMP runs everything on one thread.
 
         Returns
         -------
@@ -554,11 +573,11 @@ class Network:
                              dict(schedule=schedule, power_t=power_t, tol=tol,
                                   n_iter_no_change=n_iter_no_change,
                                   validation_fraction=validation_fraction),
-                             online_schedule, block_size, l2)
+                             online_schedule, block_size, l2, n_threads)
 
     def _fit(self, X, Y, epochs, learning_rate, mode, batch_size, momentum, shuffle, seed,
              progress, callback, nesterov, warm_start, control_options, online_schedule,
-             block_size, l2=0.0):
+             block_size, l2=0.0, n_threads=1):
         X, Y, epochs, eta, mu, nesterov, batch, shuffle, seed, progress = self._check_fit_args(
             X, Y, epochs, learning_rate, mode, batch_size, momentum, nesterov, shuffle, seed,
             progress, callback)
@@ -572,6 +591,8 @@ class Network:
         n = X.shape[0]
         samples_per_block = resolve_schedule(online_schedule, block_size, self.layer_sizes, mode,
                                              nesterov and mu > 0, l2=l2 > 0)
+        n_threads = resolve_n_threads(n_threads, batch, self._params.size,
+                                      samples_per_block * self.layer_sizes[0] * self.layer_sizes[1])
         velocity = self._warm_velocity(warm_start, self._params.size if mu else 0)
         scratch = FitScratch(self, epochs, batch, velocity, samples_per_block)
         orders = SampleOrders(n, shuffle, seed)
@@ -587,7 +608,7 @@ class Network:
                 step = controls.begin_epoch() if controls.per_epoch else eta
                 # (Ctrl-C: the kernel restored the interrupted epoch's starting weights)
                 self._train_epochs(X, Y, orders.next(count), step, mu, nesterov, batch, scratch,
-                                   first, count, history, l2)
+                                   first, count, history, l2, n_threads)
                 done = first + count
                 if bar is not None:
                     bar.update(count, history.loss[-1])
@@ -639,7 +660,7 @@ class Network:
         return X, Y, epochs, eta, mu, bool(nesterov), batch, shuffle, seed, progress
 
     def _train_epochs(self, X, Y, order, eta, mu, nesterov, batch, scratch, first, count,
-                      history, l2=0.0):
+                      history, l2=0.0, n_threads=1):
         """Run epochs ``first .. first + count - 1`` in one kernel call.
 
         Appends their losses to ``history``; raises :class:`DivergenceError`
@@ -647,16 +668,18 @@ class Network:
         when an epoch's loss or weights become NaN or infinite.
         """
         losses = scratch.losses[first:first + count]
-        if scratch.block_size:   # online, the blocked schedule
-            failed = _k.train_epochs_blocked(
-                self._params, scratch.velocity, scratch.backup, scratch.work, scratch.block_work,
-                scratch.coef, *self._layout_args(), self._loss_code, self.bias, X, Y, order, eta,
-                mu, scratch.block_size, losses)
+        if scratch.block_size:   # online, the blocked schedule (its BLAS on one thread each)
+            with blas_single_threaded():
+                failed = _k.train_epochs_blocked(
+                    self._params, scratch.velocity, scratch.backup, scratch.work,
+                    scratch.block_work, scratch.coef, *self._layout_args(), self._loss_code,
+                    self.bias, X, Y, order, eta, mu, scratch.block_size, losses,
+                    n_threads=n_threads)
         else:
             failed = _k.train_epochs(self._params, scratch.grad, scratch.velocity,
                                      scratch.backup, scratch.work, *self._layout_args(),
                                      self._loss_code, self.bias, X, Y, order, eta, mu, batch,
-                                     losses, nesterov, l2)
+                                     losses, nesterov, l2, n_threads)
         done = count if failed < 0 else failed
         history._ran(done)
         if failed >= 0:
