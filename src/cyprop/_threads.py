@@ -44,10 +44,32 @@ costs about as much as 20,000-50,000 multiply-adds of the batch loop."""
 
 
 def openmp_threads():
-    """OpenMP threads the kernels can use: 0 when built without OpenMP."""
+    """OpenMP threads the kernels can use: 0 when built without OpenMP; 1 in a
+    process forked from another (see :func:`_after_fork`)."""
     from ._kernels import kernels
 
-    return kernels.openmp_threads()
+    omp = kernels.openmp_threads()
+    return min(omp, 1) if _forked else omp
+
+
+_forked = False
+
+
+def _after_fork():
+    """In a child made by fork(): GNU libgomp's threads do not survive a fork
+    (an OpenMP parallel region in the child of a process that ran one hangs),
+    so the child runs every parallel loop's chunks on one thread -- the same
+    chunks, hence the same results, only slower.  Process pools that spawn
+    (or forkserver) their workers keep their threads."""
+    global _forked
+    _forked = True
+    from ._kernels import kernels
+
+    kernels.openmp_after_fork()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_after_fork)
 
 
 def _available_cores():

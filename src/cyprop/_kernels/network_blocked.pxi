@@ -109,7 +109,7 @@ cdef inline void _gemm_rows(int nh, int k, int ni, const floating* W, const floa
     if n_chunks <= 1:
         _gemm(c'T', c'N', nh, k, ni, <floating>1, W, ni, Xb, ni, <floating>0, P, nh)
         return
-    for c in prange(n_chunks, schedule='static', chunksize=1, num_threads=n_chunks):
+    for c in prange(n_chunks, schedule='static', chunksize=1, num_threads=_team(n_chunks)):
         h0 = _split_row(c, n_chunks, nh)
         h1 = _split_row(c + 1, n_chunks, nh)
         if h1 > h0:
@@ -128,7 +128,7 @@ cdef inline void _rank_update(int ni, int nh, int k, floating alpha, const float
     if n_chunks <= 1:
         _gemm(c'N', c'T', ni, nh, k, alpha, Xb, ni, D, nh, beta, W, ni)
         return
-    for c in prange(n_chunks, schedule='static', chunksize=1, num_threads=n_chunks):
+    for c in prange(n_chunks, schedule='static', chunksize=1, num_threads=_team(n_chunks)):
         h0 = _split_row(c, n_chunks, nh)
         h1 = _split_row(c + 1, n_chunks, nh)
         if h1 > h0:

@@ -105,6 +105,24 @@ def cpu_has_avx512():
     return bool(cyp_cpu_has_avx512())
 
 
+# 1 in a process forked from one that may have run OpenMP threads: GNU
+# libgomp's thread pool does not survive fork (a parallel region there
+# hangs), so the parallel loops then run their chunks on one thread (the
+# same chunks, so the same results).  Set by cyprop._threads at fork.
+cdef int _forked = 0
+
+
+def openmp_after_fork():
+    """In a forked child: run the parallel loops' chunks on the calling thread."""
+    global _forked
+    _forked = 1
+
+
+cdef inline Py_ssize_t _team(Py_ssize_t n_chunks) noexcept nogil:
+    """Threads for a parallel loop over n_chunks chunks (1 after fork)."""
+    return 1 if _forked else n_chunks
+
+
 def openmp_threads():
     """Threads a parallel loop of these kernels can get: 0 when they were
     built without OpenMP (every loop runs on the calling thread), otherwise
@@ -794,7 +812,7 @@ cdef double _split_batch(floating* params, floating* grad, const Layout* L, cons
     cdef double total = 0
     if n_chunks > n_blocks:
         n_chunks = n_blocks
-    for c in prange(n_chunks, schedule='static', chunksize=1, num_threads=n_chunks):
+    for c in prange(n_chunks, schedule='static', chunksize=1, num_threads=_team(n_chunks)):
         lo = min(c * n_blocks // n_chunks * lanes, nb)
         hi = min((c + 1) * n_blocks // n_chunks * lanes, nb)
         if c == 0:
@@ -809,7 +827,7 @@ cdef double _split_batch(floating* params, floating* grad, const Layout* L, cons
         return 0
     # grad += chunk 1's buffer, then chunk 2's, ...: each thread one slice of
     # the parameters, every element summed in chunk order
-    for c in prange(n_chunks, schedule='static', chunksize=1, num_threads=n_chunks):
+    for c in prange(n_chunks, schedule='static', chunksize=1, num_threads=_team(n_chunks)):
         lo = c * n_params // n_chunks
         hi = (c + 1) * n_params // n_chunks
         G = grad + lo
