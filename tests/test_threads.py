@@ -100,11 +100,10 @@ def test_threads_match_the_oracle(n_threads, mode, batch_size, n, momentum, dtyp
         assert_close(net.biases[l], eB[l], tol, f"biases[{l}]")
 
 
-def test_threads_with_l2_and_nesterov_match_the_oracle():
-    from cyprop._reference import optimizers as ref_opt
-
+def test_threads_with_l2_and_nesterov_match_one_thread():
+    # the L2 term and Nesterov's rule act on the reduced gradient: two
+    # threads agree with one to round-off
     net, X, Y = batch_problem(50)
-    W, B = params_of(net)
     h = net.fit(X, Y, epochs=2, learning_rate=0.1, mode="minibatch", batch_size=20,
                 momentum=0.9, nesterov=True, l2=0.01, seed=4, n_threads=2)
     net1, X1, Y1 = batch_problem(50)
@@ -112,7 +111,6 @@ def test_threads_with_l2_and_nesterov_match_the_oracle():
                   momentum=0.9, nesterov=True, l2=0.01, seed=4, n_threads=1)
     assert_close(net.parameters, net1.parameters, 1e-12)
     assert_close(h.loss, h1.loss, 1e-12)
-    del ref_opt, W, B
 
 
 def test_divergence_rolls_back_with_threads():
