@@ -7,6 +7,12 @@ CYPROP_BOUNDSCHECK=1
     back on (slow; for debugging a kernel that reads or writes out of range).
 CYPROP_NATIVE=1
     Add ``-march=native`` (local experiments only; never set for a wheel).
+CYPROP_OPENMP=0
+    Build the network kernels without OpenMP (``n_threads`` then has no
+    effect: every fit runs on one thread).  By default they are built with
+    ``-fopenmp`` when the compiler can compile and link an OpenMP program,
+    and without it otherwise (e.g. Apple clang without libomp); MSVC always
+    has its OpenMP (``/openmp:experimental``).
 CYPROP_BUILD_JOBS=N
     Compile N extension modules at once (default: the number of CPUs, at
     most 6); ``build_ext -j N`` / ``--parallel N`` overrides it.
@@ -47,6 +53,7 @@ NATIVE = os.environ.get("CYPROP_NATIVE", "0") == "1"
 OPT_LEVEL = os.environ.get("CYPROP_OPT_LEVEL", "3").strip()
 if OPT_LEVEL not in ("0", "1", "2", "3", "s", "g"):
     raise ValueError(f"CYPROP_OPT_LEVEL must be 0, 1, 2, 3, s or g, got {OPT_LEVEL!r}")
+OPENMP = os.environ.get("CYPROP_OPENMP", "1") != "0"
 
 DIRECTIVES = {
     "language_level": 3,
@@ -100,14 +107,20 @@ KERNELS = "src/cyprop/_kernels"
 INCLUDE = ["csrc", KERNELS]
 
 
-def kernel(name, extra=()):
-    return Extension(
+OPENMP_MODULES = set()
+
+
+def kernel(name, extra=(), openmp=False):
+    ext = Extension(
         f"cyprop._kernels.{name}",
         [f"{KERNELS}/{name}.pyx"],
         include_dirs=INCLUDE,
         define_macros=MACROS,
         extra_compile_args=BASE_FLAGS + list(extra),
     )
+    if openmp:   # ParallelBuildExt adds -fopenmp where it works (cythonize copies the
+        OPENMP_MODULES.add(ext.name)   # Extension objects, so by name)
+    return ext
 
 
 # The tutorial kernels reproduce printed numbers to the last bit: no fused
@@ -134,7 +147,7 @@ def simd_targets():
 TARGETS = simd_targets()
 extensions = [
     kernel("tutorial_base", EXACT_FLAGS),
-    kernel("network_base"),
+    kernel("network_base", openmp=True),
 ]
 AVX2_FLAGS = ["-mavx2", "-mfma"]
 # 512-bit vectors where the compiler would otherwise prefer 256-bit ones
@@ -143,12 +156,12 @@ AVX512_FLAGS = ["-mavx512f", "-mavx512vl", "-mavx512dq", "-mavx512bw", "-mfma",
 if "avx2" in TARGETS:
     extensions += [
         kernel("tutorial_avx2", EXACT_FLAGS + AVX2_FLAGS),
-        kernel("network_avx2", AVX2_FLAGS),
+        kernel("network_avx2", AVX2_FLAGS, openmp=True),
     ]
 if "avx512" in TARGETS:
     extensions += [
         kernel("tutorial_avx512", EXACT_FLAGS + AVX512_FLAGS),
-        kernel("network_avx512", AVX512_FLAGS),
+        kernel("network_avx512", AVX512_FLAGS, openmp=True),
     ]
 
 
@@ -159,6 +172,37 @@ class ParallelBuildExt(build_ext):
         super().finalize_options()
         if not self.parallel:
             self.parallel = JOBS
+
+    def build_extensions(self):
+        # the network kernels' threads (n_threads): OpenMP where this compiler has it
+        flags = self._openmp_flags()
+        for ext in self.extensions:
+            if ext.name in OPENMP_MODULES and flags:
+                ext.extra_compile_args = ext.extra_compile_args + flags
+                ext.extra_link_args = list(ext.extra_link_args or []) + flags
+        super().build_extensions()
+
+    def _openmp_flags(self):
+        """["-fopenmp"] when the compiler compiles and links an OpenMP program, else []."""
+        if not OPENMP or IS_MSVC:   # MSVC: /openmp:experimental is in BASE_FLAGS already
+            return []
+        import shutil
+        import tempfile
+        flags = ["-fopenmp"]
+        tmp = tempfile.mkdtemp(prefix="cyprop-openmp-")
+        try:
+            src = os.path.join(tmp, "omp_probe.c")
+            with open(src, "w") as f:
+                f.write("#include <omp.h>\nint main(void) { return omp_get_max_threads() < 1; }\n")
+            objects = self.compiler.compile([src], output_dir=tmp, extra_postargs=flags)
+            self.compiler.link_executable(objects, "omp_probe", output_dir=tmp,
+                                          extra_postargs=flags)
+        except Exception as exc:   # CompileError, LinkError
+            print(f"cyprop: building without OpenMP (n_threads will run one thread): {exc}")
+            return []
+        finally:
+            shutil.rmtree(tmp, ignore_errors=True)
+        return flags
 
 
 setup(

@@ -50,6 +50,24 @@ CASES = {
         except KeyboardInterrupt:
             check(net); print("interrupted", flush=True)
     """,
+    "fit-batch-two-threads": """
+        net = Network([784, 512, 10], seed=0)  # one full batch: seconds of work, 2 threads
+        X = rng.random((20000, 784)); Y = np.eye(10)[rng.integers(0, 10, 20000)]
+        go()
+        try:
+            net.fit(X, Y, epochs=1000, mode="batch", n_threads=2)
+        except KeyboardInterrupt:
+            check(net); print("interrupted", flush=True)
+    """,
+    "fit-blocked-two-threads": """
+        net = Network([784, 256, 10], seed=0)
+        X = rng.random((2000, 784)); Y = np.eye(10)[rng.integers(0, 10, 2000)]
+        go()
+        try:
+            net.fit(X, Y, epochs=10**6, online_schedule="blocked", n_threads=2)
+        except KeyboardInterrupt:
+            check(net); print("interrupted", flush=True)
+    """,
     "fit-one-long-epoch": """
         net = Network([784, 512, 10], seed=0)  # one epoch: ~10 s of work
         X = rng.random((20000, 784)); Y = np.eye(10)[rng.integers(0, 10, 20000)]

@@ -18,7 +18,7 @@ first use.
 from ._version import __version__
 
 __all__ = ["Network", "History", "DivergenceError", "ConvergenceWarning", "sweep", "SweepResults", "tutorials",
-           "__version__"]
+           "show_config", "__version__"]
 
 
 def __getattr__(name):
@@ -36,6 +36,10 @@ def __getattr__(name):
         from . import _sweep
 
         return getattr(_sweep, name)
+    if name == "show_config":
+        from ._threads import show_config
+
+        return show_config
     if name == "tutorials":
         import importlib
 

@@ -17,6 +17,8 @@ from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 
+from ._threads import blas_single_threaded
+
 
 __all__ = ["sweep", "SweepResults", "training_accuracy"]
 
@@ -104,7 +106,11 @@ def sweep(build, X, Y, grid, executor=None, **fit_kwargs):
     **fit_kwargs
         Passed to every :meth:`~cyprop.Network.fit` call.  Unless ``seed``
         is given (here or in the grid), each point's shuffling is seeded
-        with its index in the grid, so every run is reproducible.
+        with its index in the grid, so every run is reproducible.  Unless
+        ``n_threads`` is given, each fit runs on one thread (the sweep
+        already runs one fit per core), and SciPy's BLAS (the blocked
+        online schedule) runs single-threaded while any sweep fit runs, so
+        the two levels of threads do not oversubscribe the cores.
 
     Returns
     -------
@@ -150,6 +156,8 @@ def sweep(build, X, Y, grid, executor=None, **fit_kwargs):
         kwargs = dict(fit_kwargs)
         kwargs.update((k, v) for k, v in point.items() if k in fit_names)
         kwargs.setdefault("seed", index)
+        # the sweep runs one fit per core already: each fit on one thread unless asked
+        kwargs.setdefault("n_threads", 1)
         jobs.append((point, kwargs))
 
     own = executor is None
@@ -268,7 +276,9 @@ def _train_point(build, X, Y, point, fit_kwargs):
                         f"for point {point!r}")
     started = time.perf_counter()
     try:
-        history = net.fit(X, Y, **fit_kwargs)
+        # nor OpenBLAS's threads (the blocked online schedule), for the whole sweep
+        with blas_single_threaded():
+            history = net.fit(X, Y, **fit_kwargs)
         diverged = False
     except DivergenceError as exc:
         history, diverged = exc.history, True

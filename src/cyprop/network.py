@@ -23,6 +23,7 @@ from ._blocked import resolve_schedule
 from ._kernels import kernels as _k
 from ._fit_plan import EpochChunks, FitScratch, SampleOrders
 from ._options import DTYPES as _DTYPE_NAMES
+from ._threads import blas_single_threaded, resolve_n_threads
 from ._options import HIDDEN_ACTIVATIONS, LOSSES, MODES, OPTIMIZERS, OUTPUT_ACTIVATIONS
 from ._validate import (as_count, as_flag, as_float_array, as_real, as_seed, check_choice,
                         check_memory)
@@ -432,7 +433,7 @@ class Network:
             schedule="constant", power_t=0.5, tol=1e-4, n_iter_no_change=None,
             validation_fraction=None, warm_start=False, nesterov=False,
             online_schedule="auto", block_size=None, l2=0.0, optimizer="sgd", beta_1=0.9,
-            beta_2=0.999, epsilon=1e-8):
+            beta_2=0.999, epsilon=1e-8, n_threads=None):
         """Train the network by backpropagation; the parameters change in place.
 
         Parameters
@@ -536,6 +537,24 @@ class Network:
             Adam's decay rates of the first and second moment estimates.
         epsilon : float > 0, default 1e-8
             Adam's term added to ``sqrt(v)``.
+        n_threads : int, optional
+            Threads for one fit.  Batch and mini-batch modes split each
+            batch's samples into ``n_threads`` chunks, one thread each, whose
+            gradients are added in a fixed order: the same ``n_threads``
+            gives the same weights bit for bit run after run, and
+            ``n_threads=1`` is the serial loop (other counts differ from it
+            in the order of floating-point sums only).  ``None``: all
+            available threads (OpenMP's, following ``OMP_NUM_THREADS``;
+            see ``cyprop.show_config()``) when a batch holds at least
+            ``cyprop._threads.MIN_SPLIT_WORK`` multiply-adds
+            (``batch_size * n_params``), one thread otherwise and in
+            :func:`cyprop.sweep`; ``-1``: all available threads.  The
+            blocked online schedule splits its matrix products with the
+            first layer's weights between the threads (the same weights as
+            one thread: each element is the same BLAS dot product; SciPy's
+            BLAS itself runs single-threaded during a blocked fit); the
+            sequential online schedule runs on one thread.  A build without
+            OpenMP runs everything on one thread.
 
         Returns
         -------
@@ -575,11 +594,11 @@ class Network:
                                   validation_fraction=validation_fraction),
                              online_schedule, block_size, l2,
                              dict(optimizer=optimizer, beta_1=beta_1, beta_2=beta_2,
-                                  epsilon=epsilon))
+                                  epsilon=epsilon), n_threads)
 
     def _fit(self, X, Y, epochs, learning_rate, mode, batch_size, momentum, shuffle, seed,
              progress, callback, nesterov, warm_start, control_options, online_schedule,
-             block_size, l2=0.0, optimizer_options=None):
+             block_size, l2=0.0, optimizer_options=None, n_threads=1):
         X, Y, epochs, eta, mu, nesterov, batch, shuffle, seed, progress = self._check_fit_args(
             X, Y, epochs, learning_rate, mode, batch_size, momentum, nesterov, shuffle, seed,
             progress, callback)
@@ -595,6 +614,8 @@ class Network:
         samples_per_block = resolve_schedule(online_schedule, block_size, self.layer_sizes, mode,
                                              nesterov and mu > 0, l2=l2 > 0,
                                              adam=adam is not None)
+        n_threads = resolve_n_threads(n_threads, batch, self._params.size,
+                                      samples_per_block * self.layer_sizes[0] * self.layer_sizes[1])
         velocity = self._warm_velocity(warm_start, self._params.size if mu else 0, adam)
         scratch = FitScratch(self, epochs, batch, velocity, samples_per_block)
         orders = SampleOrders(n, shuffle, seed)
@@ -610,7 +631,7 @@ class Network:
                 step = controls.begin_epoch() if controls.per_epoch else eta
                 # (Ctrl-C: the kernel restored the interrupted epoch's starting weights)
                 self._train_epochs(X, Y, orders.next(count), step, mu, nesterov, batch, scratch,
-                                   first, count, history, l2, adam)
+                                   first, count, history, l2, adam, n_threads)
                 done = first + count
                 if bar is not None:
                     bar.update(count, history.loss[-1])
@@ -664,7 +685,7 @@ class Network:
         return X, Y, epochs, eta, mu, bool(nesterov), batch, shuffle, seed, progress
 
     def _train_epochs(self, X, Y, order, eta, mu, nesterov, batch, scratch, first, count,
-                      history, l2=0.0, adam=None):
+                      history, l2=0.0, adam=None, n_threads=1):
         """Run epochs ``first .. first + count - 1`` in one kernel call.
 
         Appends their losses to ``history``; raises :class:`DivergenceError`
@@ -672,16 +693,18 @@ class Network:
         when an epoch's loss or weights become NaN or infinite.
         """
         losses = scratch.losses[first:first + count]
-        if scratch.block_size:   # online, the blocked schedule
-            failed = _k.train_epochs_blocked(
-                self._params, scratch.velocity, scratch.backup, scratch.work, scratch.block_work,
-                scratch.coef, *self._layout_args(), self._loss_code, self.bias, X, Y, order, eta,
-                mu, scratch.block_size, losses)
+        if scratch.block_size:   # online, the blocked schedule (its BLAS on one thread each)
+            with blas_single_threaded():
+                failed = _k.train_epochs_blocked(
+                    self._params, scratch.velocity, scratch.backup, scratch.work,
+                    scratch.block_work, scratch.coef, *self._layout_args(), self._loss_code,
+                    self.bias, X, Y, order, eta, mu, scratch.block_size, losses,
+                    n_threads=n_threads)
         else:
             failed = _k.train_epochs(self._params, scratch.grad, scratch.velocity,
                                      scratch.backup, scratch.work, *self._layout_args(),
                                      self._loss_code, self.bias, X, Y, order, eta, mu, batch,
-                                     losses, nesterov, l2, 1.0, adam)
+                                     losses, nesterov, l2, 1.0, adam, n_threads)
         done = count if failed < 0 else failed
         history._ran(done)
         if failed >= 0:

@@ -86,6 +86,56 @@ cdef inline void _gram_upper(int k, int n, const floating* A, floating* C) noexc
         _blas_dsyrk(&uplo, &trans, &k, &n, &one, <double*>A, &n, &zero, C, &k)
 
 
+cdef enum:
+    # the blocked products split W0's rows between threads at multiples of
+    # this many rows, so that every thread's part starts where the whole
+    # product's register tiles would (OpenBLAS's micro-kernels are at most 16
+    # rows tall), and each element is summed as in one call
+    _SPLIT_ROWS = 16
+
+
+cdef inline int _split_row(Py_ssize_t c, Py_ssize_t n_chunks, int rows) noexcept nogil:
+    """First row of chunk c of n_chunks (row ``rows`` for c == n_chunks)."""
+    cdef Py_ssize_t tiles = (rows + _SPLIT_ROWS - 1) // _SPLIT_ROWS
+    return <int>min(<Py_ssize_t>rows, c * tiles // n_chunks * _SPLIT_ROWS)
+
+
+cdef inline void _gemm_rows(int nh, int k, int ni, const floating* W, const floating* Xb,
+                            floating* P, Py_ssize_t n_chunks) noexcept nogil:
+    """P (k x nh, row-major) = Xb W^T: column-major P^T = W (as ni x nh)^T Xb,
+    W's rows (the hidden units) split across n_chunks threads."""
+    cdef Py_ssize_t c
+    cdef int h0, h1
+    if n_chunks <= 1:
+        _gemm(c'T', c'N', nh, k, ni, <floating>1, W, ni, Xb, ni, <floating>0, P, nh)
+        return
+    for c in prange(n_chunks, schedule='static', chunksize=1, num_threads=_team(n_chunks)):
+        h0 = _split_row(c, n_chunks, nh)
+        h1 = _split_row(c + 1, n_chunks, nh)
+        if h1 > h0:
+            _gemm(c'T', c'N', h1 - h0, k, ni, <floating>1, W + <Py_ssize_t>h0 * ni, ni, Xb, ni,
+                  <floating>0, P + h0, nh)
+
+
+cdef inline void _rank_update(int ni, int nh, int k, floating alpha, const floating* Xb,
+                              const floating* D, floating beta, floating* W,
+                              Py_ssize_t n_chunks) noexcept nogil:
+    """W (nh x ni, row-major) = beta W + alpha D^T Xb: column-major W (as ni x
+    nh) = alpha Xb (ni x k) D^T (k x nh) + beta W, W's rows split across
+    n_chunks threads."""
+    cdef Py_ssize_t c
+    cdef int h0, h1
+    if n_chunks <= 1:
+        _gemm(c'N', c'T', ni, nh, k, alpha, Xb, ni, D, nh, beta, W, ni)
+        return
+    for c in prange(n_chunks, schedule='static', chunksize=1, num_threads=_team(n_chunks)):
+        h0 = _split_row(c, n_chunks, nh)
+        h1 = _split_row(c + 1, n_chunks, nh)
+        if h1 > h0:
+            _gemm(c'N', c'T', ni, h1 - h0, k, alpha, Xb, ni, D + h0, nh, beta,
+                  W + <Py_ssize_t>h0 * ni, ni)
+
+
 def blocked_workspace_size(const Py_ssize_t[::1] sizes, Py_ssize_t block_size):
     """Length of the ``block_work`` buffer of train_epochs_blocked."""
     cdef Py_ssize_t k = block_size, n_in = sizes[0], H = sizes[1]
@@ -97,10 +147,11 @@ cdef inline double _blocked_block(floating* params, floating* velocity, const La
                                   const floating* X, const floating* Y,
                                   const Py_ssize_t* ids, Py_ssize_t id_stride, Py_ssize_t m,
                                   floating* block_work, double* coef,
-                                  floating* z_trace) noexcept nogil:
+                                  floating* z_trace, Py_ssize_t n_chunks) noexcept nogil:
     """Samples ids[0], ids[id_stride], ... (m of them) as one block; returns their summed loss.
 
     ``z_trace`` (m x H, or NULL) receives each sample's first-layer z.
+    The products with W0 and V0 run on n_chunks threads (W0's rows split).
     """
     cdef const Py_ssize_t* n_off = L.n_off
     cdef Py_ssize_t n_x = L.sizes[0], H = L.sizes[1], n_last = L.sizes[L.n_layers]
@@ -126,9 +177,9 @@ cdef inline double _blocked_block(floating* params, floating* velocity, const La
     for s in range(m):
         memcpy(Xb + s * n_x, X + ids[s * id_stride] * n_x, n_x * sizeof(floating))
     # P[s, j] = x_s . W0[j]: column-major P^T (H x m) = W0 (as n_x x H)^T Xb (n_x x m)
-    _gemm(c'T', c'N', nh, k, ni, <floating>1, W0, ni, Xb, ni, <floating>0, P, nh)
+    _gemm_rows(nh, k, ni, W0, Xb, P, n_chunks)
     if V0 != NULL:
-        _gemm(c'T', c'N', nh, k, ni, <floating>1, V0, ni, Xb, ni, <floating>0, Q, nh)
+        _gemm_rows(nh, k, ni, V0, Xb, Q, n_chunks)
         pw[0] = 1
         ac[0] = 1
         cc[0] = 0
@@ -160,17 +211,17 @@ cdef inline double _blocked_block(floating* params, floating* velocity, const La
 
     # the rank-m update: W0 (as n_x x H, column-major) -= Xb (n_x x m) D^T (m x H)
     if V0 == NULL:
-        _gemm(c'N', c'T', ni, nh, k, <floating>-1, Xb, ni, D, nh, <floating>1, W0, ni)
+        _rank_update(ni, nh, k, <floating>-1, Xb, D, <floating>1, W0, n_chunks)
     else:
         _axpy(W0, V0, <floating>cc[m], H * n_x)
         for s in range(m):
             for j in range(H):
                 Ds[s * H + j] = <floating>ac[m - 1 - s] * D[s * H + j]
-        _gemm(c'N', c'T', ni, nh, k, <floating>-1, Xb, ni, Ds, nh, <floating>1, W0, ni)
+        _rank_update(ni, nh, k, <floating>-1, Xb, Ds, <floating>1, W0, n_chunks)
         for s in range(m):
             for j in range(H):
                 Ds[s * H + j] = <floating>pw[m - 1 - s] * D[s * H + j]
-        _gemm(c'N', c'T', ni, nh, k, <floating>-1, Xb, ni, Ds, nh, <floating>pw[m], V0, ni)
+        _rank_update(ni, nh, k, <floating>-1, Xb, Ds, <floating>pw[m], V0, n_chunks)
     return total
 
 
@@ -182,7 +233,7 @@ def train_epochs_blocked(floating[::1] params, floating[::1] velocity, floating[
                          const floating[:, ::1] X, const floating[:, ::1] Y,
                          const Py_ssize_t[:, :] order, double eta, double momentum,
                          Py_ssize_t block_size, double[::1] epoch_loss,
-                         floating[:, ::1] z_trace=None):
+                         floating[:, ::1] z_trace=None, int n_threads=1):
     """Online SGD with the blocked first-layer schedule; see train_epochs.
 
     The same contract as ``train_epochs(..., batch_size=0)`` (one epoch per
@@ -197,6 +248,11 @@ def train_epochs_blocked(floating[::1] params, floating[::1] velocity, floating[
     z_trace : (n_epochs * n_samples, sizes[1]) or None; if given, changed in
         place: the first-layer pre-activations z of every sample as visited
         (for testing)
+    n_threads : the products with the first layer's weights (and velocity)
+        split W0's rows between this many threads (OpenMP), at multiples of
+        16 rows; every element of a product is one BLAS dot product, as with
+        one thread.  The BLAS must run single-threaded
+        (cyprop._threads.blas_single_threaded) when n_threads > 1.
 
     load_blas() must have been called.
     """
@@ -224,6 +280,10 @@ def train_epochs_blocked(floating[::1] params, floating[::1] velocity, floating[
         raise ValueError("epoch_loss is shorter than the number of epochs")
     if k < 1:
         raise ValueError("block_size must be positive")
+    if n_threads < 1:
+        raise ValueError(f"n_threads must be >= 1, got {n_threads}")
+    cdef Py_ssize_t n_chunks = min(<Py_ssize_t>n_threads,
+                                   (sizes[1] + _SPLIT_ROWS - 1) // _SPLIT_ROWS)
     if sizes[0] > _INT_MAX or sizes[1] > _INT_MAX or k > _INT_MAX \
             or sizes[0] * sizes[1] > _INT_MAX or k * sizes[0] > _INT_MAX:
         raise ValueError("layer sizes or block_size too large for BLAS")
@@ -269,7 +329,7 @@ def train_epochs_blocked(floating[::1] params, floating[::1] velocity, floating[
                 m = min(k, n_samples - s)
                 total += _blocked_block(P, V, &L, &ws, W, &st, &X[0, 0], &Y[0, 0],
                                         &order[e, s], id_stride, m, &block_work[0], &coef[0],
-                                        _at(zt, (e * n_samples + s) * sizes[1]))
+                                        _at(zt, (e * n_samples + s) * sizes[1]), n_chunks)
                 s += m
             if not intr.stopped:
                 epoch_loss[e] = total / n_samples

@@ -21,10 +21,13 @@
 
 from libc.math cimport exp, log, log1p, isfinite, tanh, tanhf, pow, sqrt
 from libc.string cimport memcpy, memset
+from libc.stdlib cimport malloc, free
 from cython cimport floating
+from cython.parallel cimport prange
 
 from cyprop_simd cimport *
 from cyprop_interrupt cimport *
+from cyprop_threads cimport *
 
 # Codes shared with cyprop.network (exported below as dicts).
 cdef enum:
@@ -108,6 +111,31 @@ def cpu_has_avx512():
     """True when the running CPU has AVX-512 F/VL/DQ/BW and FMA and the OS
     saves the zmm and opmask state (XCR0 bits 1, 2, 5, 6, 7)."""
     return bool(cyp_cpu_has_avx512())
+
+
+# 1 in a process forked from one that may have run OpenMP threads: GNU
+# libgomp's thread pool does not survive fork (a parallel region there
+# hangs), so the parallel loops then run their chunks on one thread (the
+# same chunks, so the same results).  Set by cyprop._threads at fork.
+cdef int _forked = 0
+
+
+def openmp_after_fork():
+    """In a forked child: run the parallel loops' chunks on the calling thread."""
+    global _forked
+    _forked = 1
+
+
+cdef inline Py_ssize_t _team(Py_ssize_t n_chunks) noexcept nogil:
+    """Threads for a parallel loop over n_chunks chunks (1 after fork)."""
+    return 1 if _forked else n_chunks
+
+
+def openmp_threads():
+    """Threads a parallel loop of these kernels can get: 0 when they were
+    built without OpenMP (every loop runs on the calling thread), otherwise
+    OpenMP's ``omp_get_max_threads()`` (which follows OMP_NUM_THREADS)."""
+    return cyp_omp_max_threads() if cyp_openmp() else 0
 
 
 def xcr0():
@@ -779,6 +807,90 @@ cdef inline double _block_step(floating* params, floating* grad, const Layout* L
     return total
 
 
+# ----------------------------------------------------------------------------
+# a batch split across threads (batch and mini-batch modes, n_threads > 1)
+#
+# The batch's lane blocks are cut into n_chunks contiguous chunks; chunk c
+# sums its samples' gradients into its own buffer (chunk 0 into grad itself)
+# with its own workspace, and the buffers are then added into grad in chunk
+# order.  Everything is indexed by chunk, never by thread, and the chunks do
+# not depend on timing, so the same n_threads gives the same weights bit for
+# bit whatever the OpenMP runtime does (fewer threads, or none at all).
+
+cdef inline double _chunk_gradient(floating* params, floating* grad, const Layout* L,
+                                   const Slots* ws, floating* work, const floating* X,
+                                   const floating* Y, const Py_ssize_t* ids, Py_ssize_t lo,
+                                   Py_ssize_t hi, Py_ssize_t lanes, bint poll,
+                                   cyp_interrupt* intr, int* stop) noexcept nogil:
+    """Samples ids[lo:hi] one lane block at a time into ``grad``; their summed
+    loss.  ``poll``: this chunk runs on the calling thread (chunk 0 of a static
+    schedule) and polls for Ctrl-C, raising ``stop`` for every chunk."""
+    cdef Py_ssize_t s = lo, m
+    cdef double total = 0
+    while s < hi:
+        m = min(lanes, hi - s)
+        if lanes == 4:
+            total += _block_step(params, grad, L, ws, work, X, Y, ids + s, m, 4)
+        else:
+            total += _block_step(params, grad, L, ws, work, X, Y, ids + s, m, BLOCK)
+        s += m
+        if poll and cyp_interrupted(intr):
+            cyp_flag_set(stop, 1)
+        if cyp_flag_get(stop):
+            break
+    return total
+
+
+cdef double _split_batch(floating* params, floating* grad, const Layout* L, const Slots* ws,
+                         floating* work, floating* extra, double* chunk_loss,
+                         const floating* X, const floating* Y, const Py_ssize_t* ids,
+                         Py_ssize_t nb, Py_ssize_t lanes, Py_ssize_t n_chunks,
+                         Py_ssize_t n_params, cyp_interrupt* intr) noexcept nogil:
+    """Add the gradients of samples ids[:nb] to ``grad`` (zero on entry) on up to
+    n_chunks threads; return their summed loss.
+
+    ``extra`` holds n_chunks - 1 slots of n_params + ws.end elements (a
+    gradient buffer, then a workspace) for chunks 1..n_chunks-1;
+    ``chunk_loss`` (n_chunks,) is scratch.  ``intr.stopped`` tells whether
+    Ctrl-C stopped the chunks early (``grad`` is then incomplete).
+    """
+    cdef Py_ssize_t n_blocks = (nb + lanes - 1) // lanes
+    cdef Py_ssize_t slot = n_params + ws.end
+    cdef Py_ssize_t c, d, k, lo, hi
+    cdef floating* G
+    cdef floating* Gd
+    cdef int stop = 0
+    cdef double total = 0
+    if n_chunks > n_blocks:
+        n_chunks = n_blocks
+    for c in prange(n_chunks, schedule='static', chunksize=1, num_threads=_team(n_chunks)):
+        lo = min(c * n_blocks // n_chunks * lanes, nb)
+        hi = min((c + 1) * n_blocks // n_chunks * lanes, nb)
+        if c == 0:
+            chunk_loss[c] = _chunk_gradient(params, grad, L, ws, work, X, Y, ids, lo, hi,
+                                            lanes, True, intr, &stop)
+        else:
+            G = extra + (c - 1) * slot
+            memset(G, 0, n_params * sizeof(floating))
+            chunk_loss[c] = _chunk_gradient(params, G, L, ws, G + n_params, X, Y, ids, lo, hi,
+                                            lanes, False, intr, &stop)
+    if stop:
+        return 0
+    # grad += chunk 1's buffer, then chunk 2's, ...: each thread one slice of
+    # the parameters, every element summed in chunk order
+    for c in prange(n_chunks, schedule='static', chunksize=1, num_threads=_team(n_chunks)):
+        lo = c * n_params // n_chunks
+        hi = (c + 1) * n_params // n_chunks
+        G = grad + lo
+        for d in range(1, n_chunks):
+            Gd = extra + (d - 1) * slot + lo
+            for k in range(hi - lo):
+                G[k] = G[k] + Gd[k]
+    for c in range(n_chunks):
+        total += chunk_loss[c]
+    return total
+
+
 cdef inline bint _all_finite(const floating* v, Py_ssize_t n) noexcept nogil:
     cdef Py_ssize_t i
     cdef floating total = 0
@@ -907,7 +1019,8 @@ def train_epochs(floating[::1] params, floating[::1] grad, floating[::1] velocit
                  const floating[:, ::1] X, const floating[:, ::1] Y,
                  const Py_ssize_t[:, :] order, double eta, double momentum,
                  Py_ssize_t batch_size, double[::1] epoch_loss, bint nesterov=False,
-                 double l2=0.0, double l2_loss_scale=1.0, dict adam=None):
+                 double l2=0.0, double l2_loss_scale=1.0, dict adam=None,
+                 int n_threads=1):
     """Run ``order.shape[0]`` epochs of training; update ``params`` in place.
 
     Parameters
@@ -948,6 +1061,11 @@ def train_epochs(floating[::1] params, floating[::1] grad, floating[::1] velocit
         ``v = beta_2 v + (1 - beta_2) g^2``, ``w -= lr_t m / (sqrt(v) + epsilon)``
         with ``lr_t = eta sqrt(1 - beta_2^t) / (1 - beta_1^t)`` (in double)
         and g the mean gradient of the batch (L2 term included)
+    n_threads : batch and mini-batch modes: split each batch into up to this
+        many chunks of samples, one thread each (OpenMP), whose gradients are
+        added in chunk order; 1 runs the serial loop.  The same n_threads
+        gives the same weights bit for bit, with or without OpenMP.  Online
+        mode ignores it.
 
     Returns
     -------
@@ -974,6 +1092,11 @@ def train_epochs(floating[::1] params, floating[::1] grad, floating[::1] velocit
     cdef const floating* pending_x = NULL
     cdef Py_ssize_t n_state = n_params   # velocity elements to back up (2 n_params: Adam)
     cdef double t_start = 0
+    # n_threads > 1 (batch modes): per-chunk gradients and workspaces, losses, sample ids
+    cdef Py_ssize_t n_chunks = 1
+    cdef floating* extra = NULL
+    cdef double* chunk_loss = NULL
+    cdef Py_ssize_t* batch_ids = NULL
 
     _prologue(&L, &ws, sizes, w_off, b_off, n_off, acts, n_params, work.shape[0],
               X.shape[0], X.shape[1], Y.shape[0], Y.shape[1])
@@ -1001,12 +1124,27 @@ def train_epochs(floating[::1] params, floating[::1] grad, floating[::1] velocit
             raise ValueError("Adam needs velocity of 2 * n_params and backup of 3 * n_params")
     elif momentum == 0:
         V = NULL
+    if n_threads < 1:
+        raise ValueError(f"n_threads must be >= 1, got {n_threads}")
     if n_samples == 0 or n_epochs == 0:
         return -1
     for e in range(n_epochs):
         for s in range(n_samples):
             if order[e, s] < 0 or order[e, s] >= X.shape[0]:
                 raise ValueError("sample order holds an index outside X")
+    if batch_size > 0 and n_threads > 1:
+        # no more chunks than the largest batch has lane blocks
+        m = min(batch_size, n_samples)
+        n_chunks = min(<Py_ssize_t>n_threads, (m + lanes - 1) // lanes)
+    if n_chunks > 1:
+        extra = <floating*>malloc((n_chunks - 1) * (n_params + ws.end) * sizeof(floating))
+        chunk_loss = <double*>malloc(n_chunks * sizeof(double))
+        batch_ids = <Py_ssize_t*>malloc(m * sizeof(Py_ssize_t))
+        if extra == NULL or chunk_loss == NULL or batch_ids == NULL:
+            free(extra)
+            free(chunk_loss)
+            free(batch_ids)
+            raise MemoryError(f"no memory for the per-thread gradients of n_threads={n_threads}")
 
     cdef cyp_interrupt intr  # Ctrl-C / cancel (csrc/cyprop_interrupt.h)
     cyp_interrupt_init(&intr)
@@ -1034,6 +1172,14 @@ def train_epochs(floating[::1] params, floating[::1] grad, floating[::1] velocit
                     # one batch (the place for a per-batch poll)
                     batch_end = min(start + batch_size, n_samples)
                     s = start
+                    if n_chunks > 1 and batch_end - start > lanes:
+                        # the batch split across threads (then the loop below has nothing left)
+                        for q in range(batch_end - start):
+                            batch_ids[q] = order[e, start + q]
+                        total += _split_batch(P, G, &L, &ws, W, extra, chunk_loss, &X[0, 0],
+                                              &Y[0, 0], batch_ids, batch_end - start, lanes,
+                                              n_chunks, n_params, &intr)
+                        s = batch_end
                     while s < batch_end:
                         m = min(lanes, batch_end - s)
                         for q in range(m):
@@ -1069,6 +1215,9 @@ def train_epochs(floating[::1] params, floating[::1] grad, floating[::1] velocit
                 break
     if adam is not None:
         adam["t"] = st.t
+    free(extra)
+    free(chunk_loss)
+    free(batch_ids)
     cyp_interrupt_raise(&intr)  # Ctrl-C: the weights are those of the last completed epoch
     return failed
 

@@ -1,0 +1,36 @@
+/*
+ * cyprop_threads.h -- what the kernels need to know about OpenMP.
+ *
+ * setup.py compiles the network kernels with OpenMP where the compiler
+ * supports it (GCC, Clang with libomp, MSVC); elsewhere (e.g. Apple clang
+ * without libomp) _OPENMP is undefined, Cython's prange runs serially, and
+ * these report one thread.  The results never depend on this: the parallel
+ * loops give every chunk of work its own buffers, indexed by chunk, not by
+ * thread, and reduce them in chunk order.
+ *
+ * cyp_flag_get/cyp_flag_set: a stop flag shared by the chunks of a parallel
+ * loop (relaxed atomics: the flag only ever goes from 0 to 1).
+ */
+#ifndef CYPROP_THREADS_H
+#define CYPROP_THREADS_H
+
+#ifdef _OPENMP
+#include <omp.h>
+static inline int cyp_openmp(void) { return 1; }
+static inline int cyp_omp_max_threads(void) { return omp_get_max_threads(); }
+static inline int cyp_omp_num_procs(void) { return omp_get_num_procs(); }
+#else
+static inline int cyp_openmp(void) { return 0; }
+static inline int cyp_omp_max_threads(void) { return 1; }
+static inline int cyp_omp_num_procs(void) { return 1; }
+#endif
+
+#if defined(__GNUC__) || defined(__clang__)
+static inline int cyp_flag_get(const int *p) { return __atomic_load_n(p, __ATOMIC_RELAXED); }
+static inline void cyp_flag_set(int *p, int v) { __atomic_store_n(p, v, __ATOMIC_RELAXED); }
+#else
+static inline int cyp_flag_get(const int *p) { return *(const volatile int *)p; }
+static inline void cyp_flag_set(int *p, int v) { *(volatile int *)p = v; }
+#endif
+
+#endif /* CYPROP_THREADS_H */
