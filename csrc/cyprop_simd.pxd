@@ -8,6 +8,13 @@ cdef extern from "cyprop_simd.h" nogil:
         CYP_OPT_SGD
         CYP_OPT_MOMENTUM
         CYP_OPT_NESTEROV
+    enum:
+        CYP_OPT_RPROP
+    ctypedef struct cyp_rprop_consts:
+        double increase
+        double decrease
+        double step_min
+        double step_max
 
     double cyp_dot_d(const double*, const double*, Py_ssize_t)
     float cyp_dot_f(const float*, const float*, Py_ssize_t)
@@ -31,6 +38,12 @@ cdef extern from "cyprop_simd.h" nogil:
                               double scale, double mu, Py_ssize_t n)
     void cyp_apply_gradient_f(int opt, float* w, float* g, float* v, double eta,
                               double scale, float mu, Py_ssize_t n)
+
+    # iRprop- on an accumulated batch gradient (its own rule, batch mode only)
+    void cyp_rprop_apply_d(double* w, double* g, double* sg, double* d,
+                           const cyp_rprop_consts* c, Py_ssize_t n)
+    void cyp_rprop_apply_f(float* w, float* g, float* sg, float* d,
+                           const cyp_rprop_consts* c, Py_ssize_t n)
 
     # activations and output layers
     double cyp_exp_d(double)

@@ -197,6 +197,37 @@ CYP_ALWAYS_INLINE void CYP_FN(cyp_apply_gradient_opt)(int opt, T *CYP_RESTRICT w
     }
 }
 
+/* iRprop- (Igel & Huesken 2000; FANN's default training) on an accumulated
+ * batch gradient g.  Per parameter, sg[i] is the sign of the gradient the
+ * last step used (0 after a sign change) and d[i] the step size:
+ *   same sign as sg[i]:   d = min(d * increase, step_max); w -= sign(g) * d
+ *   opposite sign:        d = max(d * decrease, step_min); no move; sg = 0
+ *   sg[i] or g[i] zero:   d unchanged;                    w -= sign(g) * d
+ * Only the gradient's sign enters, so g may be the batch's sum (any positive
+ * scale of its mean).  The step sizes are computed in double and stored as
+ * T.  Then g = 0. */
+static inline void CYP_FN(cyp_rprop_apply)(T *CYP_RESTRICT w, T *CYP_RESTRICT g,
+        T *CYP_RESTRICT sg, T *CYP_RESTRICT d, const cyp_rprop_consts *c, Py_ssize_t n)
+{
+    for (Py_ssize_t i = 0; i < n; i++) {
+        T gi = g[i];
+        T si = (T)((gi > 0) - (gi < 0));
+        double di = d[i];
+        if (si * sg[i] > 0) {
+            di = di * c->increase;
+            if (di > c->step_max) di = c->step_max;
+        } else if (si * sg[i] < 0) {
+            di = di * c->decrease;
+            if (di < c->step_min) di = c->step_min;
+            si = 0;
+        }
+        d[i] = (T)di;
+        sg[i] = si;
+        w[i] -= si * (T)di;
+        g[i] = 0;
+    }
+}
+
 /* The first layer's deferred update and this sample's pre-activations, row
  * by row: row j of W (n_out rows of n_in; V, the velocity, laid out alike or
  * NULL) moves by steps[j] * a_old, then z[j] = row_j . x + b[j]. */

@@ -21,4 +21,4 @@ LEARNING_RATE_SCHEDULES = ("constant", "invscaling", "adaptive")
 #: Parameter and arithmetic precisions (NumPy dtype names).
 DTYPES = ("float64", "float32")
 #: Update rules (more come with the optimizers issue).
-OPTIMIZERS = ("sgd",)
+OPTIMIZERS = ("sgd", "rprop")

@@ -23,7 +23,7 @@ from ._blocked import resolve_schedule
 from ._kernels import kernels as _k
 from ._fit_plan import EpochChunks, FitScratch, SampleOrders
 from ._options import DTYPES as _DTYPE_NAMES
-from ._options import HIDDEN_ACTIVATIONS, LOSSES, MODES, OUTPUT_ACTIVATIONS
+from ._options import HIDDEN_ACTIVATIONS, LOSSES, MODES, OPTIMIZERS, OUTPUT_ACTIVATIONS
 from ._validate import (as_count, as_flag, as_float_array, as_real, as_seed, check_choice,
                         check_memory)
 
@@ -431,7 +431,9 @@ class Network:
             momentum=0.0, shuffle=True, seed=None, progress=False, callback=None,
             schedule="constant", power_t=0.5, tol=1e-4, n_iter_no_change=None,
             validation_fraction=None, warm_start=False, nesterov=False,
-            online_schedule="auto", block_size=None, l2=0.0):
+            online_schedule="auto", block_size=None, l2=0.0, optimizer="sgd",
+            rprop_increase=1.2, rprop_decrease=0.5, rprop_step_min=0.0, rprop_step_max=50.0,
+            rprop_step_init=0.1):
         """Train the network by backpropagation; the parameters change in place.
 
         Parameters
@@ -518,6 +520,27 @@ class Network:
             ``cyprop._reference.optimizers.fit`` count it).  Runs inside the
             kernels; "auto" picks the sequential online schedule and
             "blocked" is refused.
+        optimizer : {"sgd", "rprop"}, default "sgd"
+            "sgd": steps of ``learning_rate`` times the gradient (with
+            ``momentum``, ``nesterov``).  "rprop": iRprop- (Igel & Huesken
+            2000), FANN's default training, in "batch" mode only; every
+            parameter has its own step size ``d`` and moves by
+            ``-sign(g) * d`` along the epoch's gradient ``g`` (L2 term
+            included); ``d`` grows by ``rprop_increase`` (up to
+            ``rprop_step_max``) while the gradient keeps its sign and shrinks
+            by ``rprop_decrease`` (down to ``rprop_step_min``) when it flips,
+            and then that parameter does not move and its next step compares
+            against no sign.  ``learning_rate`` is ignored; ``momentum``,
+            ``schedule`` other than "constant" are refused.  The signs and
+            step sizes are kept beside the parameters (``warm_start`` continues
+            them) and are part of the rollback on divergence.
+        rprop_increase, rprop_decrease : float, default 1.2 and 0.5
+            iRprop-'s growth (> 1) and shrink (in (0, 1)) factors (FANN's).
+        rprop_step_min, rprop_step_max, rprop_step_init : float, default 0, 50, 0.1
+            iRprop-'s step bounds and first step size (FANN's
+            ``rprop_delta_min``, ``rprop_delta_max``, ``rprop_delta_zero``);
+            ``0 <= step_min <= step_init <= step_max``.  With ``warm_start``
+            the kept step sizes continue and ``rprop_step_init`` is unused.
 
         Returns
         -------
@@ -554,11 +577,14 @@ class Network:
                              dict(schedule=schedule, power_t=power_t, tol=tol,
                                   n_iter_no_change=n_iter_no_change,
                                   validation_fraction=validation_fraction),
-                             online_schedule, block_size, l2)
+                             online_schedule, block_size, l2,
+                             rprop=_check_rprop(optimizer, mode, momentum, schedule,
+                                                rprop_increase, rprop_decrease, rprop_step_min,
+                                                rprop_step_max, rprop_step_init))
 
     def _fit(self, X, Y, epochs, learning_rate, mode, batch_size, momentum, shuffle, seed,
              progress, callback, nesterov, warm_start, control_options, online_schedule,
-             block_size, l2=0.0):
+             block_size, l2=0.0, rprop=None):
         X, Y, epochs, eta, mu, nesterov, batch, shuffle, seed, progress = self._check_fit_args(
             X, Y, epochs, learning_rate, mode, batch_size, momentum, nesterov, shuffle, seed,
             progress, callback)
@@ -572,7 +598,10 @@ class Network:
         n = X.shape[0]
         samples_per_block = resolve_schedule(online_schedule, block_size, self.layer_sizes, mode,
                                              nesterov and mu > 0, l2=l2 > 0)
-        velocity = self._warm_velocity(warm_start, self._params.size if mu else 0)
+        if rprop is not None:
+            velocity = self._rprop_state(warm_start, rprop[4])
+        else:
+            velocity = self._warm_velocity(warm_start, self._params.size if mu else 0)
         scratch = FitScratch(self, epochs, batch, velocity, samples_per_block)
         orders = SampleOrders(n, shuffle, seed)
         chunks = EpochChunks(epochs, orders.max_epochs_per_call,
@@ -587,7 +616,8 @@ class Network:
                 step = controls.begin_epoch() if controls.per_epoch else eta
                 # (Ctrl-C: the kernel restored the interrupted epoch's starting weights)
                 self._train_epochs(X, Y, orders.next(count), step, mu, nesterov, batch, scratch,
-                                   first, count, history, l2)
+                                   first, count, history, l2,
+                                   rprop=None if rprop is None else rprop[:4])
                 done = first + count
                 if bar is not None:
                     bar.update(count, history.loss[-1])
@@ -604,6 +634,7 @@ class Network:
                 bar.close()
         controls.finish(self, done, epochs)
         self._train_state = (scratch.velocity, controls.t)
+        self._rprop_kept = scratch.velocity if rprop is not None else None
         return history
 
     def _check_fit_args(self, X, Y, epochs, learning_rate, mode, batch_size, momentum, nesterov,
@@ -639,7 +670,7 @@ class Network:
         return X, Y, epochs, eta, mu, bool(nesterov), batch, shuffle, seed, progress
 
     def _train_epochs(self, X, Y, order, eta, mu, nesterov, batch, scratch, first, count,
-                      history, l2=0.0):
+                      history, l2=0.0, rprop=None):
         """Run epochs ``first .. first + count - 1`` in one kernel call.
 
         Appends their losses to ``history``; raises :class:`DivergenceError`
@@ -656,7 +687,7 @@ class Network:
             failed = _k.train_epochs(self._params, scratch.grad, scratch.velocity,
                                      scratch.backup, scratch.work, *self._layout_args(),
                                      self._loss_code, self.bias, X, Y, order, eta, mu, batch,
-                                     losses, nesterov, l2)
+                                     losses, nesterov, l2, rprop=rprop)
         done = count if failed < 0 else failed
         history._ran(done)
         if failed >= 0:
@@ -678,6 +709,19 @@ class Network:
         if warm_start and state is not None and state[0].size == size:
             return state[0]
         return np.zeros(size, dtype=self.dtype)
+
+    def _rprop_state(self, warm_start, step_init):
+        """iRprop-'s state, ``[signs | step sizes]`` (2 * n_parameters): the
+        previous rprop fit's with ``warm_start``, else signs 0 and steps
+        ``step_init``."""
+        kept = getattr(self, "_rprop_kept", None)
+        state = getattr(self, "_train_state", None)
+        if warm_start and kept is not None and state is not None and state[0] is kept:
+            return kept
+        n = self._params.size
+        velocity = np.zeros(2 * n, dtype=self.dtype)
+        velocity[n:] = step_init
+        return velocity
 
     def _end_epoch(self, controls, history, n, X_val, Y_val):
         """The between-epoch checks; True when training should stop."""
@@ -872,6 +916,36 @@ def _rebuild(layer_sizes, hidden_activation, output_activation, loss, dtype, bia
 
 def _is_bias_index(net, p):
     return any(b <= p < b + net.layer_sizes[l + 1] for l, b in enumerate(net._b_off))
+
+
+def _check_rprop(optimizer, mode, momentum, schedule, increase, decrease, step_min, step_max,
+                 step_init):
+    """None for ``optimizer="sgd"``; for "rprop" its checked constants
+    ``(increase, decrease, step_min, step_max, step_init)``."""
+    check_choice(optimizer, "optimizer", OPTIMIZERS)
+    if optimizer != "rprop":
+        return None
+    if mode != "batch":
+        raise ValueError(f"optimizer='rprop' needs mode='batch' (the full gradient), "
+                         f"got mode={mode!r}")
+    if isinstance(momentum, (int, float)) and momentum != 0:
+        raise ValueError(f"optimizer='rprop' takes no momentum (got momentum={momentum})")
+    if schedule != "constant":
+        raise ValueError(f"optimizer='rprop' ignores the learning rate: schedule={schedule!r} "
+                         "has no effect; use schedule='constant'")
+    increase = as_real(increase, "rprop_increase")
+    decrease = as_real(decrease, "rprop_decrease")
+    step_min = as_real(step_min, "rprop_step_min", nonnegative=True)
+    step_max = as_real(step_max, "rprop_step_max", positive=True)
+    step_init = as_real(step_init, "rprop_step_init", positive=True)
+    if not increase > 1:
+        raise ValueError(f"rprop_increase must be > 1, got {increase}")
+    if not 0 < decrease < 1:
+        raise ValueError(f"rprop_decrease must be in (0, 1), got {decrease}")
+    if not step_min <= step_init <= step_max:
+        raise ValueError(f"rprop_step_min <= rprop_step_init <= rprop_step_max is needed, got "
+                         f"{step_min}, {step_init}, {step_max}")
+    return increase, decrease, step_min, step_max, step_init
 
 
 def _check_layer_sizes(layer_sizes):

@@ -42,6 +42,7 @@ def train_epochs(
     epoch_loss: npt.NDArray[np.float64],  # (n_epochs,), changed in place
     nesterov: bool = ...,   # with momentum: Nesterov's rule
     l2: float = ...,        # L2 coefficient (scikit-learn's alpha), weights only
+    rprop: tuple[float, float, float, float] | None = ...,  # iRprop-'s constants
 ) -> int: ...
 def gradients(
     params: _F, grad: _F, work: _F, sizes: _Idx, w_off: _Idx, b_off: _Idx, n_off: _Idx,

@@ -89,6 +89,7 @@ cdef struct Step:
     double eta
     double mu
     double l2
+    cyp_rprop_consts rprop     # iRprop-'s constants (opt == CYP_OPT_RPROP)
 
 
 def cpu_has_avx2_fma():
@@ -219,6 +220,15 @@ cdef inline void _apply_gradient(const Step* st, floating* params, floating* gra
         cyp_apply_gradient_f(st.opt, params, grad, velocity, st.eta, scale, <float>st.mu, n)
     else:
         cyp_apply_gradient_d(st.opt, params, grad, velocity, st.eta, scale, st.mu, n)
+
+
+cdef inline void _rprop_apply(const Step* st, floating* params, floating* grad,
+                              floating* state, Py_ssize_t n) noexcept nogil:
+    # iRprop- along the batch's gradient; state = [signs (n) | step sizes (n)]; grad = 0
+    if floating is float:
+        cyp_rprop_apply_f(params, grad, state, state + n, &st.rprop, n)
+    else:
+        cyp_rprop_apply_d(params, grad, state, state + n, &st.rprop, n)
 
 
 cdef inline floating* _at(floating* base, Py_ssize_t offset) noexcept nogil:
@@ -856,7 +866,7 @@ def train_epochs(floating[::1] params, floating[::1] grad, floating[::1] velocit
                  const floating[:, ::1] X, const floating[:, ::1] Y,
                  const Py_ssize_t[:, :] order, double eta, double momentum,
                  Py_ssize_t batch_size, double[::1] epoch_loss, bint nesterov=False,
-                 double l2=0.0):
+                 double l2=0.0, rprop=None):
     """Run ``order.shape[0]`` epochs of training; update ``params`` in place.
 
     Parameters
@@ -884,6 +894,13 @@ def train_epochs(floating[::1] params, floating[::1] grad, floating[::1] velocit
         mean gradient (not the biases'), and the batch's loss gains
         ``l2 / 2 * ||W||^2`` (its per-sample mean ``l2 / (2 n) ||W||^2``
         counted once per sample), with W as at the start of the update
+    rprop : None, or iRprop-'s constants ``(increase, decrease, step_min,
+        step_max)`` (batch and mini-batch modes): each update moves every
+        parameter by its own step size against the sign of the batch's
+        gradient (L2 term included), ignoring ``eta`` and ``momentum``.
+        ``velocity`` is then (2 * n_params,), changed in place: the signs of
+        the gradients last used, then the step sizes (start them at 0 and
+        the initial step); ``backup`` must be (3 * n_params,)
 
     Returns
     -------
@@ -908,6 +925,7 @@ def train_epochs(floating[::1] params, floating[::1] grad, floating[::1] velocit
     cdef double total
     cdef Py_ssize_t failed = -1
     cdef const floating* pending_x = NULL
+    cdef Py_ssize_t n_state = n_params   # optimizer state kept in velocity
 
     _prologue(&L, &ws, sizes, w_off, b_off, n_off, acts, n_params, work.shape[0],
               X.shape[0], X.shape[1], Y.shape[0], Y.shape[1])
@@ -927,6 +945,15 @@ def train_epochs(floating[::1] params, floating[::1] grad, floating[::1] velocit
               CYP_OPT_NESTEROV if nesterov else CYP_OPT_MOMENTUM)
     if momentum == 0:
         V = NULL
+    if rprop is not None:
+        st.rprop.increase, st.rprop.decrease, st.rprop.step_min, st.rprop.step_max = rprop
+        st.opt = CYP_OPT_RPROP
+        n_state = 2 * n_params
+        if batch_size == 0:
+            raise ValueError("rprop needs batch_size > 0 (batch or mini-batch mode)")
+        if velocity.shape[0] < n_state or backup.shape[0] < n_params + n_state:
+            raise ValueError("scratch buffers too small for rprop's state")
+        V = &velocity[0]
     if n_samples == 0 or n_epochs == 0:
         return -1
     for e in range(n_epochs):
@@ -942,7 +969,7 @@ def train_epochs(floating[::1] params, floating[::1] grad, floating[::1] velocit
         for e in range(n_epochs):
             memcpy(&backup[0], P, n_params * sizeof(floating))
             if V != NULL:
-                memcpy(&backup[n_params], V, n_params * sizeof(floating))
+                memcpy(&backup[n_params], V, n_state * sizeof(floating))
             total = 0
             if batch_size == 0:
                 for s in range(n_samples):
@@ -974,14 +1001,17 @@ def train_epochs(floating[::1] params, floating[::1] grad, floating[::1] velocit
                     if st.l2 != 0:
                         total += 0.5 * st.l2 * _add_l2_gradient(&L, P, G, st.l2)
                     # one step along the batch's mean gradient
-                    _apply_gradient(&st, P, G, V, 1.0 / (batch_end - start), n_params)
+                    if st.opt == CYP_OPT_RPROP:
+                        _rprop_apply(&st, P, G, V, n_params)
+                    else:
+                        _apply_gradient(&st, P, G, V, 1.0 / (batch_end - start), n_params)
                     start = batch_end
             if not intr.stopped:
                 epoch_loss[e] = total / n_samples
             if intr.stopped or not isfinite(epoch_loss[e]) or not _all_finite(P, n_params):
                 memcpy(P, &backup[0], n_params * sizeof(floating))
                 if V != NULL:
-                    memcpy(V, &backup[n_params], n_params * sizeof(floating))
+                    memcpy(V, &backup[n_params], n_state * sizeof(floating))
                 if G != NULL:
                     memset(G, 0, n_params * sizeof(floating))
                 failed = -1 if intr.stopped else e

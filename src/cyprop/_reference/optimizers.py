@@ -145,7 +145,7 @@ def rprop_step(params, grads, prev_grads, deltas, increase=1.2, decrease=0.5, de
     new_p, new_g, new_d = [], [], []
     for p, g, gp, d in zip(params, grads, prev_grads, deltas):
         g = np.array(g, dtype=float)
-        s = g * gp
+        s = np.sign(g) * np.sign(gp)   # (the product g * gp could underflow to 0)
         d = np.where(s > 0, np.minimum(d * increase, delta_max),
                      np.where(s < 0, np.maximum(d * decrease, delta_min), d))
         g = np.where(s < 0, 0.0, g)
@@ -216,7 +216,8 @@ def no_improvement(count, best, value, tol, higher_is_better=False):
 def fit(weights, biases, X, Y, hidden_activation="sigmoid", output_activation="sigmoid",
         loss="squared_error", epochs=1, learning_rate=0.1, mode="online", batch_size=None,
         optimizer="sgd", momentum=0.0, nesterov=False, beta_1=0.9, beta_2=0.999, epsilon=1e-8,
-        rprop=None, l2=0.0, schedule="constant", power_t=0.5, shuffle=True, seed=None):
+        rprop=None, l2=0.0, schedule="constant", power_t=0.5, shuffle=True, seed=None,
+        bias=True):
     """Train with an optimizer, an L2 penalty and a schedule (no stopping rule).
 
     Samples are visited as in :func:`cyprop._reference.network.fit` (same
@@ -230,6 +231,8 @@ def fit(weights, biases, X, Y, hidden_activation="sigmoid", output_activation="s
         "rprop" needs ``mode="batch"``; it ignores ``learning_rate``.
     rprop : dict, optional
         iRprop- constants, default :data:`FANN_RPROP`.
+    bias : bool
+        If False the biases' gradients are taken as 0 (they never move).
     Other parameters as :func:`cyprop._reference.network.fit`.
 
     Returns
@@ -269,6 +272,8 @@ def fit(weights, biases, X, Y, hidden_activation="sigmoid", output_activation="s
             total += float(np.sum(losses)) + m * l2_penalty(params[:L], l2, m)
             penalty = l2_gradient(params[:L], l2, m)
             g = [dW / m + p for (dW, _), p in zip(grads, penalty)] + [db / m for _, db in grads]
+            if not bias:
+                g[L:] = [np.zeros_like(db) for db in g[L:]]
             if optimizer == "sgd":
                 params, state1 = sgd_step(params, g, state1, eta, momentum, nesterov)
             elif optimizer == "adam":
