@@ -61,6 +61,10 @@ cdef extern from "cyprop_simd.h" nogil:
                               float*, Py_ssize_t)
     double cyp_squared_error_d(const double*, const double*, const double*, double*, Py_ssize_t)
     double cyp_squared_error_f(const float*, const float*, const float*, float*, Py_ssize_t)
+    double cyp_squared_error_weighted_d(const double*, const double*, const double*, double*,
+                                        Py_ssize_t)
+    double cyp_squared_error_weighted_f(const float*, const float*, const float*, float*,
+                                        Py_ssize_t)
 
     int cyp_cpu_has_avx2_fma()
     int cyp_cpu_has_avx512()

@@ -63,6 +63,21 @@ static inline double CYP_FN(cyp_squared_error)(const T *CYP_RESTRICT a,
     }
     return 0.5 * total;
 }
+/* The same with per-lane sample weights in mask (0 for empty lanes):
+ * err = (a - t) * mask, returns sum(mask * (a - t)^2) / 2. */
+static inline double CYP_FN(cyp_squared_error_weighted)(const T *CYP_RESTRICT a,
+        const T *CYP_RESTRICT t, const T *CYP_RESTRICT mask,
+        T *CYP_RESTRICT err, Py_ssize_t n)
+{
+    double total = 0;
+    CYP_OMP_SIMD_SUM(total)
+    for (Py_ssize_t i = 0; i < n; i++) {
+        double e = (double)a[i] - (double)t[i];
+        err[i] = (T)(e * mask[i]);
+        total += e * e * mask[i];
+    }
+    return 0.5 * total;
+}
 /* sum_i w[i] * a[i] */
 static inline T CYP_FN(cyp_dot)(const T *CYP_RESTRICT w, const T *CYP_RESTRICT a,
                               Py_ssize_t n)

@@ -47,7 +47,8 @@ def blas_available():
     return True
 
 
-def resolve_schedule(schedule, block_size, layer_sizes, mode, nesterov=False, l2=False):
+def resolve_schedule(schedule, block_size, layer_sizes, mode, nesterov=False, l2=False,
+                     weighted=False):
     """Block size of the online schedule to run, 0 for sequential.
 
     Parameters
@@ -64,6 +65,8 @@ def resolve_schedule(schedule, block_size, layer_sizes, mode, nesterov=False, l2
         refused.
     l2 : bool
         An L2 penalty is on: the same (the blocked algebra has no L2 term).
+    weighted : bool
+        Sample weights are given: the same (the blocked kernel has none).
 
     Raises
     ------
@@ -107,6 +110,11 @@ def resolve_schedule(schedule, block_size, layer_sizes, mode, nesterov=False, l2
         if schedule == "blocked":
             raise ValueError("online_schedule='blocked' has no L2 term; "
                              "with l2 > 0 use online_schedule='sequential'")
+        return 0
+    if weighted:
+        if schedule == "blocked":
+            raise ValueError("online_schedule='blocked' has no sample weights; "
+                             "with sample_weight use online_schedule='sequential'")
         return 0
     if schedule == "blocked":
         if not blas_available():

@@ -433,7 +433,7 @@ class Network:
             validation_fraction=None, warm_start=False, nesterov=False,
             online_schedule="auto", block_size=None, l2=0.0, optimizer="sgd",
             rprop_increase=1.2, rprop_decrease=0.5, rprop_step_min=0.0, rprop_step_max=50.0,
-            rprop_step_init=0.1):
+            rprop_step_init=0.1, sample_weight=None):
         """Train the network by backpropagation; the parameters change in place.
 
         Parameters
@@ -541,6 +541,22 @@ class Network:
             ``rprop_delta_min``, ``rprop_delta_max``, ``rprop_delta_zero``);
             ``0 <= step_min <= step_init <= step_max``.  With ``warm_start``
             the kept step sizes continue and ``rprop_step_init`` is unused.
+        sample_weight : array_like, shape (n_samples,), optional
+            Finite weights >= 0, not all zero; the caller's array is not
+            changed.  scikit-learn's convention (its MLP's): every update
+            over a batch ``B`` steps along the weighted mean gradient
+            ``(sum_{s in B} w_s g_s + l2 W) / sum_{s in B} w_s``, and the
+            history's epoch loss adds ``|B| / sum_{s in B} w_s * (sum_{s in B}
+            w_s loss_s + l2/2 ||W||^2)`` per batch (divided by
+            ``n_samples``).  In "batch" mode this is the weighted mean loss,
+            and integer weights equal repeating samples.  A batch whose
+            weights sum to 0 is skipped (no step, no loss): online (batches
+            of one sample) a weight-0 sample is skipped and any other weight
+            cancels except in the L2 term, ``l2 / w_s``.  Each weight follows
+            its sample through shuffling and the validation split (the
+            validation loss is then the weighted mean).  Runs inside the
+            kernels; "auto" picks the sequential online schedule and
+            "blocked" is refused.
 
         Returns
         -------
@@ -580,24 +596,34 @@ class Network:
                              online_schedule, block_size, l2,
                              rprop=_check_rprop(optimizer, mode, momentum, schedule,
                                                 rprop_increase, rprop_decrease, rprop_step_min,
-                                                rprop_step_max, rprop_step_init))
+                                                rprop_step_max, rprop_step_init),
+                             sample_weight=sample_weight)
 
     def _fit(self, X, Y, epochs, learning_rate, mode, batch_size, momentum, shuffle, seed,
              progress, callback, nesterov, warm_start, control_options, online_schedule,
-             block_size, l2=0.0, rprop=None):
+             block_size, l2=0.0, rprop=None, sample_weight=None):
         X, Y, epochs, eta, mu, nesterov, batch, shuffle, seed, progress = self._check_fit_args(
             X, Y, epochs, learning_rate, mode, batch_size, momentum, nesterov, shuffle, seed,
             progress, callback)
+        sample_weight = self._check_sample_weight(sample_weight, X.shape[0])
+        val_weight = None
         l2 = as_real(l2, "l2", nonnegative=True)
         controls = _training.EpochControls(eta, **control_options, t=self._warm_t(warm_start))
         X_val = Y_val = None
         if controls.validation_fraction is not None:
+            if sample_weight is not None:
+                train, val = controls.split_rows(X.shape[0], seed)
+                sample_weight, val_weight = sample_weight[train], sample_weight[val]
+                if not np.any(sample_weight) or not np.any(val_weight):
+                    raise ValueError("sample_weight: the training or the validation samples "
+                                     "all have weight 0")
             X, Y, X_val, Y_val = controls.split(X, Y, seed)
             if mode == "batch":
                 batch = X.shape[0]
         n = X.shape[0]
         samples_per_block = resolve_schedule(online_schedule, block_size, self.layer_sizes, mode,
-                                             nesterov and mu > 0, l2=l2 > 0)
+                                             nesterov and mu > 0, l2=l2 > 0,
+                                             weighted=sample_weight is not None)
         if rprop is not None:
             velocity = self._rprop_state(warm_start, rprop[4])
         else:
@@ -617,13 +643,14 @@ class Network:
                 # (Ctrl-C: the kernel restored the interrupted epoch's starting weights)
                 self._train_epochs(X, Y, orders.next(count), step, mu, nesterov, batch, scratch,
                                    first, count, history, l2,
-                                   rprop=None if rprop is None else rprop[:4])
+                                   rprop=None if rprop is None else rprop[:4],
+                                   sample_weight=sample_weight)
                 done = first + count
                 if bar is not None:
                     bar.update(count, history.loss[-1])
                     chunks.took(time.perf_counter() - started)
                 if controls.per_epoch:
-                    if self._end_epoch(controls, history, n, X_val, Y_val):
+                    if self._end_epoch(controls, history, n, X_val, Y_val, val_weight):
                         break
                 else:
                     controls.t += count * n
@@ -670,7 +697,7 @@ class Network:
         return X, Y, epochs, eta, mu, bool(nesterov), batch, shuffle, seed, progress
 
     def _train_epochs(self, X, Y, order, eta, mu, nesterov, batch, scratch, first, count,
-                      history, l2=0.0, rprop=None):
+                      history, l2=0.0, rprop=None, sample_weight=None):
         """Run epochs ``first .. first + count - 1`` in one kernel call.
 
         Appends their losses to ``history``; raises :class:`DivergenceError`
@@ -687,7 +714,8 @@ class Network:
             failed = _k.train_epochs(self._params, scratch.grad, scratch.velocity,
                                      scratch.backup, scratch.work, *self._layout_args(),
                                      self._loss_code, self.bias, X, Y, order, eta, mu, batch,
-                                     losses, nesterov, l2, rprop=rprop)
+                                     losses, nesterov, l2, rprop=rprop,
+                                     sample_weight=sample_weight)
         done = count if failed < 0 else failed
         history._ran(done)
         if failed >= 0:
@@ -710,6 +738,25 @@ class Network:
             return state[0]
         return np.zeros(size, dtype=self.dtype)
 
+    def _check_sample_weight(self, sample_weight, n_samples, name="sample_weight"):
+        """None, or a new (n_samples,) array of the network's dtype: finite, >= 0, not all 0."""
+        if sample_weight is None:
+            return None
+        w = as_float_array(sample_weight, name)
+        if w.ndim != 1 or w.shape[0] != n_samples:
+            raise ValueError(f"{name} must have shape ({n_samples},) (one weight per sample), "
+                             f"got shape {w.shape}")
+        if not np.all(np.isfinite(w)):
+            raise ValueError(f"{name} must be finite")
+        if np.any(w < 0):
+            raise ValueError(f"{name} must be >= 0, got a minimum of {w.min()}")
+        w = np.array(w, dtype=self.dtype)   # a copy (the caller's array is never changed)
+        if not np.all(np.isfinite(w)):
+            raise ValueError(f"{name} overflows {self.dtype.name}")
+        if not np.any(w):
+            raise ValueError(f"{name} must not be all zero")
+        return w
+
     def _rprop_state(self, warm_start, step_init):
         """iRprop-'s state, ``[signs | step sizes]`` (2 * n_parameters): the
         previous rprop fit's with ``warm_start``, else signs 0 and steps
@@ -723,12 +770,12 @@ class Network:
         velocity[n:] = step_init
         return velocity
 
-    def _end_epoch(self, controls, history, n, X_val, Y_val):
+    def _end_epoch(self, controls, history, n, X_val, Y_val, val_weight=None):
         """The between-epoch checks; True when training should stop."""
         val_loss = None
         if X_val is not None:
             val_loss = float(_k.loss(self._params, self._workspace(), *self._layout_args(),
-                                     self._loss_code, X_val, Y_val))
+                                     self._loss_code, X_val, Y_val, sample_weight=val_weight))
             history.val_loss.append(val_loss)
         return controls.end_epoch(self, history.loss[-1], n, val_loss)
 
@@ -750,15 +797,23 @@ class Network:
         _k.predict(self._params, self._workspace(), *self._layout_args(), X, out)
         return out
 
-    def loss(self, X, Y, l2=0.0):
+    def loss(self, X, Y, l2=0.0, sample_weight=None):
         """Mean loss over the samples of ``X``, ``Y`` (float).
 
         With ``l2`` (scikit-learn's ``alpha``) the penalty
         ``l2 / (2 n) * sum_l ||W_l||^2`` over the weights (not the biases) of
-        the ``n`` samples is added.
+        the ``n`` samples is added.  With ``sample_weight`` ((n_samples,),
+        finite, >= 0, not all 0) the weighted mean ``sum w_s loss_s / sum w_s``
+        plus ``l2 / (2 sum w_s) * sum_l ||W_l||^2`` (scikit-learn's, as
+        :meth:`fit` counts it).
         """
         X, Y = self._check_XY(X, Y)
         l2 = as_real(l2, "l2", nonnegative=True)
+        sample_weight = self._check_sample_weight(sample_weight, X.shape[0])
+        if sample_weight is not None:
+            return float(_k.loss(self._params, self._workspace(), *self._layout_args(),
+                                 self._loss_code, X, Y, sample_weight=sample_weight)) \
+                + self._l2_penalty(self._params, l2, float(np.sum(sample_weight, dtype=np.float64)))
         return float(_k.loss(self._params, self._workspace(), *self._layout_args(),
                              self._loss_code, X, Y)) + self._l2_penalty(self._params, l2, X.shape[0])
 

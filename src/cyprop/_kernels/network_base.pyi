@@ -43,10 +43,12 @@ def train_epochs(
     nesterov: bool = ...,   # with momentum: Nesterov's rule
     l2: float = ...,        # L2 coefficient (scikit-learn's alpha), weights only
     rprop: tuple[float, float, float, float] | None = ...,  # iRprop-'s constants
+    sample_weight: _F | None = ...,  # (n_samples,) >= 0, indexed like X's rows
 ) -> int: ...
 def gradients(
     params: _F, grad: _F, work: _F, sizes: _Idx, w_off: _Idx, b_off: _Idx, n_off: _Idx,
     acts: npt.NDArray[np.intc], loss: int, train_bias: bool, X: _F, Y: _F,
+    sample_weight: _F | None = ...,  # (n_samples,)
 ) -> float: ...
 def predict(
     params: _F, work: _F, sizes: _Idx, w_off: _Idx, b_off: _Idx, n_off: _Idx,
@@ -55,6 +57,7 @@ def predict(
 def loss(
     params: _F, work: _F, sizes: _Idx, w_off: _Idx, b_off: _Idx, n_off: _Idx,
     acts: npt.NDArray[np.intc], loss: int, X: _F, Y: _F,
+    sample_weight: _F | None = ...,  # (n_samples,)
 ) -> float: ...
 
 def set_thread_cancel(ident: int, cancel: bool) -> None: ...
