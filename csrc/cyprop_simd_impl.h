@@ -146,6 +146,61 @@ CYP_ALWAYS_INLINE void CYP_FN(cyp_rule)(int opt, T *CYP_RESTRICT w, T *CYP_RESTR
     }
 }
 
+/* The rule with the L2 term, for the online step of one sample: the step
+ * is u = g1 * g2 + lam * w[k] (lam = eta * l2, w[k] as before the step),
+ * then each optimizer's case as in cyp_rule.  Branch-free for a constant
+ * `opt`, so the row loop calling it vectorises like the plain rule's. */
+CYP_ALWAYS_INLINE void CYP_FN(cyp_rule_l2)(int opt, T *CYP_RESTRICT w, T *CYP_RESTRICT v,
+                                           Py_ssize_t k, T g1, T g2, T lam, T mu)
+{
+    T wk = w[k];
+    T u = g1 * g2 + lam * wk;
+    if (opt == CYP_OPT_MOMENTUM) {
+        T vk = mu * v[k] - u;
+        v[k] = vk;
+        w[k] = wk + vk;
+    } else if (opt == CYP_OPT_NESTEROV) {
+        T vk = mu * v[k] - u;
+        v[k] = vk;
+        w[k] = wk + (mu * vk - u);
+    } else {
+        w[k] = wk - u;
+    }
+}
+
+/* A weight row's online step with the L2 term: back[i] += w[i] * d with the
+ * old w (back may be NULL: the first layer), then cyp_rule_l2 with
+ * step * a[i]; *sq = sum w[i]^2 of the old row (in double, a vector sum). */
+CYP_ALWAYS_INLINE void CYP_FN(cyp_l2_row_step_opt)(int opt, T *CYP_RESTRICT w,
+        T *CYP_RESTRICT v, T *CYP_RESTRICT back, const T *CYP_RESTRICT a, T d, T step,
+        T lam, T mu, Py_ssize_t n, double *sq)
+{
+    double s = 0;
+    if (back) {
+        CYP_OMP_SIMD_SUM(s)
+        for (Py_ssize_t i = 0; i < n; i++) {
+            s += (double)w[i] * (double)w[i];
+            back[i] += w[i] * d;
+            CYP_FN(cyp_rule_l2)(opt, w, v, i, step, a[i], lam, mu);
+        }
+    } else {
+        CYP_OMP_SIMD_SUM(s)
+        for (Py_ssize_t i = 0; i < n; i++) {
+            s += (double)w[i] * (double)w[i];
+            CYP_FN(cyp_rule_l2)(opt, w, v, i, step, a[i], lam, mu);
+        }
+    }
+    *sq = s;
+}
+
+static inline double CYP_FN(cyp_l2_row_step)(int opt, T *CYP_RESTRICT w, T *CYP_RESTRICT v,
+        T *CYP_RESTRICT back, const T *CYP_RESTRICT a, T d, T step, T lam, T mu, Py_ssize_t n)
+{
+    double sq = 0;
+    CYP_FOR_EACH_OPT(opt, CYP_FN(cyp_l2_row_step_opt), (w, v, back, a, d, step, lam, mu, n, &sq))
+    return sq;
+}
+
 /* The deferred first-layer update (see _sample_step in the kernels): the
  * previous sample's update of one row (step * a_old[k] per weight), then this
  * sample's dot product with the updated row, in one pass over w.  The sum is

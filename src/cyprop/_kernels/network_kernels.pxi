@@ -253,29 +253,14 @@ cdef inline double _l2_row_step(const Step* st, floating* w, floating* v, floati
     back += w * d (back may be NULL), then the rule with the step
     ``u = step * a[i] + eta * l2 * w[i]`` (the old w).  Returns sum w[i]^2 of
     the old row (the penalty's share).  Runs only with l2 > 0, so that the
-    rules without a penalty keep their exact arithmetic."""
-    cdef Py_ssize_t i
-    cdef floating wi, u, vk
-    cdef floating lam = <floating>(st.eta * st.l2)
-    cdef floating mu = <floating>st.mu
-    cdef double sq = 0
-    for i in range(n):
-        wi = w[i]
-        sq += <double>wi * wi
-        if back != NULL:
-            back[i] += wi * d
-        u = step * a[i] + lam * wi
-        if st.opt == CYP_OPT_MOMENTUM:
-            vk = mu * v[i] - u
-            v[i] = vk
-            w[i] = wi + vk
-        elif st.opt == CYP_OPT_NESTEROV:
-            vk = mu * v[i] - u
-            v[i] = vk
-            w[i] = wi + (mu * vk - u)
-        else:
-            w[i] = wi - u
-    return sq
+    rules without a penalty keep their exact arithmetic.  One vectorised
+    pass (cyp_l2_row_step in csrc: cyp_rule_l2, the rule chosen once per
+    row)."""
+    if floating is float:
+        return cyp_l2_row_step_f(st.opt, w, v, back, a, d, step, <float>(st.eta * st.l2),
+                                 <float>st.mu, n)
+    else:
+        return cyp_l2_row_step_d(st.opt, w, v, back, a, d, step, st.eta * st.l2, st.mu, n)
 
 
 cdef inline double _add_l2_gradient(const Layout* L, const floating* params, floating* grad,
