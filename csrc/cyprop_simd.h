@@ -209,6 +209,11 @@ CYP_ALWAYS_INLINE float cyp_exp_f(float x)
 /* The optimizers (cyp_rule in cyprop_simd_impl.h); the codes are shared with
  * the kernels (cyprop_simd.pxd). */
 enum { CYP_OPT_SGD = 0, CYP_OPT_MOMENTUM = 1, CYP_OPT_NESTEROV = 2, CYP_OPT_ADAM = 3 };
+/* iRprop- is not a case of cyp_rule (it moves by a per-parameter step size,
+ * not by eta * g): its own function, cyp_rprop_apply, on the batch path. */
+enum { CYP_OPT_RPROP = 16 };
+/* iRprop-'s constants (FANN's defaults 1.2, 0.5, 0, 50). */
+typedef struct { double increase, decrease, step_min, step_max; } cyp_rprop_consts;
 
 /* CALL(code, ARGS...) with the optimizer code as a compile-time constant, so
  * that each row loop is compiled once per rule with the rule inlined. */

@@ -18,6 +18,13 @@ cdef extern from "cyprop_simd.h" nogil:
     ctypedef struct cyp_hyper_f:
         float mu, lr, beta_1, one_minus_beta_1, beta_2, one_minus_beta_2, eps
         Py_ssize_t stride
+    enum:
+        CYP_OPT_RPROP
+    ctypedef struct cyp_rprop_consts:
+        double increase
+        double decrease
+        double step_min
+        double step_max
 
     double cyp_dot_d(const double*, const double*, Py_ssize_t)
     float cyp_dot_f(const float*, const float*, Py_ssize_t)
@@ -42,6 +49,17 @@ cdef extern from "cyprop_simd.h" nogil:
     void cyp_apply_gradient_f(int opt, float* w, float* g, float* v, double eta,
                               double scale, cyp_hyper_f h, Py_ssize_t n)
 
+    # the rule with the L2 term, one weight row of an online step; returns sum w^2 (old w)
+    double cyp_l2_row_step_d(int opt, double* w, double* v, double* back, const double* a,
+                             double d, double step, double lam, cyp_hyper_d h, Py_ssize_t n)
+    double cyp_l2_row_step_f(int opt, float* w, float* v, float* back, const float* a,
+                            float d, float step, float lam, cyp_hyper_f h, Py_ssize_t n)
+    # iRprop- on an accumulated batch gradient (its own rule, batch mode only)
+    void cyp_rprop_apply_d(double* w, double* g, double* sg, double* d,
+                           const cyp_rprop_consts* c, Py_ssize_t n)
+    void cyp_rprop_apply_f(float* w, float* g, float* sg, float* d,
+                           const cyp_rprop_consts* c, Py_ssize_t n)
+
     # activations and output layers
     double cyp_exp_d(double)
     float cyp_exp_f(float)
@@ -58,6 +76,10 @@ cdef extern from "cyprop_simd.h" nogil:
                               float*, Py_ssize_t)
     double cyp_squared_error_d(const double*, const double*, const double*, double*, Py_ssize_t)
     double cyp_squared_error_f(const float*, const float*, const float*, float*, Py_ssize_t)
+    double cyp_squared_error_weighted_d(const double*, const double*, const double*, double*,
+                                        Py_ssize_t)
+    double cyp_squared_error_weighted_f(const float*, const float*, const float*, float*,
+                                        Py_ssize_t)
 
     int cyp_cpu_has_avx2_fma()
     int cyp_cpu_has_avx512()

@@ -63,6 +63,21 @@ static inline double CYP_FN(cyp_squared_error)(const T *CYP_RESTRICT a,
     }
     return 0.5 * total;
 }
+/* The same with per-lane sample weights in mask (0 for empty lanes):
+ * err = (a - t) * mask, returns sum(mask * (a - t)^2) / 2. */
+static inline double CYP_FN(cyp_squared_error_weighted)(const T *CYP_RESTRICT a,
+        const T *CYP_RESTRICT t, const T *CYP_RESTRICT mask,
+        T *CYP_RESTRICT err, Py_ssize_t n)
+{
+    double total = 0;
+    CYP_OMP_SIMD_SUM(total)
+    for (Py_ssize_t i = 0; i < n; i++) {
+        double e = (double)a[i] - (double)t[i];
+        err[i] = (T)(e * mask[i]);
+        total += e * e * mask[i];
+    }
+    return 0.5 * total;
+}
 /* sum_i w[i] * a[i] */
 static inline T CYP_FN(cyp_dot)(const T *CYP_RESTRICT w, const T *CYP_RESTRICT a,
                               Py_ssize_t n)
@@ -159,6 +174,69 @@ CYP_ALWAYS_INLINE void CYP_FN(cyp_rule)(int opt, T *CYP_RESTRICT w, T *CYP_RESTR
     }
 }
 
+/* The rule with the L2 term, for the online step of one sample: the step
+ * is u = g1 * g2 + lam * w[k] (lam = eta * l2, w[k] as before the step),
+ * then each optimizer's case as in cyp_rule.  Branch-free for a constant
+ * `opt`, so the row loop calling it vectorises like the plain rule's. */
+CYP_ALWAYS_INLINE void CYP_FN(cyp_rule_l2)(int opt, T *CYP_RESTRICT w, T *CYP_RESTRICT v,
+                                           Py_ssize_t k, T g1, T g2, T lam,
+                                           CYP_FN(cyp_hyper) h)
+{
+    T wk = w[k];
+    T u = g1 * g2 + lam * wk;
+    if (opt == CYP_OPT_MOMENTUM) {
+        T vk = h.mu * v[k] - u;
+        v[k] = vk;
+        w[k] = wk + vk;
+    } else if (opt == CYP_OPT_NESTEROV) {
+        T vk = h.mu * v[k] - u;
+        v[k] = vk;
+        w[k] = wk + (h.mu * vk - u);
+    } else if (opt == CYP_OPT_ADAM) {   /* u is the gradient (the caller's eta is 1) */
+        T mk = h.beta_1 * v[k] + h.one_minus_beta_1 * u;
+        T sk = h.beta_2 * v[k + h.stride] + h.one_minus_beta_2 * (u * u);
+        v[k] = mk;
+        v[k + h.stride] = sk;
+        w[k] = wk - h.lr * mk / (CYP_SQRT_(sk) + h.eps);
+    } else {
+        w[k] = wk - u;
+    }
+}
+
+/* A weight row's online step with the L2 term: back[i] += w[i] * d with the
+ * old w (back may be NULL: the first layer), then cyp_rule_l2 with
+ * step * a[i]; *sq = sum w[i]^2 of the old row (in double, a vector sum). */
+CYP_ALWAYS_INLINE void CYP_FN(cyp_l2_row_step_opt)(int opt, T *CYP_RESTRICT w,
+        T *CYP_RESTRICT v, T *CYP_RESTRICT back, const T *CYP_RESTRICT a, T d, T step,
+        T lam, CYP_FN(cyp_hyper) h, Py_ssize_t n, double *sq)
+{
+    double s = 0;
+    if (back) {
+        CYP_OMP_SIMD_SUM(s)
+        for (Py_ssize_t i = 0; i < n; i++) {
+            s += (double)w[i] * (double)w[i];
+            back[i] += w[i] * d;
+            CYP_FN(cyp_rule_l2)(opt, w, v, i, step, a[i], lam, h);
+        }
+    } else {
+        CYP_OMP_SIMD_SUM(s)
+        for (Py_ssize_t i = 0; i < n; i++) {
+            s += (double)w[i] * (double)w[i];
+            CYP_FN(cyp_rule_l2)(opt, w, v, i, step, a[i], lam, h);
+        }
+    }
+    *sq = s;
+}
+
+static inline double CYP_FN(cyp_l2_row_step)(int opt, T *CYP_RESTRICT w, T *CYP_RESTRICT v,
+        T *CYP_RESTRICT back, const T *CYP_RESTRICT a, T d, T step, T lam, CYP_FN(cyp_hyper) h,
+        Py_ssize_t n)
+{
+    double sq = 0;
+    CYP_FOR_EACH_OPT(opt, CYP_FN(cyp_l2_row_step_opt), (w, v, back, a, d, step, lam, h, n, &sq))
+    return sq;
+}
+
 /* The deferred first-layer update (see _sample_step in the kernels): the
  * previous sample's update of one row (step * a_old[k] per weight), then this
  * sample's dot product with the updated row, in one pass over w.  The sum is
@@ -221,6 +299,37 @@ CYP_ALWAYS_INLINE void CYP_FN(cyp_apply_gradient_opt)(int opt, T *CYP_RESTRICT w
 #else   /* the product in double, rounded once to T */
         CYP_FN(cyp_rule)(opt, w, v, i, (T)(scale * (eta * (double)g[i])), (T)1, h);
 #endif
+        g[i] = 0;
+    }
+}
+
+/* iRprop- (Igel & Huesken 2000; FANN's default training) on an accumulated
+ * batch gradient g.  Per parameter, sg[i] is the sign of the gradient the
+ * last step used (0 after a sign change) and d[i] the step size:
+ *   same sign as sg[i]:   d = min(d * increase, step_max); w -= sign(g) * d
+ *   opposite sign:        d = max(d * decrease, step_min); no move; sg = 0
+ *   sg[i] or g[i] zero:   d unchanged;                    w -= sign(g) * d
+ * Only the gradient's sign enters, so g may be the batch's sum (any positive
+ * scale of its mean).  The step sizes are computed in double and stored as
+ * T.  Then g = 0. */
+static inline void CYP_FN(cyp_rprop_apply)(T *CYP_RESTRICT w, T *CYP_RESTRICT g,
+        T *CYP_RESTRICT sg, T *CYP_RESTRICT d, const cyp_rprop_consts *c, Py_ssize_t n)
+{
+    for (Py_ssize_t i = 0; i < n; i++) {
+        T gi = g[i];
+        T si = (T)((gi > 0) - (gi < 0));
+        double di = d[i];
+        if (si * sg[i] > 0) {
+            di = di * c->increase;
+            if (di > c->step_max) di = c->step_max;
+        } else if (si * sg[i] < 0) {
+            di = di * c->decrease;
+            if (di < c->step_min) di = c->step_min;
+            si = 0;
+        }
+        d[i] = (T)di;
+        sg[i] = si;
+        w[i] -= si * (T)di;
         g[i] = 0;
     }
 }

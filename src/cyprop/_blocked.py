@@ -48,7 +48,7 @@ def blas_available():
 
 
 def resolve_schedule(schedule, block_size, layer_sizes, mode, nesterov=False, l2=False,
-                     adam=False):
+                     adam=False, weighted=False):
     """Block size of the online schedule to run, 0 for sequential.
 
     Parameters
@@ -67,6 +67,8 @@ def resolve_schedule(schedule, block_size, layer_sizes, mode, nesterov=False, l2
         An L2 penalty is on: the same (the blocked algebra has no L2 term).
     adam : bool
         The optimizer is Adam: the same (the blocked algebra is SGD's).
+    weighted : bool
+        Sample weights are given: the same (the blocked kernel has none).
 
     Raises
     ------
@@ -115,6 +117,11 @@ def resolve_schedule(schedule, block_size, layer_sizes, mode, nesterov=False, l2
         if schedule == "blocked":
             raise ValueError("online_schedule='blocked' has no L2 term; "
                              "with l2 > 0 use online_schedule='sequential'")
+        return 0
+    if weighted:
+        if schedule == "blocked":
+            raise ValueError("online_schedule='blocked' has no sample weights; "
+                             "with sample_weight use online_schedule='sequential'")
         return 0
     if schedule == "blocked":
         if not blas_available():

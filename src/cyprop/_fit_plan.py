@@ -35,7 +35,7 @@ class FitScratch:
         n_params = net._params.size
         self.grad = np.zeros(n_params if batch else 0, dtype=net.dtype)
         self.velocity = velocity
-        # (Adam's velocity holds m and v: twice the parameters)
+        # the parameters, then the optimizer state (n_params; 2 * n_params for Adam and rprop)
         self.backup = np.empty(n_params + max(n_params, velocity.size), dtype=net.dtype)
         self.work = net._workspace()
         self.losses = allocate(epochs, np.float64, "epochs", "the loss of every epoch")

@@ -20,5 +20,5 @@ ONLINE_SCHEDULES = ("auto", "sequential", "blocked")
 LEARNING_RATE_SCHEDULES = ("constant", "invscaling", "adaptive")
 #: Parameter and arithmetic precisions (NumPy dtype names).
 DTYPES = ("float64", "float32")
-#: Update rules: SGD (with ``momentum``/``nesterov``) or Adam.
-OPTIMIZERS = ("sgd", "adam")
+#: Update rules: SGD (with ``momentum``/``nesterov``), Adam, iRprop- (batch mode).
+OPTIMIZERS = ("sgd", "adam", "rprop")

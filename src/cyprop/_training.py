@@ -87,15 +87,18 @@ class EpochControls:
         the training samples' order stream is the one a fit without a split
         would use.
         """
-        n = X.shape[0]
+        train, val = self.split_rows(X.shape[0], seed)
+        return X[train], Y[train], X[val], Y[val]
+
+    def split_rows(self, n, seed):
+        """The training and validation row indices :meth:`split` takes (sorted)."""
         n_val = int(np.ceil(self.validation_fraction * n))
         if n_val < 1 or n - n_val < 1:
             raise ValueError(f"validation_fraction={self.validation_fraction} leaves no "
                              f"{'validation' if n_val < 1 else 'training'} samples of {n}")
         rng = np.random.default_rng(None if seed is None else [seed, 1])
         perm = rng.permutation(n)
-        train, val = np.sort(perm[n_val:]), np.sort(perm[:n_val])
-        return X[train], Y[train], X[val], Y[val]
+        return np.sort(perm[n_val:]), np.sort(perm[:n_val])
 
     def begin_epoch(self):
         """The learning rate of the next epoch."""

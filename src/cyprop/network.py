@@ -433,7 +433,9 @@ class Network:
             schedule="constant", power_t=0.5, tol=1e-4, n_iter_no_change=None,
             validation_fraction=None, warm_start=False, nesterov=False,
             online_schedule="auto", block_size=None, l2=0.0, optimizer="sgd", beta_1=0.9,
-            beta_2=0.999, epsilon=1e-8, n_threads=None):
+            beta_2=0.999, epsilon=1e-8, rprop_increase=1.2, rprop_decrease=0.5,
+            rprop_step_min=0.0, rprop_step_max=50.0, rprop_step_init=0.1,
+            sample_weight=None, n_threads=None):
         """Train the network by backpropagation; the parameters change in place.
 
         Parameters
@@ -521,7 +523,7 @@ class Network:
             ``cyprop._reference.optimizers.fit`` count it).  Runs inside the
             kernels; "auto" picks the sequential online schedule and
             "blocked" is refused.
-        optimizer : {"sgd", "adam"}, default "sgd"
+        optimizer : {"sgd", "adam", "rprop"}, default "sgd"
             "sgd": ``learning_rate`` times the gradient, with ``momentum``
             and ``nesterov``.  "adam": Kingma & Ba's Adam, bias-corrected as
             scikit-learn does it; per update (every sample online, every
@@ -537,6 +539,41 @@ class Network:
             Adam's decay rates of the first and second moment estimates.
         epsilon : float > 0, default 1e-8
             Adam's term added to ``sqrt(v)``.
+            "rprop": iRprop- (Igel & Huesken
+            2000), FANN's default training, in "batch" mode only; every
+            parameter has its own step size ``d`` and moves by
+            ``-sign(g) * d`` along the epoch's gradient ``g`` (L2 term
+            included); ``d`` grows by ``rprop_increase`` (up to
+            ``rprop_step_max``) while the gradient keeps its sign and shrinks
+            by ``rprop_decrease`` (down to ``rprop_step_min``) when it flips,
+            and then that parameter does not move and its next step compares
+            against no sign.  ``learning_rate`` is ignored; ``momentum``,
+            ``schedule`` other than "constant" are refused.  The signs and
+            step sizes are kept beside the parameters (``warm_start`` continues
+            them) and are part of the rollback on divergence.
+        rprop_increase, rprop_decrease : float, default 1.2 and 0.5
+            iRprop-'s growth (> 1) and shrink (in (0, 1)) factors (FANN's).
+        rprop_step_min, rprop_step_max, rprop_step_init : float, default 0, 50, 0.1
+            iRprop-'s step bounds and first step size (FANN's
+            ``rprop_delta_min``, ``rprop_delta_max``, ``rprop_delta_zero``);
+            ``0 <= step_min <= step_init <= step_max``.  With ``warm_start``
+            the kept step sizes continue and ``rprop_step_init`` is unused.
+        sample_weight : array_like, shape (n_samples,), optional
+            Finite weights >= 0, not all zero; the caller's array is not
+            changed.  scikit-learn's convention (its MLP's): every update
+            over a batch ``B`` steps along the weighted mean gradient
+            ``(sum_{s in B} w_s g_s + l2 W) / sum_{s in B} w_s``, and the
+            history's epoch loss adds ``|B| / sum_{s in B} w_s * (sum_{s in B}
+            w_s loss_s + l2/2 ||W||^2)`` per batch (divided by
+            ``n_samples``).  In "batch" mode this is the weighted mean loss,
+            and integer weights equal repeating samples.  A batch whose
+            weights sum to 0 is skipped (no step, no loss): online (batches
+            of one sample) a weight-0 sample is skipped and any other weight
+            cancels except in the L2 term, ``l2 / w_s``.  Each weight follows
+            its sample through shuffling and the validation split (the
+            validation loss is then the weighted mean).  Runs inside the
+            kernels; "auto" picks the sequential online schedule and
+            "blocked" is refused.
         n_threads : int, optional
             Threads for one fit.  Batch and mini-batch modes split each
             batch's samples into ``n_threads`` chunks, one thread each, whose
@@ -594,29 +631,46 @@ class Network:
                                   validation_fraction=validation_fraction),
                              online_schedule, block_size, l2,
                              dict(optimizer=optimizer, beta_1=beta_1, beta_2=beta_2,
-                                  epsilon=epsilon), n_threads)
+                                  epsilon=epsilon), n_threads,
+                             rprop=_check_rprop(optimizer, mode, momentum, schedule,
+                                                rprop_increase, rprop_decrease, rprop_step_min,
+                                                rprop_step_max, rprop_step_init),
+                             sample_weight=sample_weight)
 
     def _fit(self, X, Y, epochs, learning_rate, mode, batch_size, momentum, shuffle, seed,
              progress, callback, nesterov, warm_start, control_options, online_schedule,
-             block_size, l2=0.0, optimizer_options=None, n_threads=1):
+             block_size, l2=0.0, optimizer_options=None, n_threads=1, rprop=None,
+             sample_weight=None):
         X, Y, epochs, eta, mu, nesterov, batch, shuffle, seed, progress = self._check_fit_args(
             X, Y, epochs, learning_rate, mode, batch_size, momentum, nesterov, shuffle, seed,
             progress, callback)
+        sample_weight = self._check_sample_weight(sample_weight, X.shape[0])
+        val_weight = None
         l2 = as_real(l2, "l2", nonnegative=True)
         adam = _check_optimizer(mu, nesterov, **(optimizer_options or {}))
         controls = _training.EpochControls(eta, **control_options, t=self._warm_t(warm_start))
         X_val = Y_val = None
         if controls.validation_fraction is not None:
+            if sample_weight is not None:
+                train, val = controls.split_rows(X.shape[0], seed)
+                sample_weight, val_weight = sample_weight[train], sample_weight[val]
+                if not np.any(sample_weight) or not np.any(val_weight):
+                    raise ValueError("sample_weight: the training or the validation samples "
+                                     "all have weight 0")
             X, Y, X_val, Y_val = controls.split(X, Y, seed)
             if mode == "batch":
                 batch = X.shape[0]
         n = X.shape[0]
         samples_per_block = resolve_schedule(online_schedule, block_size, self.layer_sizes, mode,
                                              nesterov and mu > 0, l2=l2 > 0,
-                                             adam=adam is not None)
+                                             adam=adam is not None,
+                                             weighted=sample_weight is not None)
         n_threads = resolve_n_threads(n_threads, batch, self._params.size,
                                       samples_per_block * self.layer_sizes[0] * self.layer_sizes[1])
-        velocity = self._warm_velocity(warm_start, self._params.size if mu else 0, adam)
+        if rprop is not None:
+            velocity = self._rprop_state(warm_start, rprop[4])
+        else:
+            velocity = self._warm_velocity(warm_start, self._params.size if mu else 0, adam)
         scratch = FitScratch(self, epochs, batch, velocity, samples_per_block)
         orders = SampleOrders(n, shuffle, seed)
         chunks = EpochChunks(epochs, orders.max_epochs_per_call,
@@ -631,13 +685,15 @@ class Network:
                 step = controls.begin_epoch() if controls.per_epoch else eta
                 # (Ctrl-C: the kernel restored the interrupted epoch's starting weights)
                 self._train_epochs(X, Y, orders.next(count), step, mu, nesterov, batch, scratch,
-                                   first, count, history, l2, adam, n_threads)
+                                   first, count, history, l2, adam, n_threads,
+                                   rprop=None if rprop is None else rprop[:4],
+                                   sample_weight=sample_weight)
                 done = first + count
                 if bar is not None:
                     bar.update(count, history.loss[-1])
                     chunks.took(time.perf_counter() - started)
                 if controls.per_epoch:
-                    if self._end_epoch(controls, history, n, X_val, Y_val):
+                    if self._end_epoch(controls, history, n, X_val, Y_val, val_weight):
                         break
                 else:
                     controls.t += count * n
@@ -649,6 +705,7 @@ class Network:
             # (also after a divergence or Ctrl-C: the kernel rolled the state back with the
             # weights, so warm_start continues from a consistent pair)
             self._train_state = (scratch.velocity, controls.t, adam)
+            self._rprop_kept = scratch.velocity if rprop is not None else None
         controls.finish(self, done, epochs)
         return history
 
@@ -685,7 +742,7 @@ class Network:
         return X, Y, epochs, eta, mu, bool(nesterov), batch, shuffle, seed, progress
 
     def _train_epochs(self, X, Y, order, eta, mu, nesterov, batch, scratch, first, count,
-                      history, l2=0.0, adam=None, n_threads=1):
+                      history, l2=0.0, adam=None, n_threads=1, rprop=None, sample_weight=None):
         """Run epochs ``first .. first + count - 1`` in one kernel call.
 
         Appends their losses to ``history``; raises :class:`DivergenceError`
@@ -704,7 +761,8 @@ class Network:
             failed = _k.train_epochs(self._params, scratch.grad, scratch.velocity,
                                      scratch.backup, scratch.work, *self._layout_args(),
                                      self._loss_code, self.bias, X, Y, order, eta, mu, batch,
-                                     losses, nesterov, l2, 1.0, adam, n_threads)
+                                     losses, nesterov, l2, 1.0, adam, n_threads,
+                                     rprop=rprop, sample_weight=sample_weight)
         done = count if failed < 0 else failed
         history._ran(done)
         if failed >= 0:
@@ -736,12 +794,44 @@ class Network:
             return state[0]
         return np.zeros(size, dtype=self.dtype)
 
-    def _end_epoch(self, controls, history, n, X_val, Y_val):
+    def _check_sample_weight(self, sample_weight, n_samples, name="sample_weight"):
+        """None, or a new (n_samples,) array of the network's dtype: finite, >= 0, not all 0."""
+        if sample_weight is None:
+            return None
+        w = as_float_array(sample_weight, name)
+        if w.ndim != 1 or w.shape[0] != n_samples:
+            raise ValueError(f"{name} must have shape ({n_samples},) (one weight per sample), "
+                             f"got shape {w.shape}")
+        if not np.all(np.isfinite(w)):
+            raise ValueError(f"{name} must be finite")
+        if np.any(w < 0):
+            raise ValueError(f"{name} must be >= 0, got a minimum of {w.min()}")
+        w = np.array(w, dtype=self.dtype)   # a copy (the caller's array is never changed)
+        if not np.all(np.isfinite(w)):
+            raise ValueError(f"{name} overflows {self.dtype.name}")
+        if not np.any(w):
+            raise ValueError(f"{name} must not be all zero")
+        return w
+
+    def _rprop_state(self, warm_start, step_init):
+        """iRprop-'s state, ``[signs | step sizes]`` (2 * n_parameters): the
+        previous rprop fit's with ``warm_start``, else signs 0 and steps
+        ``step_init``."""
+        kept = getattr(self, "_rprop_kept", None)
+        state = getattr(self, "_train_state", None)
+        if warm_start and kept is not None and state is not None and state[0] is kept:
+            return kept
+        n = self._params.size
+        velocity = np.zeros(2 * n, dtype=self.dtype)
+        velocity[n:] = step_init
+        return velocity
+
+    def _end_epoch(self, controls, history, n, X_val, Y_val, val_weight=None):
         """The between-epoch checks; True when training should stop."""
         val_loss = None
         if X_val is not None:
             val_loss = float(_k.loss(self._params, self._workspace(), *self._layout_args(),
-                                     self._loss_code, X_val, Y_val))
+                                     self._loss_code, X_val, Y_val, sample_weight=val_weight))
             history.val_loss.append(val_loss)
         return controls.end_epoch(self, history.loss[-1], n, val_loss)
 
@@ -763,15 +853,23 @@ class Network:
         _k.predict(self._params, self._workspace(), *self._layout_args(), X, out)
         return out
 
-    def loss(self, X, Y, l2=0.0):
+    def loss(self, X, Y, l2=0.0, sample_weight=None):
         """Mean loss over the samples of ``X``, ``Y`` (float).
 
         With ``l2`` (scikit-learn's ``alpha``) the penalty
         ``l2 / (2 n) * sum_l ||W_l||^2`` over the weights (not the biases) of
-        the ``n`` samples is added.
+        the ``n`` samples is added.  With ``sample_weight`` ((n_samples,),
+        finite, >= 0, not all 0) the weighted mean ``sum w_s loss_s / sum w_s``
+        plus ``l2 / (2 sum w_s) * sum_l ||W_l||^2`` (scikit-learn's, as
+        :meth:`fit` counts it).
         """
         X, Y = self._check_XY(X, Y)
         l2 = as_real(l2, "l2", nonnegative=True)
+        sample_weight = self._check_sample_weight(sample_weight, X.shape[0])
+        if sample_weight is not None:
+            return float(_k.loss(self._params, self._workspace(), *self._layout_args(),
+                                 self._loss_code, X, Y, sample_weight=sample_weight)) \
+                + self._l2_penalty(self._params, l2, float(np.sum(sample_weight, dtype=np.float64)))
         return float(_k.loss(self._params, self._workspace(), *self._layout_args(),
                              self._loss_code, X, Y)) + self._l2_penalty(self._params, l2, X.shape[0])
 
@@ -920,8 +1018,8 @@ def _check_optimizer(mu, nesterov, optimizer="sgd", beta_1=0.9, beta_2=0.999, ep
     for name, beta in (("beta_1", beta_1), ("beta_2", beta_2)):
         if beta >= 1:
             raise ValueError(f"{name} must be in [0, 1), got {beta}")
-    if optimizer == "sgd":
-        return None
+    if optimizer != "adam":
+        return None   # (rprop's arguments: _check_rprop)
     if mu:
         raise ValueError(f"momentum is for optimizer='sgd' (optimizer={optimizer!r}, "
                          f"momentum={mu})")
@@ -949,6 +1047,36 @@ def _rebuild(layer_sizes, hidden_activation, output_activation, loss, dtype, bia
 
 def _is_bias_index(net, p):
     return any(b <= p < b + net.layer_sizes[l + 1] for l, b in enumerate(net._b_off))
+
+
+def _check_rprop(optimizer, mode, momentum, schedule, increase, decrease, step_min, step_max,
+                 step_init):
+    """None for ``optimizer="sgd"``; for "rprop" its checked constants
+    ``(increase, decrease, step_min, step_max, step_init)``."""
+    check_choice(optimizer, "optimizer", OPTIMIZERS)
+    if optimizer != "rprop":
+        return None
+    if mode != "batch":
+        raise ValueError(f"optimizer='rprop' needs mode='batch' (the full gradient), "
+                         f"got mode={mode!r}")
+    if isinstance(momentum, (int, float)) and momentum != 0:
+        raise ValueError(f"optimizer='rprop' takes no momentum (got momentum={momentum})")
+    if schedule != "constant":
+        raise ValueError(f"optimizer='rprop' ignores the learning rate: schedule={schedule!r} "
+                         "has no effect; use schedule='constant'")
+    increase = as_real(increase, "rprop_increase")
+    decrease = as_real(decrease, "rprop_decrease")
+    step_min = as_real(step_min, "rprop_step_min", nonnegative=True)
+    step_max = as_real(step_max, "rprop_step_max", positive=True)
+    step_init = as_real(step_init, "rprop_step_init", positive=True)
+    if not increase > 1:
+        raise ValueError(f"rprop_increase must be > 1, got {increase}")
+    if not 0 < decrease < 1:
+        raise ValueError(f"rprop_decrease must be in (0, 1), got {decrease}")
+    if not step_min <= step_init <= step_max:
+        raise ValueError(f"rprop_step_min <= rprop_step_init <= rprop_step_max is needed, got "
+                         f"{step_min}, {step_init}, {step_max}")
+    return increase, decrease, step_min, step_max, step_init
 
 
 def _check_layer_sizes(layer_sizes):

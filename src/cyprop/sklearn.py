@@ -71,7 +71,8 @@ try:
     from sklearn.utils._param_validation import Interval, Options, StrOptions
     from sklearn.utils.metaestimators import available_if
     from sklearn.utils.multiclass import _check_partial_fit_first_call, type_of_target, unique_labels
-    from sklearn.utils.validation import check_is_fitted, column_or_1d, validate_data
+    from sklearn.utils.validation import (_check_sample_weight, check_is_fitted, column_or_1d,
+                                          validate_data)
 except ImportError as exc:  # scikit-learn missing, or older than 1.6 (no validate_data)
     raise ImportError("cyprop.sklearn needs scikit-learn >= 1.6: pip install 'cyprop[sklearn]' "
                       f"({exc})") from None
@@ -252,16 +253,20 @@ class _BaseMLP(BaseEstimator):
 
     # -- loss and gradient over a batch -------------------------------------------
 
-    def _loss_grad(self, X, Y, grad):
-        """Loss (scikit-learn's, L2 included) of the batch; its mean gradient into ``grad``."""
+    def _loss_grad(self, X, Y, grad, sample_weight=None):
+        """Loss (scikit-learn's, L2 included) of the batch; its mean gradient into ``grad``.
+
+        With ``sample_weight``, scikit-learn's weighted mean: the loss's and
+        the gradient's sums (L2 term included) are divided by the weights' sum.
+        """
         net = self.network_
         k = _kernels()
         grad[...] = 0
         loss = k.gradients(net.parameters, grad, self._work, *net._layout_args(),
-                           net._loss_code, True, X, Y)
+                           net._loss_code, True, X, Y, sample_weight=sample_weight)
         if self._loss == "squared_error":
             loss /= net.layer_sizes[-1]      # scikit-learn averages over outputs too
-        n = X.shape[0]
+        n = X.shape[0] if sample_weight is None else float(np.sum(sample_weight, dtype=float))
         if self.alpha:
             sq = 0.0
             for W, dW in zip(net.weights, self._grad_weights):
@@ -271,7 +276,7 @@ class _BaseMLP(BaseEstimator):
         grad /= n
         return loss
 
-    def _fit(self, X, y, incremental=False):
+    def _fit(self, X, y, incremental=False, sample_weight=None):
         hidden = self.hidden_layer_sizes
         if not hasattr(hidden, "__iter__"):
             hidden = [hidden]
@@ -282,6 +287,8 @@ class _BaseMLP(BaseEstimator):
             raise ValueError(f"loss={self.loss!r} is not supported by cyprop; use 'squared_error'")
         first_pass = not hasattr(self, "coefs_") or (not self.warm_start and not incremental)
         X, y = self._validate_input(X, y, incremental, reset=first_pass)
+        if sample_weight is not None:
+            sample_weight = _check_sample_weight(sample_weight, X)
         if hasattr(X, "toarray"):
             X = X.toarray()
         if y.ndim == 1:
@@ -299,12 +306,14 @@ class _BaseMLP(BaseEstimator):
         dtype = self.network_.dtype
         X = np.ascontiguousarray(X, dtype=dtype)
         y = np.ascontiguousarray(y, dtype=dtype)
+        if sample_weight is not None:
+            sample_weight = np.ascontiguousarray(sample_weight, dtype=dtype)
         net = self.network_
         self._work = net._workspace()
         if self.solver in _STOCHASTIC_SOLVERS:
-            self._fit_stochastic(X, y, incremental)
+            self._fit_stochastic(X, y, incremental, sample_weight)
         else:
-            self._fit_lbfgs(X, y)
+            self._fit_lbfgs(X, y, sample_weight)
         if not np.isfinite(net.parameters).all():
             raise ValueError("Solver produced non-finite parameter weights. The input data may"
                              " contain large values and need to be preprocessed.")
@@ -317,7 +326,7 @@ class _BaseMLP(BaseEstimator):
         self._grad_weights = [grad[w:w + sizes[l] * sizes[l + 1]].reshape(sizes[l + 1], sizes[l])
                               for l, w in enumerate(net._w_off)]
 
-    def _fit_lbfgs(self, X, y):
+    def _fit_lbfgs(self, X, y, sample_weight=None):
         try:
             import scipy.optimize
         except ImportError:
@@ -330,7 +339,7 @@ class _BaseMLP(BaseEstimator):
 
         def loss_grad(x):
             net.parameters[...] = x
-            last[0] = self._loss_grad(X, y, grad)
+            last[0] = self._loss_grad(X, y, grad, sample_weight)
             return last[0], grad.astype(np.float64)
 
         def report(_):
@@ -350,7 +359,7 @@ class _BaseMLP(BaseEstimator):
         self.loss_ = float(res.fun)
         net.parameters[...] = res.x
 
-    def _fit_stochastic(self, X, y, incremental):
+    def _fit_stochastic(self, X, y, incremental, sample_weight=None):
         net = self.network_
         params = net.parameters
         if not incremental or not hasattr(self, "_optimizer"):
@@ -360,9 +369,15 @@ class _BaseMLP(BaseEstimator):
         early_stopping = self.early_stopping
         if early_stopping:
             stratify = y if is_classifier(self) and self.n_outputs_ == 1 else None
-            X_train, X_val, y_train, y_val = train_test_split(
-                X, y, random_state=self._random_state, test_size=self.validation_fraction,
-                stratify=stratify)
+            if sample_weight is None:
+                X_train, X_val, y_train, y_val = train_test_split(
+                    X, y, random_state=self._random_state, test_size=self.validation_fraction,
+                    stratify=stratify)
+                sw_train = sw_val = None
+            else:   # (the weights split with their samples, as scikit-learn does)
+                X_train, X_val, y_train, y_val, sw_train, sw_val = train_test_split(
+                    X, y, sample_weight, random_state=self._random_state,
+                    test_size=self.validation_fraction, stratify=stratify)
             if X_val.shape[0] < 2:
                 raise ValueError("The validation set is too small. Increase 'validation_fraction' "
                                  "or the size of your dataset.")
@@ -370,6 +385,7 @@ class _BaseMLP(BaseEstimator):
                 y_val = self._label_binarizer.inverse_transform(y_val)
         else:
             X_train, y_train, X_val, y_val = X, y, None, None
+            sw_train = sw_val = sample_weight
         n_samples = X_train.shape[0]
         sample_idx = np.arange(n_samples, dtype=int)
         if self.batch_size == "auto":
@@ -399,7 +415,8 @@ class _BaseMLP(BaseEstimator):
                     net._loss_code, True, X_train, y_train,
                     sample_idx.astype(np.intp).reshape(1, -1),
                     eta_adam if opt.adam else opt.learning_rate, opt.momentum, kernel_batch,
-                    epoch_loss, opt.nesterov, float(self.alpha), float(n_out), opt.adam)
+                    epoch_loss, opt.nesterov, float(self.alpha), float(n_out), opt.adam,
+                    sample_weight=sw_train)
                 if failed >= 0:
                     raise ValueError("Solver produced non-finite parameter weights. The "
                                      "input data may contain large values and need to be "
@@ -411,7 +428,9 @@ class _BaseMLP(BaseEstimator):
                 self.loss_curve_.append(self.loss_)
                 if self.verbose:
                     print(f"Iteration {self.n_iter_}, loss = {self.loss_:.8f}")
-                self._update_no_improvement_count(early_stopping, X_val, y_val)
+                self._update_no_improvement_count(early_stopping, X_val, y_val,
+                                                  None if sw_val is None or not early_stopping
+                                                  else sw_val)
                 opt.iteration_ends(self.t_)
                 if self._no_improvement_count > self.n_iter_no_change:
                     what = "Validation score" if early_stopping else "Training loss"
@@ -431,9 +450,9 @@ class _BaseMLP(BaseEstimator):
         if early_stopping:
             params[...] = self._best_params
 
-    def _update_no_improvement_count(self, early_stopping, X_val, y_val):
+    def _update_no_improvement_count(self, early_stopping, X_val, y_val, sw_val=None):
         if early_stopping:
-            self.validation_scores_.append(self._score(X_val, y_val))
+            self.validation_scores_.append(self._score(X_val, y_val, sample_weight=sw_val))
             if self.verbose:
                 print(f"Validation score: {self.validation_scores_[-1]:f}")
             last = self.validation_scores_[-1]
@@ -458,20 +477,24 @@ class _BaseMLP(BaseEstimator):
                                  f"{self.solver} is not stochastic.")
         return True
 
-    def fit(self, X, y):
+    def fit(self, X, y, sample_weight=None):
         """Fit the model to data matrix ``X`` and targets ``y``.
 
         Parameters
         ----------
         X : {array-like, sparse matrix}, shape (n_samples, n_features)
         y : array-like, shape (n_samples,) or (n_samples, n_outputs)
+        sample_weight : array-like, shape (n_samples,), optional
+            scikit-learn's convention: each batch's loss and gradient (its L2
+            term included) are the weighted mean, divided by the batch's
+            weight sum (a batch of weight 0 takes no step).
 
         Returns
         -------
         self
         """
         self._validate_params()
-        return self._fit(X, y, incremental=False)
+        return self._fit(X, y, incremental=False, sample_weight=sample_weight)
 
     # -- prediction -----------------------------------------------------------------
 
@@ -609,20 +632,22 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
         check_is_fitted(self)
         return self._predict(X)
 
-    def _score(self, X, y):
+    def _score(self, X, y, sample_weight=None):
         y_pred = self._predict(X, check_input=False)
         if np.issubdtype(y_pred.dtype, np.floating) and not np.isfinite(y_pred).all():
             return np.nan
-        return accuracy_score(y, y_pred)
+        return accuracy_score(y, y_pred, sample_weight=sample_weight)
 
     @available_if(lambda est: est._check_solver())
-    def partial_fit(self, X, y, classes=None):
+    def partial_fit(self, X, y, sample_weight=None, classes=None):
         """One epoch over ``X``, ``y`` from the current state (scikit-learn's definition).
 
         Parameters
         ----------
         X : {array-like, sparse matrix}, shape (n_samples, n_features)
         y : array-like, shape (n_samples,) or (n_samples, n_labels)
+        sample_weight : array-like, shape (n_samples,), optional
+            As in :meth:`fit`.
         classes : array, shape (n_classes,)
             Every class; required on the first call, checked on the others.
 
@@ -638,7 +663,7 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
                 self._label_binarizer.fit(y)
             else:
                 self._label_binarizer.fit(classes)
-        return self._fit(X, y, incremental=True)
+        return self._fit(X, y, incremental=True, sample_weight=sample_weight)
 
     def predict_log_proba(self, X):
         """Logarithm of :meth:`predict_proba`."""
@@ -725,15 +750,17 @@ class MLPRegressor(RegressorMixin, _BaseMLP):
         check_is_fitted(self)
         return self._predict(X)
 
-    def _score(self, X, y):
+    def _score(self, X, y, sample_weight=None):
         y_pred = self._predict(X, check_input=False)
         if not np.isfinite(y_pred).all():
             return np.nan
-        return r2_score(y, y_pred)
+        return r2_score(y, y_pred, sample_weight=sample_weight)
 
     @available_if(lambda est: est._check_solver())
-    def partial_fit(self, X, y):
+    def partial_fit(self, X, y, sample_weight=None):
         """One epoch over ``X``, ``y`` from the current state (scikit-learn's definition).
+
+        ``sample_weight`` (n_samples,), optional, as in :meth:`fit`.
 
         Returns
         -------
@@ -741,4 +768,4 @@ class MLPRegressor(RegressorMixin, _BaseMLP):
         """
         if not hasattr(self, "coefs_"):
             self._validate_params()
-        return self._fit(X, y, incremental=True)
+        return self._fit(X, y, incremental=True, sample_weight=sample_weight)

@@ -47,10 +47,13 @@ def train_epochs(
     l2_loss_scale: float = ...,  # the penalty's weight in epoch_loss only
     adam: dict[str, float] | None = ...,  # beta_1, beta_2, epsilon, t (t changed in place)
     n_threads: int = ...,   # batch modes: chunks of each batch, one thread each
+    rprop: tuple[float, float, float, float] | None = ...,  # iRprop-'s constants
+    sample_weight: _F | None = ...,  # (n_samples,) >= 0, indexed like X's rows
 ) -> int: ...
 def gradients(
     params: _F, grad: _F, work: _F, sizes: _Idx, w_off: _Idx, b_off: _Idx, n_off: _Idx,
     acts: npt.NDArray[np.intc], loss: int, train_bias: bool, X: _F, Y: _F,
+    sample_weight: _F | None = ...,  # (n_samples,)
 ) -> float: ...
 def predict(
     params: _F, work: _F, sizes: _Idx, w_off: _Idx, b_off: _Idx, n_off: _Idx,
@@ -59,6 +62,7 @@ def predict(
 def loss(
     params: _F, work: _F, sizes: _Idx, w_off: _Idx, b_off: _Idx, n_off: _Idx,
     acts: npt.NDArray[np.intc], loss: int, X: _F, Y: _F,
+    sample_weight: _F | None = ...,  # (n_samples,)
 ) -> float: ...
 
 def set_thread_cancel(ident: int, cancel: bool) -> None: ...

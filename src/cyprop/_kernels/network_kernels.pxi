@@ -100,6 +100,7 @@ cdef struct Step:
     double lr_t            # eta * sqrt(1 - beta_2^t) / (1 - beta_1^t) of update t
     double lr_pending      # that of the deferred first-layer update (update t - 1)
     Py_ssize_t stride      # the second moments sit n_params after the first (in velocity)
+    cyp_rprop_consts rprop     # iRprop-'s constants (opt == CYP_OPT_RPROP)
 
 
 def cpu_has_avx2_fma():
@@ -215,6 +216,16 @@ cdef inline double _squared_error(const floating* a, const floating* t, const fl
         return cyp_squared_error_d(a, t, mask, err, n)
 
 
+cdef inline double _squared_error_weighted(const floating* a, const floating* t,
+                                           const floating* mask, floating* err,
+                                           Py_ssize_t n) noexcept nogil:
+    # mask holds each lane's sample weight
+    if floating is float:
+        return cyp_squared_error_weighted_f(a, t, mask, err, n)
+    else:
+        return cyp_squared_error_weighted_d(a, t, mask, err, n)
+
+
 # the update rule (see Step): one parameter, a row fused with a pass, a gradient
 
 cdef inline cyp_hyper_d _hyper_d(const Step* st, double lr) noexcept nogil:
@@ -298,6 +309,15 @@ cdef inline void _apply_gradient(const Step* st, floating* params, floating* gra
                              _hyper_d(st, st.lr_t), n)
 
 
+cdef inline void _rprop_apply(const Step* st, floating* params, floating* grad,
+                              floating* state, Py_ssize_t n) noexcept nogil:
+    # iRprop- along the batch's gradient; state = [signs (n) | step sizes (n)]; grad = 0
+    if floating is float:
+        cyp_rprop_apply_f(params, grad, state, state + n, &st.rprop, n)
+    else:
+        cyp_rprop_apply_d(params, grad, state, state + n, &st.rprop, n)
+
+
 cdef inline floating* _at(floating* base, Py_ssize_t offset) noexcept nogil:
     # base + offset, or NULL for an absent buffer (no velocity without momentum)
     return NULL if base == NULL else base + offset
@@ -310,31 +330,15 @@ cdef inline double _l2_row_step(const Step* st, floating* w, floating* v, floati
     back += w * d (back may be NULL), then the rule with the step
     ``u = step * a[i] + eta * l2 * w[i]`` (the old w).  Returns sum w[i]^2 of
     the old row (the penalty's share).  Runs only with l2 > 0, so that the
-    rules without a penalty keep their exact arithmetic."""
-    cdef Py_ssize_t i
-    cdef floating wi, u, vk
-    cdef floating lam = <floating>(st.eta * st.l2)
-    cdef floating mu = <floating>st.mu
-    cdef double sq = 0
-    for i in range(n):
-        wi = w[i]
-        sq += <double>wi * wi
-        if back != NULL:
-            back[i] += wi * d
-        u = step * a[i] + lam * wi
-        if st.opt == CYP_OPT_MOMENTUM:
-            vk = mu * v[i] - u
-            v[i] = vk
-            w[i] = wi + vk
-        elif st.opt == CYP_OPT_NESTEROV:
-            vk = mu * v[i] - u
-            v[i] = vk
-            w[i] = wi + (mu * vk - u)
-        elif st.opt == CYP_OPT_ADAM:   # (u is the gradient: eta is 1)
-            _update_one(st, w, v, i, u)
-        else:
-            w[i] = wi - u
-    return sq
+    rules without a penalty keep their exact arithmetic.  One vectorised
+    pass (cyp_l2_row_step in csrc: cyp_rule_l2, the rule chosen once per
+    row)."""
+    if floating is float:
+        return cyp_l2_row_step_f(st.opt, w, v, back, a, d, step, <float>(st.eta * st.l2),
+                                 _hyper_f(st, st.lr_t), n)
+    else:
+        return cyp_l2_row_step_d(st.opt, w, v, back, a, d, step, st.eta * st.l2,
+                                 _hyper_d(st, st.lr_t), n)
 
 
 cdef inline double _add_l2_gradient(const Layout* L, const floating* params, floating* grad,
@@ -561,6 +565,8 @@ cdef inline double _sample_step(floating* params, floating* velocity, const Layo
     sample_loss = _sample_rest(params, velocity, L, ws, work, st, x, t, pending)
     if st.l2 == 0:   # (with the L2 term W_0 was updated already)
         pending_x[0] = x
+    else:
+        pending_x[0] = NULL
     return sample_loss
 
 
@@ -682,8 +688,11 @@ cdef inline void _lane_gather(const floating* src, floating* col, Py_ssize_t lan
 cdef inline double _block_step(floating* params, floating* grad, const Layout* L,
                                const Slots* ws, floating* work, const floating* X,
                                const floating* Y, const Py_ssize_t* ids, Py_ssize_t m,
-                               Py_ssize_t lanes) noexcept nogil:
+                               Py_ssize_t lanes, const floating* sw) noexcept nogil:
     """Add the gradients of samples ids[:m] to ``grad``; return their summed loss.
+
+    With sample weights ``sw`` (indexed like X's rows; NULL: none) each
+    sample's loss and gradient are multiplied by its weight.
 
     ``lanes`` (4 or BLOCK, >= m) samples side by side, buffers laid out
     [unit][lane]; lanes m..lanes-1 carry zero inputs and zero deltas, so
@@ -728,6 +737,8 @@ cdef inline double _block_step(floating* params, floating* grad, const Layout* L
         for s in range(lanes):
             yB[k * lanes + s] = Y[ids[s] * n_last + k] if s < m else 0
             mask[k * lanes + s] = 1 if s < m else 0
+            if sw != NULL and s < m:
+                mask[k * lanes + s] = sw[ids[s]]   # (the weight scales delta and loss)
 
     # forward pass: z[j, :] = sum_i W[j, i] a[i, :] + b[j], all lanes at once
     a_prev = xB
@@ -764,6 +775,12 @@ cdef inline double _block_step(floating* params, floating* grad, const Layout* L
             if s < m:
                 _lane_gather(zl, cz, s, lanes, n_last)
                 _lane_gather(al, ca, s, lanes, n_last)
+                if sw != NULL:
+                    total += sw[ids[s]] * _output_delta(L.loss, ACT_SOFTMAX, cz, ca,
+                                                        Y + ids[s] * n_last, cd, n_last)
+                    for k in range(n_last):
+                        delta[k * lanes + s] = cd[k] * sw[ids[s]]
+                    continue
                 total += _output_delta(L.loss, ACT_SOFTMAX, cz, ca, Y + ids[s] * n_last, cd,
                                        n_last)
                 for k in range(n_last):
@@ -773,6 +790,9 @@ cdef inline double _block_step(floating* params, floating* grad, const Layout* L
                     delta[k * lanes + s] = 0
     elif L.loss == LOSS_CROSS_ENTROPY:   # with sigmoid outputs
         total = _sigmoid_xent(zl, al, yB, mask, delta, n_last * lanes)
+    elif sw != NULL:                     # squared error, weighted
+        total = _squared_error_weighted(al, yB, mask, delta, n_last * lanes)
+        _hidden_delta(acts[l], delta, zl, al, delta, n_last * lanes)
     else:                                # squared error: delta = (a - t) f'(z)
         total = _squared_error(al, yB, mask, delta, n_last * lanes)
         _hidden_delta(acts[l], delta, zl, al, delta, n_last * lanes)
@@ -830,9 +850,9 @@ cdef inline double _chunk_gradient(floating* params, floating* grad, const Layou
     while s < hi:
         m = min(lanes, hi - s)
         if lanes == 4:
-            total += _block_step(params, grad, L, ws, work, X, Y, ids + s, m, 4)
+            total += _block_step(params, grad, L, ws, work, X, Y, ids + s, m, 4, NULL)
         else:
-            total += _block_step(params, grad, L, ws, work, X, Y, ids + s, m, BLOCK)
+            total += _block_step(params, grad, L, ws, work, X, Y, ids + s, m, BLOCK, NULL)
         s += m
         if poll and cyp_interrupted(intr):
             cyp_flag_set(stop, 1)
@@ -1020,7 +1040,8 @@ def train_epochs(floating[::1] params, floating[::1] grad, floating[::1] velocit
                  const Py_ssize_t[:, :] order, double eta, double momentum,
                  Py_ssize_t batch_size, double[::1] epoch_loss, bint nesterov=False,
                  double l2=0.0, double l2_loss_scale=1.0, dict adam=None,
-                 int n_threads=1):
+                 int n_threads=1, rprop=None,
+                 const floating[::1] sample_weight=None):
     """Run ``order.shape[0]`` epochs of training; update ``params`` in place.
 
     Parameters
@@ -1066,6 +1087,21 @@ def train_epochs(floating[::1] params, floating[::1] grad, floating[::1] velocit
         added in chunk order; 1 runs the serial loop.  The same n_threads
         gives the same weights bit for bit, with or without OpenMP.  Online
         mode ignores it.
+    rprop : None, or iRprop-'s constants ``(increase, decrease, step_min,
+        step_max)`` (batch and mini-batch modes): each update moves every
+        parameter by its own step size against the sign of the batch's
+        gradient (L2 term included), ignoring ``eta`` and ``momentum``.
+        ``velocity`` is then (2 * n_params,), changed in place: the signs of
+        the gradients last used, then the step sizes (start them at 0 and
+        the initial step); ``backup`` must be (3 * n_params,)
+    sample_weight : None, or (n_samples,) weights >= 0 (indexed like X's
+        rows; the caller checks them): scikit-learn's convention, each
+        update of a batch of samples B steps along the weighted mean
+        ``(sum_{s in B} w_s g_s + l2 W) / sum_{s in B} w_s`` and adds
+        ``|B| / sum w_s * (sum w_s loss_s + l2 / 2 ||W||^2)`` to the epoch's
+        summed loss; a batch of weight 0 is skipped (no step, no loss).
+        Online (|B| = 1) the weight cancels but in the L2 term, ``l2 / w_s``.
+        Weighted batches run on one thread (``n_threads`` is ignored).
 
     Returns
     -------
@@ -1097,6 +1133,9 @@ def train_epochs(floating[::1] params, floating[::1] grad, floating[::1] velocit
     cdef floating* extra = NULL
     cdef double* chunk_loss = NULL
     cdef Py_ssize_t* batch_ids = NULL
+    cdef const floating* SW = NULL       # sample weights
+    cdef double r, wsum, btotal
+    cdef Step st_w                       # one weighted online sample's step
 
     _prologue(&L, &ws, sizes, w_off, b_off, n_off, acts, n_params, work.shape[0],
               X.shape[0], X.shape[1], Y.shape[0], Y.shape[1])
@@ -1126,13 +1165,29 @@ def train_epochs(floating[::1] params, floating[::1] grad, floating[::1] velocit
         V = NULL
     if n_threads < 1:
         raise ValueError(f"n_threads must be >= 1, got {n_threads}")
+    if rprop is not None:
+        st.rprop.increase, st.rprop.decrease, st.rprop.step_min, st.rprop.step_max = rprop
+        st.opt = CYP_OPT_RPROP
+        n_state = 2 * n_params
+        if batch_size == 0:
+            raise ValueError("rprop needs batch_size > 0 (batch or mini-batch mode)")
+        if velocity.shape[0] < n_state or backup.shape[0] < n_params + n_state:
+            raise ValueError("scratch buffers too small for rprop's state")
+        V = &velocity[0]
     if n_samples == 0 or n_epochs == 0:
         return -1
     for e in range(n_epochs):
         for s in range(n_samples):
             if order[e, s] < 0 or order[e, s] >= X.shape[0]:
                 raise ValueError("sample order holds an index outside X")
-    if batch_size > 0 and n_threads > 1:
+    if sample_weight is not None:
+        if sample_weight.shape[0] != X.shape[0]:
+            raise ValueError(f"sample_weight has {sample_weight.shape[0]} values for "
+                             f"{X.shape[0]} samples")
+        SW = &sample_weight[0]
+    st_w = st
+    if batch_size > 0 and n_threads > 1 and SW == NULL:
+        # (weighted batches are not split: one thread)
         # no more chunks than the largest batch has lane blocks
         m = min(batch_size, n_samples)
         n_chunks = min(<Py_ssize_t>n_threads, (m + lanes - 1) // lanes)
@@ -1161,9 +1216,17 @@ def train_epochs(floating[::1] params, floating[::1] grad, floating[::1] velocit
                 for s in range(n_samples):
                     # one sample (the place for a per-sample poll)
                     if cyp_interrupted(&intr): break
+                    q = order[e, s]
+                    if SW != NULL and SW[q] == 0:
+                        continue   # a sample of weight 0 takes no step (and no Adam update)
                     if st.opt == CYP_OPT_ADAM:
                         _adam_tick(&st)
-                    q = order[e, s]
+                    if SW != NULL:   # the weight cancels but in the L2 term
+                        st_w = st
+                        st_w.l2 = st.l2 / SW[q]
+                        total += _sample_step(P, V, &L, &ws, W, &st_w, &X[q, 0], &Y[q, 0],
+                                              &pending_x)
+                        continue
                     total += _sample_step(P, V, &L, &ws, W, &st, &X[q, 0], &Y[q, 0], &pending_x)
                 _apply_pending(P, V, &L, &ws, W, &st, &pending_x)
             else:
@@ -1172,6 +1235,7 @@ def train_epochs(floating[::1] params, floating[::1] grad, floating[::1] velocit
                     # one batch (the place for a per-batch poll)
                     batch_end = min(start + batch_size, n_samples)
                     s = start
+                    btotal = 0
                     if n_chunks > 1 and batch_end - start > lanes:
                         # the batch split across threads (then the loop below has nothing left)
                         for q in range(batch_end - start):
@@ -1187,20 +1251,48 @@ def train_epochs(floating[::1] params, floating[::1] grad, floating[::1] velocit
                         # a literal lane count per call site lets the compiler
                         # specialise the block step for 4 and 8 lanes
                         if lanes == 4:
-                            total += _block_step(P, G, &L, &ws, W, &X[0, 0], &Y[0, 0], ids, m, 4)
+                            r = _block_step(P, G, &L, &ws, W, &X[0, 0], &Y[0, 0], ids, m, 4, SW)
                         else:
-                            total += _block_step(P, G, &L, &ws, W, &X[0, 0], &Y[0, 0], ids, m,
-                                                 BLOCK)
+                            r = _block_step(P, G, &L, &ws, W, &X[0, 0], &Y[0, 0], ids, m,
+                                            BLOCK, SW)
+                        if SW == NULL:
+                            total += r
+                        else:
+                            btotal += r
                         s += m
                         if cyp_interrupted(&intr): break
                     if intr.stopped: break
+                    if SW != NULL:
+                        # the weighted mean: a batch of weight 0 takes no step
+                        wsum = 0
+                        for q in range(start, batch_end):
+                            wsum += SW[order[e, q]]
+                        if wsum == 0:
+                            memset(G, 0, n_params * sizeof(floating))
+                            start = batch_end
+                            continue
+                        if st.l2 != 0:
+                            btotal += 0.5 * st.l2 * _add_l2_gradient(&L, P, G, st.l2) \
+                                * st.l2_loss_scale
+                        total += (batch_end - start) / wsum * btotal
+                        if st.opt == CYP_OPT_ADAM:
+                            _adam_tick(&st)
+                        if st.opt == CYP_OPT_RPROP:
+                            _rprop_apply(&st, P, G, V, n_params)
+                        else:
+                            _apply_gradient(&st, P, G, V, 1.0 / wsum, n_params)
+                        start = batch_end
+                        continue
                     if st.l2 != 0:
                         total += 0.5 * st.l2 * _add_l2_gradient(&L, P, G, st.l2) \
                             * st.l2_loss_scale
                     if st.opt == CYP_OPT_ADAM:
                         _adam_tick(&st)
                     # one step along the batch's mean gradient
-                    _apply_gradient(&st, P, G, V, 1.0 / (batch_end - start), n_params)
+                    if st.opt == CYP_OPT_RPROP:
+                        _rprop_apply(&st, P, G, V, n_params)
+                    else:
+                        _apply_gradient(&st, P, G, V, 1.0 / (batch_end - start), n_params)
                     start = batch_end
             if not intr.stopped:
                 epoch_loss[e] = total / n_samples
@@ -1245,11 +1337,16 @@ def gradients(const floating[::1] params, floating[::1] grad, floating[::1] work
               const Py_ssize_t[::1] sizes, const Py_ssize_t[::1] w_off,
               const Py_ssize_t[::1] b_off, const Py_ssize_t[::1] n_off,
               const int[::1] acts, int loss, bint train_bias,
-              const floating[:, ::1] X, const floating[:, ::1] Y):
+              const floating[:, ::1] X, const floating[:, ::1] Y,
+              const floating[::1] sample_weight=None):
     """Add the gradient of the SUMMED loss over X, Y to ``grad`` (in place).
 
-    ``params`` is not changed.  Returns the mean loss (float).
+    ``params`` is not changed.  Returns the mean loss (float).  With
+    ``sample_weight`` ((n_samples,), >= 0, not all 0): the weighted sum's
+    gradient and the weighted mean loss.
     """
+    cdef const floating* SW = NULL
+    cdef double wsum = 0
     cdef Layout L
     cdef Slots ws
     cdef Py_ssize_t s, q, m, n_samples = X.shape[0]
@@ -1263,6 +1360,11 @@ def gradients(const floating[::1] params, floating[::1] grad, floating[::1] work
         raise ValueError("grad is shorter than params")
     if n_samples == 0:
         return 0.0
+    if sample_weight is not None:
+        if sample_weight.shape[0] != n_samples:
+            raise ValueError(f"sample_weight has {sample_weight.shape[0]} values for "
+                             f"{n_samples} samples")
+        SW = &sample_weight[0]
     cdef cyp_interrupt intr  # Ctrl-C / cancel (csrc/cyprop_interrupt.h)
     cyp_interrupt_init(&intr)
     with nogil:
@@ -1273,10 +1375,14 @@ def gradients(const floating[::1] params, floating[::1] grad, floating[::1] work
                 ids[q] = s + q
             # the block step never writes to params: the cast drops const only
             total += _block_step(<floating*>&params[0], &grad[0], &L, &ws, &work[0],
-                                 &X[0, 0], &Y[0, 0], ids, m, BLOCK)
+                                 &X[0, 0], &Y[0, 0], ids, m, BLOCK, SW)
             s += m
             if cyp_interrupted(&intr): break
     cyp_interrupt_raise(&intr)
+    if SW != NULL:
+        for s in range(n_samples):
+            wsum += SW[s]
+        return total / wsum
     return total / n_samples
 
 
@@ -1308,8 +1414,12 @@ def predict(const floating[::1] params, floating[::1] work,
 def loss(const floating[::1] params, floating[::1] work,
          const Py_ssize_t[::1] sizes, const Py_ssize_t[::1] w_off,
          const Py_ssize_t[::1] b_off, const Py_ssize_t[::1] n_off,
-         const int[::1] acts, int loss, const floating[:, ::1] X, const floating[:, ::1] Y):
-    """Mean loss over the rows of X, Y (float)."""
+         const int[::1] acts, int loss, const floating[:, ::1] X, const floating[:, ::1] Y,
+         const floating[::1] sample_weight=None):
+    """Mean loss over the rows of X, Y (float); with ``sample_weight``
+    ((n_samples,), >= 0, not all 0) the weighted mean."""
+    cdef const floating* SW = NULL
+    cdef double wsum = 0
     cdef Layout L
     cdef Slots ws
     cdef Py_ssize_t s
@@ -1322,15 +1432,27 @@ def loss(const floating[::1] params, floating[::1] work,
     cdef floating* delta = &work[ws.delta]
     if X.shape[0] == 0:
         return 0.0
+    if sample_weight is not None:
+        if sample_weight.shape[0] != X.shape[0]:
+            raise ValueError(f"sample_weight has {sample_weight.shape[0]} values for "
+                             f"{X.shape[0]} samples")
+        SW = &sample_weight[0]
     cdef cyp_interrupt intr  # Ctrl-C / cancel (csrc/cyprop_interrupt.h)
     cyp_interrupt_init(&intr)
     with nogil:
         for s in range(X.shape[0]):
             _forward(&L, &params[0], &X[s, 0], z, a)
-            total += _output_delta(loss, L.acts[L.n_layers - 1], z + last, a + last, &Y[s, 0],
-                                   delta, n_out)
+            if SW != NULL:
+                total += SW[s] * _output_delta(loss, L.acts[L.n_layers - 1], z + last, a + last,
+                                               &Y[s, 0], delta, n_out)
+                wsum += SW[s]
+            else:
+                total += _output_delta(loss, L.acts[L.n_layers - 1], z + last, a + last,
+                                       &Y[s, 0], delta, n_out)
             if cyp_interrupted(&intr): break
     cyp_interrupt_raise(&intr)
+    if SW != NULL:
+        return total / wsum
     return total / X.shape[0]
 
 

@@ -203,8 +203,12 @@ def _output_delta(z, a, T, output_activation, loss):
     return (a - T) * activation_derivative(output_activation, z, a)
 
 
-def sample_gradients(weights, biases, X, T, hidden_activation, output_activation, loss):
+def sample_gradients(weights, biases, X, T, hidden_activation, output_activation, loss,
+                     sample_weight=None):
     """Gradients of the SUMMED loss over the rows of ``X`` and targets ``T``.
+
+    With ``sample_weight`` (n_samples,), of the weighted sum
+    ``sum_s w_s loss_s`` (each sample's output delta times its weight).
 
     Returns
     -------
@@ -218,6 +222,8 @@ def sample_gradients(weights, biases, X, T, hidden_activation, output_activation
     z, a = layers[-1]
     losses = sample_losses(z, a, T, output_activation, loss)
     delta = _output_delta(z, a, T, output_activation, loss)
+    if sample_weight is not None:
+        delta = delta * np.asarray(sample_weight, dtype=float)[:, None]
     grads = []
     for l in range(len(weights) - 1, -1, -1):
         a_prev = X if l == 0 else layers[l - 1][1]

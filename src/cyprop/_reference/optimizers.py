@@ -145,7 +145,7 @@ def rprop_step(params, grads, prev_grads, deltas, increase=1.2, decrease=0.5, de
     new_p, new_g, new_d = [], [], []
     for p, g, gp, d in zip(params, grads, prev_grads, deltas):
         g = np.array(g, dtype=float)
-        s = g * gp
+        s = np.sign(g) * np.sign(gp)   # (the product g * gp could underflow to 0)
         d = np.where(s > 0, np.minimum(d * increase, delta_max),
                      np.where(s < 0, np.maximum(d * decrease, delta_min), d))
         g = np.where(s < 0, 0.0, g)
@@ -217,7 +217,7 @@ def fit(weights, biases, X, Y, hidden_activation="sigmoid", output_activation="s
         loss="squared_error", epochs=1, learning_rate=0.1, mode="online", batch_size=None,
         optimizer="sgd", momentum=0.0, nesterov=False, beta_1=0.9, beta_2=0.999, epsilon=1e-8,
         rprop=None, l2=0.0, schedule="constant", power_t=0.5, shuffle=True, seed=None,
-        bias=True):
+        bias=True, sample_weight=None):
     """Train with an optimizer, an L2 penalty and a schedule (no stopping rule).
 
     Samples are visited as in :func:`cyprop._reference.network.fit` (same
@@ -232,8 +232,13 @@ def fit(weights, biases, X, Y, hidden_activation="sigmoid", output_activation="s
     rprop : dict, optional
         iRprop- constants, default :data:`FANN_RPROP`.
     bias : bool
-        If False the biases are never updated (they stay as given): their
-        gradient is taken as zero, which leaves every rule's state at zero.
+        If False the biases' gradients are taken as 0 (they never move).
+    sample_weight : array_like, shape (n_samples,), optional
+        scikit-learn's convention: a batch ``B`` steps along the weighted
+        mean gradient ``(sum_{s in B} w_s g_s + l2 W) / sum_{s in B} w_s``
+        (:func:`l2_gradient` with ``n = sum w_s``) and adds
+        ``|B| / sum w_s * (sum w_s loss_s + l2 / 2 ||W||^2)`` to the epoch's
+        summed loss; a batch whose weights sum to 0 is skipped.
     Other parameters as :func:`cyprop._reference.network.fit`.
 
     Returns
@@ -268,12 +273,26 @@ def fit(weights, biases, X, Y, hidden_activation="sigmoid", output_activation="s
         for start in range(0, n, batch):
             idx = order[start:start + batch]
             m = len(idx)
-            grads, losses = sample_gradients(params[:L], params[L:], X[idx], T[idx],
-                                             hidden_activation, output_activation, loss)
-            total += float(np.sum(losses)) + m * l2_penalty(params[:L], l2, m)
-            penalty = l2_gradient(params[:L], l2, m)
-            g = [dW / m + p for (dW, _), p in zip(grads, penalty)] + [
-                db / m if bias else np.zeros_like(db) for _, db in grads]
+            if sample_weight is None:
+                grads, losses = sample_gradients(params[:L], params[L:], X[idx], T[idx],
+                                                 hidden_activation, output_activation, loss)
+                total += float(np.sum(losses)) + m * l2_penalty(params[:L], l2, m)
+                penalty = l2_gradient(params[:L], l2, m)
+                g = [dW / m + p for (dW, _), p in zip(grads, penalty)] + [db / m for _, db in grads]
+            else:
+                w = np.asarray(sample_weight, dtype=float)[idx]
+                w_sum = float(np.sum(w))
+                if w_sum == 0:
+                    continue
+                grads, losses = sample_gradients(params[:L], params[L:], X[idx], T[idx],
+                                                 hidden_activation, output_activation, loss, w)
+                total += m / w_sum * (float(np.dot(w, losses))
+                                      + w_sum * l2_penalty(params[:L], l2, w_sum))
+                penalty = l2_gradient(params[:L], l2, w_sum)
+                g = ([dW / w_sum + p for (dW, _), p in zip(grads, penalty)]
+                     + [db / w_sum for _, db in grads])
+            if not bias:
+                g[L:] = [np.zeros_like(db) for db in g[L:]]
             if optimizer == "sgd":
                 params, state1 = sgd_step(params, g, state1, eta, momentum, nesterov)
             elif optimizer == "adam":

@@ -154,3 +154,28 @@ void fb_run(void *h, const fann_type *x, fann_type *out)
     fann_type *y = fann_run(fb->ann, (fann_type *)x);
     memcpy(out, y, fb->sizes[fb->n_layers - 1] * sizeof(fann_type));
 }
+
+/* FANN's default training, batch RPROP (FANN_TRAIN_RPROP, its iRprop- with
+ * the default constants 1.2, 0.5, delta_min 0, delta_max 50, delta_zero 0.1),
+ * as fann_train_on_data runs it: one fann_train_epoch per epoch over the
+ * whole set (X, Y copied once into a fann_train_data).  Returns FANN's MSE of
+ * the last epoch, or -1 if the data could not be allocated. */
+double fb_train_rprop(void *h, const fann_type *X, const fann_type *Y, long n_samples,
+                      long epochs)
+{
+    fb_t *fb = h;
+    unsigned n_in = fb->sizes[0], n_out = fb->sizes[fb->n_layers - 1];
+    struct fann_train_data *data = fann_create_train((unsigned)n_samples, n_in, n_out);
+    double mse = 0;
+    if (data == NULL) return -1;
+    for (long s = 0; s < n_samples; s++) {
+        memcpy(data->input[s], X + s * n_in, n_in * sizeof(fann_type));
+        memcpy(data->output[s], Y + s * n_out, n_out * sizeof(fann_type));
+    }
+    fann_set_training_algorithm(fb->ann, FANN_TRAIN_RPROP);
+    for (long e = 0; e < epochs; e++)
+        mse = fann_train_epoch(fb->ann, data);
+    fann_set_training_algorithm(fb->ann, FANN_TRAIN_INCREMENTAL);
+    fann_destroy_train(data);
+    return mse;
+}
