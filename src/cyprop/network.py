@@ -18,7 +18,7 @@ import time
 
 import numpy as np
 
-from . import _persist, _training
+from . import _aligned, _persist, _training
 from ._blocked import resolve_schedule
 from ._kernels import kernels as _k
 from ._fit_plan import EpochChunks, FitScratch, SampleOrders
@@ -270,7 +270,8 @@ class Network:
         self._n_off = np.asarray(n_off, dtype=np.intp)
         self._acts = np.asarray([_k.ACTIVATIONS[a] for a in acts], dtype=np.intc)
         self._loss_code = _k.LOSSES[self.loss_name]
-        self._params = np.zeros(offset, dtype=self.dtype)
+        # at a fixed offset modulo 4096 (cyprop._aligned: 4K aliasing)
+        self._params = _aligned.zeros(offset, self.dtype, "params")
         self._weights = _LayerViews(
             [self._params[w:w + sizes[l] * sizes[l + 1]].reshape(sizes[l + 1], sizes[l])
              for l, w in enumerate(w_off)], "weights", self._lock)
@@ -423,7 +424,7 @@ class Network:
         return self._sizes, self._w_off, self._b_off, self._n_off, self._acts
 
     def _workspace(self):
-        return np.empty(_k.workspace_size(self._sizes), dtype=self.dtype)
+        return _aligned.empty(_k.workspace_size(self._sizes), self.dtype, "work")
 
     # -- training ---------------------------------------------------------------
 
@@ -677,7 +678,7 @@ class Network:
         state = getattr(self, "_train_state", None)
         if warm_start and state is not None and state[0].size == size:
             return state[0]
-        return np.zeros(size, dtype=self.dtype)
+        return _aligned.zeros(size, self.dtype, "velocity")
 
     def _end_epoch(self, controls, history, n, X_val, Y_val):
         """The between-epoch checks; True when training should stop."""
