@@ -545,7 +545,9 @@ class Network:
         (batch and minibatch modes), a velocity (momentum) and a backup of
         the weights and velocity at the start of each epoch, which is what
         makes the rollback on divergence or Ctrl-C exact.  That is up to 4x
-        the parameters (5x counting them), plus 8 bytes per epoch.  If ``X``
+        the parameters (5x counting them), plus 8 bytes per epoch, plus
+        a workspace of a few copies of one input row and up to a page per
+        buffer for their placement (see ``cyprop._aligned``).  If ``X``
         or ``Y`` shares memory with ``parameters``, fit trains on a copy of
         them (training would otherwise change its own inputs).
         """
