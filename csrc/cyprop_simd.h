@@ -225,6 +225,57 @@ typedef struct { double increase, decrease, step_min, step_max; } cyp_rprop_cons
     else { CYP_CALL_OPT_(CALL, CYP_OPT_SGD, CYP_UNPAREN_ ARGS); }
 #define CYP_UNPAREN_(...) __VA_ARGS__
 
+/* ---------------------------------------------------------------------------
+ * Placement of the sample's input row (issue 10: 4K aliasing).  The online
+ * kernel copies each sample's input into the workspace at n (2 or 3) copies
+ * spread over the 4096-byte page, and reads, for row j of the first layer,
+ * the copy pick[j] whose address runs between CYP_LOAD_AHEAD and
+ * CYP_PAGE - CYP_STORE_WINDOW bytes ahead (mod 4096) of the row's stored
+ * streams (W_j, and V_j with momentum): a load of x then never matches, in
+ * its low 12 bits, a store still in flight from the CYP_STORE_WINDOW bytes
+ * of W_j / V_j behind it.  The previous sample's copies (old, the deferred
+ * update's a_old) lie at the same residues.  The constants are
+ * cyprop._aligned's (a test compares them). */
+#define CYP_PAGE 4096
+#define CYP_LOAD_AHEAD 64
+#define CYP_STORE_WINDOW 1024
+#define CYP_MAX_COPIES 3
+typedef struct {
+    int n;                             /* copies in use */
+    char *cur[CYP_MAX_COPIES];         /* this sample's input */
+    char *old[CYP_MAX_COPIES];         /* the previous sample's */
+    const unsigned char *pick;         /* per first-layer row: the copy it reads */
+} cyp_inputs;
+
+/* Bytes by which address `load` runs ahead of `store` modulo the page. */
+static inline unsigned cyp_ahead(const void *load, const void *store)
+{
+    return (unsigned)(((uintptr_t)load - (uintptr_t)store) & (CYP_PAGE - 1));
+}
+
+/* Slack of a load stream against a stored one: >= 0 when the distance is in
+ * [CYP_LOAD_AHEAD, CYP_PAGE - CYP_STORE_WINDOW], else how far outside. */
+static inline int cyp_slack(const void *load, const void *store)
+{
+    int d = (int)cyp_ahead(load, store);
+    int lo = d - CYP_LOAD_AHEAD, hi = (CYP_PAGE - CYP_STORE_WINDOW) - d;
+    return lo < hi ? lo : hi;
+}
+
+/* The copy row `w` (and `v`, its velocity row, or NULL) should read: the
+ * first whose slack against both is >= 0, else the one with the most. */
+static inline int cyp_pick_copy(const cyp_inputs *in, const void *w, const void *v)
+{
+    int best = 0, best_slack = -CYP_PAGE;
+    for (int c = 0; c < in->n; c++) {
+        int s = cyp_slack(in->cur[c], w);
+        if (v) { int sv = cyp_slack(in->cur[c], v); if (sv < s) s = sv; }
+        if (s >= 0) return c;
+        if (s > best_slack) { best_slack = s; best = c; }
+    }
+    return best;
+}
+
 /* The row loops, once per type. */
 #define CYP_CAT_(a, b) a##_##b
 #define CYP_CAT(a, b) CYP_CAT_(a, b)

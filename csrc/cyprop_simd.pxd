@@ -26,6 +26,20 @@ cdef extern from "cyprop_simd.h" nogil:
         double step_min
         double step_max
 
+    # where the online kernel keeps its copies of the sample's input (4K aliasing)
+    enum:
+        CYP_PAGE
+        CYP_LOAD_AHEAD
+        CYP_STORE_WINDOW
+        CYP_MAX_COPIES
+    ctypedef struct cyp_inputs:
+        int n
+        char* cur[CYP_MAX_COPIES]
+        char* old[CYP_MAX_COPIES]
+        const unsigned char* pick
+    int cyp_pick_copy(const cyp_inputs* inputs, const void* w, const void* v)
+    unsigned cyp_ahead(const void* load, const void* store)
+
     double cyp_dot_d(const double*, const double*, Py_ssize_t)
     float cyp_dot_f(const float*, const float*, Py_ssize_t)
     void cyp_axpy_d(double*, const double*, double, Py_ssize_t)
@@ -34,11 +48,11 @@ cdef extern from "cyprop_simd.h" nogil:
     # the update rule: one parameter, one row fused with a pass, a gradient
     void cyp_update_one_d(int opt, double* w, double* v, Py_ssize_t k, double step, cyp_hyper_d h)
     void cyp_update_one_f(int opt, float* w, float* v, Py_ssize_t k, float step, cyp_hyper_f h)
-    void cyp_deferred_layer_d(int opt, double* W, double* V, const double* a_old,
-                              const double* steps, cyp_hyper_d h, const double* x, const double* b,
+    void cyp_deferred_layer_d(int opt, double* W, double* V, const cyp_inputs* inputs,
+                              const double* steps, cyp_hyper_d h, const double* b,
                               double* z, Py_ssize_t n_in, Py_ssize_t n_out)
-    void cyp_deferred_layer_f(int opt, float* W, float* V, const float* a_old,
-                              const float* steps, cyp_hyper_f h, const float* x, const float* b,
+    void cyp_deferred_layer_f(int opt, float* W, float* V, const cyp_inputs* inputs,
+                              const float* steps, cyp_hyper_f h, const float* b,
                               float* z, Py_ssize_t n_in, Py_ssize_t n_out)
     void cyp_backprop_step_d(int opt, double* w, double* v, double* back, const double* a,
                              double d, double step, cyp_hyper_d h, Py_ssize_t n)

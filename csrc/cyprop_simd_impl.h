@@ -336,26 +336,31 @@ static inline void CYP_FN(cyp_rprop_apply)(T *CYP_RESTRICT w, T *CYP_RESTRICT g,
 
 /* The first layer's deferred update and this sample's pre-activations, row
  * by row: row j of W (n_out rows of n_in; V, the velocity, laid out alike or
- * NULL) moves by steps[j] * a_old, then z[j] = row_j . x + b[j]. */
+ * NULL) moves by steps[j] * a_old, then z[j] = row_j . x + b[j]; a_old and x
+ * are the copies in `in` that row j reads (cyp_inputs in cyprop_simd.h). */
 CYP_ALWAYS_INLINE void CYP_FN(cyp_deferred_layer_opt)(int opt, T *CYP_RESTRICT W,
-        T *CYP_RESTRICT V, const T *CYP_RESTRICT a_old, const T *CYP_RESTRICT steps, CYP_FN(cyp_hyper) h,
-        const T *CYP_RESTRICT x, const T *CYP_RESTRICT b, T *CYP_RESTRICT z,
-        Py_ssize_t n_in, Py_ssize_t n_out)
+        T *CYP_RESTRICT V, const cyp_inputs *in, const T *CYP_RESTRICT steps, CYP_FN(cyp_hyper) h,
+        const T *CYP_RESTRICT b, T *CYP_RESTRICT z, Py_ssize_t n_in, Py_ssize_t n_out)
 {
-    for (Py_ssize_t j = 0; j < n_out; j++)
-        z[j] = CYP_FN(cyp_deferred_dot_opt)(opt, W + j * n_in, V ? V + j * n_in : NULL, a_old,
-                                            steps[j], h, x, n_in) + b[j];
+    /* a_old and x: the copies of the previous and this sample's input that
+     * row j reads (in->pick[j]; the same values in every copy) */
+    for (Py_ssize_t j = 0; j < n_out; j++) {
+        int c = in->pick[j];
+        z[j] = CYP_FN(cyp_deferred_dot_opt)(opt, W + j * n_in, V ? V + j * n_in : NULL,
+                                            (const T *)in->old[c], steps[j], h,
+                                            (const T *)in->cur[c], n_in) + b[j];
+    }
 }
 
 /* The entry points: `opt` chooses a rule once per row (once per layer for
  * the deferred update), so that each row loop is compiled with its rule
  * inlined. */
 static inline void CYP_FN(cyp_deferred_layer)(int opt, T *CYP_RESTRICT W, T *CYP_RESTRICT V,
-        const T *CYP_RESTRICT a_old, const T *CYP_RESTRICT steps, CYP_FN(cyp_hyper) h, const T *CYP_RESTRICT x,
+        const cyp_inputs *in, const T *CYP_RESTRICT steps, CYP_FN(cyp_hyper) h,
         const T *CYP_RESTRICT b, T *CYP_RESTRICT z, Py_ssize_t n_in, Py_ssize_t n_out)
 {
     CYP_FOR_EACH_OPT(opt, CYP_FN(cyp_deferred_layer_opt),
-                     (W, V, a_old, steps, h, x, b, z, n_in, n_out))
+                     (W, V, in, steps, h, b, z, n_in, n_out))
 }
 
 static inline void CYP_FN(cyp_backprop_step)(int opt, T *CYP_RESTRICT w, T *CYP_RESTRICT v,

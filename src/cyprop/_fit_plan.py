@@ -8,6 +8,7 @@ draws for it.
 
 import numpy as np
 
+from . import _aligned
 from ._kernels import kernels
 from ._validate import allocate
 
@@ -33,17 +34,18 @@ class FitScratch:
 
     def __init__(self, net, epochs, batch, velocity, block_size=0):
         n_params = net._params.size
-        self.grad = np.zeros(n_params if batch else 0, dtype=net.dtype)
+        # each at its fixed offset modulo 4096 (cyprop._aligned)
+        self.grad = _aligned.zeros(n_params if batch else 0, net.dtype, "grad")
         self.velocity = velocity
         # the parameters, then the optimizer state (n_params; 2 * n_params for Adam and rprop)
-        self.backup = np.empty(n_params + max(n_params, velocity.size), dtype=net.dtype)
+        self.backup = _aligned.empty(n_params + max(n_params, velocity.size), net.dtype, "backup")
         self.work = net._workspace()
         self.losses = allocate(epochs, np.float64, "epochs", "the loss of every epoch")
         # the blocked online schedule's buffers (block_size 0: the sequential one)
         self.block_size = block_size
         if block_size:
-            self.block_work = np.empty(kernels.blocked_workspace_size(net._sizes, block_size),
-                                       dtype=net.dtype)
+            self.block_work = _aligned.empty(
+                kernels.blocked_workspace_size(net._sizes, block_size), net.dtype, "work")
             self.coef = np.empty(3 * (block_size + 1), dtype=np.float64)
 
 

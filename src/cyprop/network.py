@@ -18,7 +18,7 @@ import time
 
 import numpy as np
 
-from . import _persist, _training
+from . import _aligned, _persist, _training
 from ._blocked import resolve_schedule
 from ._kernels import kernels as _k
 from ._fit_plan import EpochChunks, FitScratch, SampleOrders
@@ -271,7 +271,8 @@ class Network:
         self._n_off = np.asarray(n_off, dtype=np.intp)
         self._acts = np.asarray([_k.ACTIVATIONS[a] for a in acts], dtype=np.intc)
         self._loss_code = _k.LOSSES[self.loss_name]
-        self._params = np.zeros(offset, dtype=self.dtype)
+        # at a fixed offset modulo 4096 (cyprop._aligned: 4K aliasing)
+        self._params = _aligned.zeros(offset, self.dtype, "params")
         self._weights = _LayerViews(
             [self._params[w:w + sizes[l] * sizes[l + 1]].reshape(sizes[l + 1], sizes[l])
              for l, w in enumerate(w_off)], "weights", self._lock)
@@ -424,7 +425,7 @@ class Network:
         return self._sizes, self._w_off, self._b_off, self._n_off, self._acts
 
     def _workspace(self):
-        return np.empty(_k.workspace_size(self._sizes), dtype=self.dtype)
+        return _aligned.empty(_k.workspace_size(self._sizes), self.dtype, "work")
 
     # -- training ---------------------------------------------------------------
 
@@ -619,7 +620,9 @@ class Network:
         twice the parameters) and a backup of the weights and velocity at the
         start of each epoch, which is what makes the rollback on divergence
         or Ctrl-C exact.  That is up to 4x the parameters (5x counting them;
-        Adam 6x), plus 8 bytes per epoch.  If ``X``
+        Adam 6x), plus 8 bytes per epoch, plus a workspace of a few copies of
+        one input row and up to a page per buffer for their placement (see
+        ``cyprop._aligned``).  If ``X``
         or ``Y`` shares memory with ``parameters``, fit trains on a copy of
         them (training would otherwise change its own inputs).
         """
@@ -789,10 +792,10 @@ class Network:
             if warm_start and last_adam is not None and state[0].size == size:
                 adam["t"] = last_adam["t"]
                 return state[0]
-            return np.zeros(size, dtype=self.dtype)
+            return _aligned.zeros(size, self.dtype, "velocity")
         if warm_start and state is not None and last_adam is None and state[0].size == size:
             return state[0]
-        return np.zeros(size, dtype=self.dtype)
+        return _aligned.zeros(size, self.dtype, "velocity")
 
     def _check_sample_weight(self, sample_weight, n_samples, name="sample_weight"):
         """None, or a new (n_samples,) array of the network's dtype: finite, >= 0, not all 0."""
@@ -822,7 +825,7 @@ class Network:
         if warm_start and kept is not None and state is not None and state[0] is kept:
             return kept
         n = self._params.size
-        velocity = np.zeros(2 * n, dtype=self.dtype)
+        velocity = _aligned.zeros(2 * n, self.dtype, "velocity")
         velocity[n:] = step_init
         return velocity
 

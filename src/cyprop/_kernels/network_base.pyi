@@ -64,6 +64,11 @@ def loss(
     acts: npt.NDArray[np.intc], loss: int, X: _F, Y: _F,
     sample_weight: _F | None = ...,  # (n_samples,)
 ) -> float: ...
+def input_streams(         # testing: the online kernel's first-layer streams
+    params: _F, velocity: _F, work: _F, sizes: _Idx, w_off: _Idx, b_off: _Idx,
+    n_off: _Idx, acts: npt.NDArray[np.intc],
+) -> list[list[int]]: ...   # per W_0 row: [W_j, V_j or -1, x copy, previous x copy] mod 4096
+def store_window() -> tuple[int, int, int]: ...   # (page, load ahead, store window) bytes
 
 def set_thread_cancel(ident: int, cancel: bool) -> None: ...
 

@@ -80,8 +80,10 @@ cdef struct Slots:
     # delta, delta_prev, back, pending (widest).  Per block of samples,
     # [unit][lane]: zB, aB (n_nodes * BLOCK), xB (sizes[0] * BLOCK), dB, dpB,
     # backB (widest * BLOCK), col (3 output columns), yB, mask (output * BLOCK).
+    # Online: xc, the copies of the sample's input (see _plan_inputs), and
+    # pick, their choice per first-layer row (bytes).
     Py_ssize_t z, a, delta, delta_prev, back, pending
-    Py_ssize_t zB, aB, xB, dB, dpB, backB, col, yB, mask
+    Py_ssize_t zB, aB, xB, dB, dpB, backB, col, yB, mask, xc, pick
     Py_ssize_t end             # the workspace's length
 
 
@@ -274,17 +276,18 @@ cdef inline void _update_one(const Step* st, floating* w, floating* v, Py_ssize_
 
 
 cdef inline void _deferred_layer(const Step* st, floating* W, floating* V,
-                                 const floating* a_old, const floating* steps, const floating* x,
+                                 const cyp_inputs* inputs, const floating* steps,
                                  const floating* b, floating* z, Py_ssize_t n_in,
                                  Py_ssize_t n_out) noexcept nogil:
     # row j of W moves by steps[j] * a_old, then z[j] = W[j] . x + b[j] (one
     # pass over W; the rule chosen once for the layer; the previous sample's
-    # update, so Adam's lr_pending)
+    # update, so Adam's lr_pending); a_old and x are the previous and this
+    # sample's inputs, in the copies inputs.pick[j] names
     if floating is float:
-        cyp_deferred_layer_f(st.opt, W, V, a_old, steps, _hyper_f(st, st.lr_pending), x, b, z,
+        cyp_deferred_layer_f(st.opt, W, V, inputs, steps, _hyper_f(st, st.lr_pending), b, z,
                              n_in, n_out)
     else:
-        cyp_deferred_layer_d(st.opt, W, V, a_old, steps, _hyper_d(st, st.lr_pending), x, b, z,
+        cyp_deferred_layer_d(st.opt, W, V, inputs, steps, _hyper_d(st, st.lr_pending), b, z,
                              n_in, n_out)
 
 
@@ -537,7 +540,8 @@ cdef inline void _layer_z(const Layout* L, Py_ssize_t l, const floating* params,
 cdef inline double _sample_step(floating* params, floating* velocity, const Layout* L,
                                 const Slots* ws, floating* work, const Step* st,
                                 const floating* x, const floating* t,
-                                const floating** pending_x) noexcept nogil:
+                                const floating** pending_x,
+                                const cyp_inputs* inputs) noexcept nogil:
     """Online SGD on one sample: forward pass, then a backward pass fused with
     the update (one pass over each W computes W^T delta with the old weights
     and updates W).  Returns the sample's loss.
@@ -551,14 +555,18 @@ cdef inline double _sample_step(floating* params, floating* velocity, const Layo
     same order of the sums), but W_0, the largest matrix of a typical
     network, is read and written once per sample instead of read twice and
     written once.
+
+    ``x`` is ``inputs.cur[0]``: the sample's input is read from the copies
+    _next_input made (see _plan_inputs), the previous one's from
+    ``inputs.old``.
     """
     cdef floating* pending = work + ws.pending
     cdef double sample_loss
     # forward pass, first layer: with the previous sample's deferred update
     # applied on the way (W_0 row by row: update, then dot with this x)
     if pending_x[0] != NULL:
-        _deferred_layer(st, params + L.w_off[0], _at(velocity, L.w_off[0]), pending_x[0],
-                        pending, x, params + L.b_off[0], work + ws.z + L.n_off[0],
+        _deferred_layer(st, params + L.w_off[0], _at(velocity, L.w_off[0]), inputs,
+                        pending, params + L.b_off[0], work + ws.z + L.n_off[0],
                         L.sizes[0], L.sizes[1])
     else:
         _layer_z(L, 0, params, x, work + ws.z)
@@ -658,6 +666,62 @@ cdef inline double _sample_rest(floating* params, floating* velocity, const Layo
         if L.train_bias:
             _update_one(st, b, _at(velocity, L.b_off[0]), j, step)
     return sample_loss
+
+
+cdef inline void _plan_inputs(cyp_inputs* inputs, const Layout* L, const Slots* ws,
+                              floating* work, const floating* params,
+                              const floating* velocity) noexcept nogil:
+    """Place the copies of the online kernel's input rows; choose each
+    first-layer row's copy.  Once per kernel call (the buffers do not move).
+
+    Why (issue 10, 4K aliasing): the first layer's deferred update stores
+    W_j (and V_j) while it loads x and the previous x.  W_0's rows start at
+    residues (mod 4096) that step by n_in * itemsize (784 float64: 2176
+    bytes, so 32 residues 128 bytes apart): no single x, wherever it lies,
+    keeps out of reach of every row's in-flight stores.  So x is copied into
+    the workspace n times, at residues 4096 / n apart (n = 2 without
+    momentum, 3 with: the window ahead of both W_j and V_j, velocity at +1024,
+    is shorter), and row j reads the copy that runs [CYP_LOAD_AHEAD,
+    4096 - CYP_STORE_WINDOW] bytes ahead of W_j and V_j (cyp_pick_copy).
+    The previous sample's copies lie at the same residues.  The copies cost
+    n * n_in values per sample (measured: bench/placement.py, README)."""
+    cdef Py_ssize_t n_x = L.sizes[0], j, t, c
+    cdef size_t row = n_x * sizeof(floating)
+    cdef size_t spacing, want
+    cdef char* p = <char*>(work + ws.xc)
+    cdef unsigned char* pick = <unsigned char*>(work + ws.pick)
+    cdef const floating* W0 = params + L.w_off[0]
+    inputs.n = 2 if velocity == NULL else 3
+    spacing = (CYP_PAGE // inputs.n) & ~(<size_t>63)
+    for t in range(2):
+        for c in range(inputs.n):
+            want = c * spacing
+            p += (want - <size_t>p) & (CYP_PAGE - 1)
+            if t == 0:
+                inputs.cur[c] = p
+            else:
+                inputs.old[c] = p
+            p += row
+    cdef const floating* v_row = NULL
+    for j in range(L.sizes[1]):
+        if velocity != NULL:
+            v_row = velocity + L.w_off[0] + j * n_x
+        pick[j] = <unsigned char>cyp_pick_copy(inputs, W0 + j * n_x, v_row)
+    inputs.pick = pick
+
+
+cdef inline const floating* _next_input(cyp_inputs* inputs, const floating* x,
+                                        Py_ssize_t n_x) noexcept nogil:
+    """Copy the next sample's input x into every copy (this sample's become
+    the previous one's); return the first copy."""
+    cdef int c
+    cdef char* swap
+    for c in range(inputs.n):
+        swap = inputs.old[c]
+        inputs.old[c] = inputs.cur[c]
+        inputs.cur[c] = swap
+        memcpy(swap, x, n_x * sizeof(floating))
+    return <const floating*>inputs.cur[0]
 
 
 cdef inline void _apply_pending(floating* params, floating* velocity, const Layout* L,
@@ -941,6 +1005,10 @@ cdef inline Slots _slots(const Layout* L) noexcept nogil:
     s.col = n;        n += 3 * n_last
     s.yB = n;         n += n_last * BLOCK
     s.mask = n;       n += n_last * BLOCK
+    # 2 samples x CYP_MAX_COPIES copies, each placed at a chosen residue
+    # (skipping < 4096 bytes, at most 1024 elements), 64-byte alignment room
+    s.xc = n;         n += 2 * CYP_MAX_COPIES * (n_x + 1024) + 16
+    s.pick = n;       n += L.sizes[1]
     s.end = n
     return s
 
@@ -1136,6 +1204,7 @@ def train_epochs(floating[::1] params, floating[::1] grad, floating[::1] velocit
     cdef const floating* SW = NULL       # sample weights
     cdef double r, wsum, btotal
     cdef Step st_w                       # one weighted online sample's step
+    cdef cyp_inputs inputs   # online: the copies of the sample's input (_plan_inputs)
 
     _prologue(&L, &ws, sizes, w_off, b_off, n_off, acts, n_params, work.shape[0],
               X.shape[0], X.shape[1], Y.shape[0], Y.shape[1])
@@ -1200,6 +1269,8 @@ def train_epochs(floating[::1] params, floating[::1] grad, floating[::1] velocit
             free(chunk_loss)
             free(batch_ids)
             raise MemoryError(f"no memory for the per-thread gradients of n_threads={n_threads}")
+    if batch_size == 0:
+        _plan_inputs(&inputs, &L, &ws, W, P, V)
 
     cdef cyp_interrupt intr  # Ctrl-C / cancel (csrc/cyprop_interrupt.h)
     cyp_interrupt_init(&intr)
@@ -1224,10 +1295,13 @@ def train_epochs(floating[::1] params, floating[::1] grad, floating[::1] velocit
                     if SW != NULL:   # the weight cancels but in the L2 term
                         st_w = st
                         st_w.l2 = st.l2 / SW[q]
-                        total += _sample_step(P, V, &L, &ws, W, &st_w, &X[q, 0], &Y[q, 0],
-                                              &pending_x)
+                        total += _sample_step(P, V, &L, &ws, W, &st_w,
+                                              _next_input(&inputs, &X[q, 0], L.sizes[0]),
+                                              &Y[q, 0], &pending_x, &inputs)
                         continue
-                    total += _sample_step(P, V, &L, &ws, W, &st, &X[q, 0], &Y[q, 0], &pending_x)
+                    total += _sample_step(P, V, &L, &ws, W, &st,
+                                          _next_input(&inputs, &X[q, 0], L.sizes[0]),
+                                          &Y[q, 0], &pending_x, &inputs)
                 _apply_pending(P, V, &L, &ws, W, &st, &pending_x)
             else:
                 start = 0
@@ -1384,6 +1458,46 @@ def gradients(const floating[::1] params, floating[::1] grad, floating[::1] work
             wsum += SW[s]
         return total / wsum
     return total / n_samples
+
+
+def input_streams(const floating[::1] params, const floating[::1] velocity,
+                  floating[::1] work, const Py_ssize_t[::1] sizes,
+                  const Py_ssize_t[::1] w_off, const Py_ssize_t[::1] b_off,
+                  const Py_ssize_t[::1] n_off, const int[::1] acts):
+    """Where train_epochs' online mode puts the first layer's streams (for testing).
+
+    Runs the kernel's own placement (_plan_inputs) for these buffers and
+    returns, per row j of W_0, the byte addresses modulo 4096 of the row
+    (W_j), its velocity row (V_j; -1 when ``velocity`` is empty: no
+    momentum), and the copies of this and the previous sample's input that
+    the row reads: an int64 array of shape (sizes[1], 4).  ``work`` is
+    scratch (only its address matters).
+    """
+    cdef Layout L
+    cdef Slots ws
+    cdef cyp_inputs inputs
+    cdef Py_ssize_t j, n_x
+    _prologue(&L, &ws, sizes, w_off, b_off, n_off, acts, params.shape[0], work.shape[0],
+              1, sizes[0], 1, sizes[sizes.shape[0] - 1])
+    cdef const floating* V = NULL
+    if velocity.shape[0] > 0:
+        if velocity.shape[0] < params.shape[0]:
+            raise ValueError("velocity is shorter than params")
+        V = &velocity[0]
+    _plan_inputs(&inputs, &L, &ws, &work[0], &params[0], V)
+    n_x = L.sizes[0]
+    out = [[0, 0, 0, 0] for j in range(L.sizes[1])]
+    for j in range(L.sizes[1]):
+        out[j][0] = cyp_ahead(&params[L.w_off[0] + j * n_x], NULL)
+        out[j][1] = -1 if V == NULL else <long long>cyp_ahead(V + L.w_off[0] + j * n_x, NULL)
+        out[j][2] = cyp_ahead(inputs.cur[inputs.pick[j]], NULL)
+        out[j][3] = cyp_ahead(inputs.old[inputs.pick[j]], NULL)
+    return out
+
+
+def store_window():
+    """(page, load-ahead, store window) bytes the kernels' placement assumes."""
+    return CYP_PAGE, CYP_LOAD_AHEAD, CYP_STORE_WINDOW
 
 
 def predict(const floating[::1] params, floating[::1] work,
