@@ -18,7 +18,7 @@ for whl in sys.argv[1:]:
     name = pathlib.Path(whl).name
     if "manylinux" not in name:
         bad.append(f"{name}: no manylinux tag")
-    vendored = [m for m in zipfile.ZipFile(whl).namelist() if m.startswith("cyprop.libs/")]
+    vendored = [m for m in zipfile.ZipFile(whl).namelist() if m.startswith("cyprop.libs/") and not m.endswith("/")]   # (not the folder's own entry)
     openmp = [m for m in vendored if pathlib.Path(m).name.startswith("libgomp")]
     others = [m for m in vendored if m not in openmp]
     if others:
