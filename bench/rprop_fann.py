@@ -28,22 +28,11 @@ import numpy as np
 
 import cyprop
 from cyprop.bench import cbuild
+from cyprop.bench.contenders.fann import load_driver
 
 
 def _fann(lib_path, sizes, dtype):
-    ctype = ctypes.c_double if dtype == np.float64 else ctypes.c_float
-    ptr = ctypes.POINTER(ctype)
-    lib = ctypes.CDLL(lib_path)
-    lib.fb_create.restype = ctypes.c_void_p
-    lib.fb_create.argtypes = [ctypes.c_uint, ctypes.POINTER(ctypes.c_long), ctypes.c_double]
-    lib.fb_set_params.restype = ctypes.c_long
-    lib.fb_set_params.argtypes = [ctypes.c_void_p, ptr]
-    lib.fb_get_params.restype = ctypes.c_long
-    lib.fb_get_params.argtypes = [ctypes.c_void_p, ptr]
-    lib.fb_train_rprop.restype = ctypes.c_double
-    lib.fb_train_rprop.argtypes = [ctypes.c_void_p, ptr, ptr, ctypes.c_long, ctypes.c_long]
-    lib.fb_destroy.restype = None
-    lib.fb_destroy.argtypes = [ctypes.c_void_p]
+    lib, ptr = load_driver(lib_path, dtype)
     size_arr = np.array(sizes, dtype=np.int64)
     handle = lib.fb_create(len(sizes), size_arr.ctypes.data_as(ctypes.POINTER(ctypes.c_long)),
                            0.1)

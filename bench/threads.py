@@ -51,7 +51,6 @@ the timings mean something only on a quiet machine.
 import argparse
 import ctypes
 import json
-import platform
 import subprocess
 import sys
 import tempfile
@@ -63,20 +62,12 @@ import numpy as np
 import cyprop
 import cyprop._threads
 from cyprop.bench import cbuild
+from cyprop.bench.runner import cpu_model
 from cyprop.bench.tasks import synthetic_classification
 
 C_SOURCE = Path(cbuild.C_DIR) / "blocked_openblas.c"
 BLOCK = 32
 
-
-def cpu_model():
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
 
 
 def best_time(run, reps):

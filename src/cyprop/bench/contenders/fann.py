@@ -51,25 +51,35 @@ def info(options):
             "training": "FANN_TRAIN_INCREMENTAL", "design": DESIGN_NOTE}
 
 
+def load_driver(lib_path, dtype):
+    """The FANN driver (bench/c/fann_driver.c) at ``lib_path`` with its
+    functions' signatures declared, and the pointer type of ``dtype``'s values:
+    ``(lib, ptr)``."""
+    ctype = ctypes.c_double if np.dtype(dtype) == np.float64 else ctypes.c_float
+    ptr = ctypes.POINTER(ctype)
+    lib = ctypes.CDLL(lib_path)
+    lib.fb_create.restype = ctypes.c_void_p
+    lib.fb_create.argtypes = [ctypes.c_uint, ctypes.POINTER(ctypes.c_long), ctypes.c_double]
+    lib.fb_set_params.restype = ctypes.c_long
+    lib.fb_set_params.argtypes = [ctypes.c_void_p, ptr]
+    lib.fb_get_params.restype = ctypes.c_long
+    lib.fb_get_params.argtypes = [ctypes.c_void_p, ptr]
+    lib.fb_train.restype = None
+    lib.fb_train.argtypes = [ctypes.c_void_p, ptr, ptr, ctypes.c_long, ctypes.c_long]
+    lib.fb_train_rprop.restype = ctypes.c_double
+    lib.fb_train_rprop.argtypes = [ctypes.c_void_p, ptr, ptr, ctypes.c_long, ctypes.c_long]
+    lib.fb_run.restype = None
+    lib.fb_run.argtypes = [ctypes.c_void_p, ptr, ptr]
+    lib.fb_destroy.restype = None
+    lib.fb_destroy.argtypes = [ctypes.c_void_p]
+    return lib, ptr
+
+
 class Runner:
     def __init__(self, task, options):
         self.task = task
         dtype = np.dtype(task["dtype"])
-        ctype = ctypes.c_double if dtype == np.float64 else ctypes.c_float
-        ptr = ctypes.POINTER(ctype)
-        lib = ctypes.CDLL(_lib_path(task["dtype"], options))
-        lib.fb_create.restype = ctypes.c_void_p
-        lib.fb_create.argtypes = [ctypes.c_uint, ctypes.POINTER(ctypes.c_long), ctypes.c_double]
-        lib.fb_set_params.restype = ctypes.c_long
-        lib.fb_set_params.argtypes = [ctypes.c_void_p, ptr]
-        lib.fb_get_params.restype = ctypes.c_long
-        lib.fb_get_params.argtypes = [ctypes.c_void_p, ptr]
-        lib.fb_train.restype = None
-        lib.fb_train.argtypes = [ctypes.c_void_p, ptr, ptr, ctypes.c_long, ctypes.c_long]
-        lib.fb_run.restype = None
-        lib.fb_run.argtypes = [ctypes.c_void_p, ptr, ptr]
-        lib.fb_destroy.restype = None
-        lib.fb_destroy.argtypes = [ctypes.c_void_p]
+        lib, ptr = load_driver(_lib_path(task["dtype"], options), dtype)
         self.lib, self.ptr = lib, ptr
         sizes = task["sizes"]
         self._sizes = np.array(sizes, dtype=np.int64)
