@@ -33,6 +33,8 @@ def test_quick_default_table(capsys, tmp_path):
     """The default table (--quick), with --json, --compare against an earlier
     file (here a hand-made one) and the thread settings left unchanged."""
     env_before = {k: os.environ.get(k) for k in THREAD_VARS}
+    import cyprop.network  # noqa: F401  (loads the kernels, and with them the OpenMP
+    #                          runtime: its pool exists before the bench, as in any session)
     pools_before = _pools()
     earlier = tmp_path / "earlier.json"
     task = "RBF network, 20 iterations"
