@@ -206,6 +206,21 @@ CYP_ALWAYS_INLINE float cyp_exp_f(float x)
         for (Py_ssize_t i = 0; i < (n); i++) { BODY; }                         \
     }
 
+/* A function whose products must not be fused into the following sums
+ * (GCC contracts a*b+c across statements under its default
+ * -ffp-contract=fast; Clang only within one expression, MSVC not by
+ * default): see cyp_block8_grad. */
+#if defined(__clang__)
+#define CYP_NO_CONTRACT static __attribute__((noinline))
+#define CYP_NO_CONTRACT_BODY _Pragma("clang fp contract(off)")
+#elif defined(__GNUC__)
+#define CYP_NO_CONTRACT static __attribute__((noinline, optimize("fp-contract=off")))
+#define CYP_NO_CONTRACT_BODY
+#else
+#define CYP_NO_CONTRACT static
+#define CYP_NO_CONTRACT_BODY
+#endif
+
 /* The optimizers (cyp_rule in cyprop_simd_impl.h); the codes are shared with
  * the kernels (cyprop_simd.pxd). */
 enum { CYP_OPT_SGD = 0, CYP_OPT_MOMENTUM = 1, CYP_OPT_NESTEROV = 2, CYP_OPT_ADAM = 3 };

@@ -390,4 +390,132 @@ static inline void CYP_FN(cyp_axpy)(T *CYP_RESTRICT y, const T *CYP_RESTRICT x,
     for (Py_ssize_t i = 0; i < n; i++) y[i] += x[i] * w;
 }
 
+/* ---------------------------------------------------------------------------
+ * A block of 8 samples side by side (batch and mini-batch modes): buffers
+ * laid out [unit][lane], 8 lanes (BLOCK in the kernels).  Each result is
+ * formed by the same operations in the same order as the row-by-row loops
+ * these replace (an axpy chain per output row, cyp_dot's 8-lane tree per
+ * gradient entry), so the weights come out bit for bit as before; the loops
+ * are only tiled, CYP_TILE rows at a time, so that the partial sums stay in
+ * registers and each loaded vector serves several rows. */
+#define CYP_TILE 4
+
+/* z[j][s] = (sum_i a[i][s] * W[j][i], i ascending from 0) + b[j]. */
+static inline void CYP_FN(cyp_block8_forward)(const T *CYP_RESTRICT W, const T *CYP_RESTRICT b,
+        const T *CYP_RESTRICT a, T *CYP_RESTRICT z, Py_ssize_t n_in, Py_ssize_t n_out)
+{
+    Py_ssize_t j = 0;
+    for (; j + CYP_TILE <= n_out; j += CYP_TILE) {
+        const T *w0 = W + j * n_in, *w1 = w0 + n_in, *w2 = w1 + n_in, *w3 = w2 + n_in;
+        T z0[8] = {0}, z1[8] = {0}, z2[8] = {0}, z3[8] = {0};
+        for (Py_ssize_t i = 0; i < n_in; i++) {
+            const T *ai = a + i * 8;
+            T u0 = w0[i], u1 = w1[i], u2 = w2[i], u3 = w3[i];
+            CYP_OMP_SIMD
+            for (int s = 0; s < 8; s++) {
+                z0[s] += ai[s] * u0;
+                z1[s] += ai[s] * u1;
+                z2[s] += ai[s] * u2;
+                z3[s] += ai[s] * u3;
+            }
+        }
+        T *zj = z + j * 8;
+        CYP_OMP_SIMD
+        for (int s = 0; s < 8; s++) {
+            zj[s] = z0[s] + b[j];
+            zj[8 + s] = z1[s] + b[j + 1];
+            zj[16 + s] = z2[s] + b[j + 2];
+            zj[24 + s] = z3[s] + b[j + 3];
+        }
+    }
+    for (; j < n_out; j++) {
+        const T *wj = W + j * n_in;
+        T zr[8] = {0};
+        for (Py_ssize_t i = 0; i < n_in; i++) {
+            const T *ai = a + i * 8;
+            T u = wj[i];
+            CYP_OMP_SIMD
+            for (int s = 0; s < 8; s++) zr[s] += ai[s] * u;
+        }
+        CYP_OMP_SIMD
+        for (int s = 0; s < 8; s++) z[j * 8 + s] = zr[s] + b[j];
+    }
+}
+
+/* back[i][s] = sum_j d[j][s] * W[j][i], j ascending from 0 (W^T delta). */
+static inline void CYP_FN(cyp_block8_back)(const T *CYP_RESTRICT W, const T *CYP_RESTRICT d,
+        T *CYP_RESTRICT back, Py_ssize_t n_in, Py_ssize_t n_out)
+{
+    Py_ssize_t i = 0;
+    for (; i + CYP_TILE <= n_in; i += CYP_TILE) {
+        T g0[8] = {0}, g1[8] = {0}, g2[8] = {0}, g3[8] = {0};
+        for (Py_ssize_t j = 0; j < n_out; j++) {
+            const T *dj = d + j * 8, *wj = W + j * n_in + i;
+            T u0 = wj[0], u1 = wj[1], u2 = wj[2], u3 = wj[3];
+            CYP_OMP_SIMD
+            for (int s = 0; s < 8; s++) {
+                g0[s] += dj[s] * u0;
+                g1[s] += dj[s] * u1;
+                g2[s] += dj[s] * u2;
+                g3[s] += dj[s] * u3;
+            }
+        }
+        T *bi = back + i * 8;
+        CYP_OMP_SIMD
+        for (int s = 0; s < 8; s++) {
+            bi[s] = g0[s];
+            bi[8 + s] = g1[s];
+            bi[16 + s] = g2[s];
+            bi[24 + s] = g3[s];
+        }
+    }
+    for (; i < n_in; i++) {
+        T gr[8] = {0};
+        for (Py_ssize_t j = 0; j < n_out; j++) {
+            const T *dj = d + j * 8;
+            T u = W[j * n_in + i];
+            CYP_OMP_SIMD
+            for (int s = 0; s < 8; s++) gr[s] += dj[s] * u;
+        }
+        CYP_OMP_SIMD
+        for (int s = 0; s < 8; s++) back[i * 8 + s] = gr[s];
+    }
+}
+
+/* aT[s][i] = a[i][s]: a block's activations one sample per row. */
+static inline void CYP_FN(cyp_block8_transpose)(const T *CYP_RESTRICT a, T *CYP_RESTRICT aT,
+                                              Py_ssize_t n)
+{
+    for (Py_ssize_t i = 0; i < n; i++)
+        for (int s = 0; s < 8; s++)
+            aT[s * n + i] = a[i * 8 + s];
+}
+
+/* G[j][i] += sum_s d[j][s] * a[i][s] for every j, i, summed as cyp_dot sums
+ * 8 lanes: ((p0 + p4) + (p1 + p5)) + ((p2 + p6) + (p3 + p7)) with the
+ * products rounded first; aT is a transposed (cyp_block8_transpose), so the
+ * loop runs along i.  The products must not be contracted into the sums
+ * (an FMA there would change the last bits): hence CYP_NO_CONTRACT. */
+CYP_NO_CONTRACT void CYP_FN(cyp_block8_grad)(T *CYP_RESTRICT G, const T *CYP_RESTRICT d,
+        const T *CYP_RESTRICT aT, Py_ssize_t n_in, Py_ssize_t n_out)
+{
+    CYP_NO_CONTRACT_BODY
+    const T *a0 = aT, *a1 = a0 + n_in, *a2 = a1 + n_in, *a3 = a2 + n_in;
+    const T *a4 = a3 + n_in, *a5 = a4 + n_in, *a6 = a5 + n_in, *a7 = a6 + n_in;
+    for (Py_ssize_t j = 0; j < n_out; j++) {
+        const T *dj = d + j * 8;
+        T d0 = dj[0], d1 = dj[1], d2 = dj[2], d3 = dj[3];
+        T d4 = dj[4], d5 = dj[5], d6 = dj[6], d7 = dj[7];
+        T *g = G + j * n_in;
+        CYP_OMP_SIMD
+        for (Py_ssize_t i = 0; i < n_in; i++) {
+            T p0 = d0 * a0[i], p1 = d1 * a1[i], p2 = d2 * a2[i], p3 = d3 * a3[i];
+            T p4 = d4 * a4[i], p5 = d5 * a5[i], p6 = d6 * a6[i], p7 = d7 * a7[i];
+            T q04 = p0 + p4, q15 = p1 + p5, q26 = p2 + p6, q37 = p3 + p7;
+            T sum = (q04 + q15) + (q26 + q37);
+            g[i] += sum;
+        }
+    }
+}
+
 #undef CYP_SQRT_

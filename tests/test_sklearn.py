@@ -58,8 +58,44 @@ def test_expected_failed_checks_is_empty_for_both():
 def test_same_parameters_and_defaults_as_scikit_learn():
     for ours, theirs in [(MLPClassifier(), sk.MLPClassifier()), (MLPRegressor(), sk.MLPRegressor())]:
         mine = ours.get_params()
-        assert mine.pop("dtype") is None        # cyprop's one extra
+        assert mine.pop("dtype") is None        # cyprop's extras
+        assert mine.pop("n_threads") is None
         assert mine == theirs.get_params()
+
+
+def test_epoch_shuffle_is_scikit_learns_draw():
+    # cyprop.sklearn._shuffle replaces sklearn.utils.shuffle on the index
+    # array (same draw from the same random state, without its validation)
+    from sklearn.utils import shuffle
+
+    from cyprop.sklearn import _shuffle
+
+    for n in (1, 2, 7, 200, 1347):
+        idx = np.arange(n)[::-1].copy()
+        ours, theirs = np.random.RandomState(n), np.random.RandomState(n)
+        for _ in range(3):
+            np.testing.assert_array_equal(_shuffle(idx, ours), shuffle(idx, random_state=theirs))
+        assert ours.randint(1 << 30) == theirs.randint(1 << 30)   # the states moved alike
+
+
+@pytest.mark.parametrize("solver", ["adam", "sgd"])
+def test_n_threads_splits_batches_and_keeps_scikit_learns_model(digits, solver):
+    X_train, _, y_train, _ = digits
+    params = dict(hidden_layer_sizes=(40,), solver=solver, batch_size=64, max_iter=3,
+                  random_state=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        one = MLPClassifier(n_threads=1, **params).fit(X_train, y_train)
+        two = MLPClassifier(n_threads=2, **params).fit(X_train, y_train)
+        again = MLPClassifier(n_threads=2, **params).fit(X_train, y_train)
+        theirs = sk.MLPClassifier(**params).fit(X_train, y_train)
+    for a, b in zip(two.coefs_ + two.intercepts_, again.coefs_ + again.intercepts_):
+        np.testing.assert_array_equal(a, b)           # the same n_threads: the same bits
+    for ours in (one, two):
+        _assert_same_model(ours, theirs)
+    for bad in (0, -2, 1.5, "2"):
+        with pytest.raises(ValueError, match="n_threads"):
+            MLPClassifier(n_threads=bad, **params).fit(X_train, y_train)
 
 
 @pytest.fixture(scope="module")

@@ -38,7 +38,10 @@ by ``n_outputs``.
 
 Extras over scikit-learn: ``activation`` also takes cyprop's ``"sigmoid"``
 (= ``"logistic"``), ``"leaky_relu"`` and ``"rbf"``; ``dtype`` ("float64",
-"float32", or None to follow ``X`` as scikit-learn does).
+"float32", or None to follow ``X`` as scikit-learn does); ``n_threads``
+(None: as :meth:`cyprop.Network.fit`, both cores for batches big enough to
+pay, else one; -1: all; k: k threads) for ``"sgd"``/``"adam"`` with
+batches.  scikit-learn's MLP threads through its BLAS instead.
 
 Not supported: sparse ``X`` is accepted but densified; ``MLPRegressor``'s
 ``loss="poisson"`` raises a ``ValueError``.
@@ -67,7 +70,6 @@ try:
     from sklearn.model_selection import train_test_split
     from sklearn.preprocessing import LabelBinarizer
     from sklearn.utils import check_random_state
-    from sklearn.utils import shuffle as _shuffle
     from sklearn.utils._param_validation import Interval, Options, StrOptions
     from sklearn.utils.metaestimators import available_if
     from sklearn.utils.multiclass import _check_partial_fit_first_call, type_of_target, unique_labels
@@ -78,9 +80,22 @@ except ImportError as exc:  # scikit-learn missing, or older than 1.6 (no valida
                       f"({exc})") from None
 
 from . import network as _network
+
+from ._threads import resolve_n_threads
 from .network import Network
 
 __all__ = ["MLPClassifier", "MLPRegressor", "EXPECTED_FAILED_CHECKS"]
+
+
+def _shuffle(indices, random_state):
+    """``sklearn.utils.shuffle(indices, random_state=random_state)``, the
+    draw scikit-learn's MLP makes each epoch, without its input validation
+    (a quarter of a small epoch's time): resample(replace=False) shuffles
+    ``arange(n)`` with the random state and indexes by it."""
+    order = np.arange(indices.shape[0])
+    random_state.shuffle(order)
+    return indices[order]
+
 
 #: Checks of :func:`sklearn.utils.estimator_checks.check_estimator` that these
 #: estimators are known to fail, by estimator class name: {check name: reason}.
@@ -171,6 +186,8 @@ class _BaseMLP(BaseEstimator):
         "n_iter_no_change": [Interval(Integral, 1, None, closed="left"), Options(Real, {np.inf})],
         "max_fun": [Interval(Integral, 1, None, closed="left")],
         "dtype": [StrOptions({"float64", "float32"}), None],
+        "n_threads": [Options(Integral, {-1}), Interval(Integral, 1, None, closed="left"),
+                      None],
     }
 
     # the network's loss; set by the subclasses
@@ -182,7 +199,7 @@ class _BaseMLP(BaseEstimator):
                  random_state=None, tol=1e-4, verbose=False, warm_start=False, momentum=0.9,
                  nesterovs_momentum=True, early_stopping=False, validation_fraction=0.1,
                  beta_1=0.9, beta_2=0.999, epsilon=1e-8, n_iter_no_change=10, max_fun=15000,
-                 dtype=None):
+                 dtype=None, n_threads=None):
         self.hidden_layer_sizes = hidden_layer_sizes
         self.activation = activation
         self.solver = solver
@@ -207,6 +224,7 @@ class _BaseMLP(BaseEstimator):
         self.n_iter_no_change = n_iter_no_change
         self.max_fun = max_fun
         self.dtype = dtype
+        self.n_threads = n_threads
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
@@ -404,19 +422,20 @@ class _BaseMLP(BaseEstimator):
         epoch_loss = np.empty(1)
         backup = np.empty(params.size + max(params.size, opt.state.size), dtype=params.dtype)
         kernel_batch = 0 if batch_size == 1 else batch_size
+        n_threads = resolve_n_threads(self.n_threads, kernel_batch, params.size)
         eta_adam = opt.learning_rate_init
         try:
             self.n_iter_ = 0
             for _ in range(self.max_iter):
                 if self.shuffle:
-                    sample_idx = _shuffle(sample_idx, random_state=self._random_state)
+                    sample_idx = _shuffle(sample_idx, self._random_state)
                 failed = _kernels().train_epochs(
                     params, grad, opt.state, backup, self._work, *net._layout_args(),
                     net._loss_code, True, X_train, y_train,
                     sample_idx.astype(np.intp).reshape(1, -1),
                     eta_adam if opt.adam else opt.learning_rate, opt.momentum, kernel_batch,
                     epoch_loss, opt.nesterov, float(self.alpha), float(n_out), opt.adam,
-                    sample_weight=sw_train)
+                    n_threads=n_threads, sample_weight=sw_train)
                 if failed >= 0:
                     raise ValueError("Solver produced non-finite parameter weights. The "
                                      "input data may contain large values and need to be "
@@ -717,7 +736,7 @@ class MLPRegressor(RegressorMixin, _BaseMLP):
                  random_state=None, tol=1e-4, verbose=False, warm_start=False, momentum=0.9,
                  nesterovs_momentum=True, early_stopping=False, validation_fraction=0.1,
                  beta_1=0.9, beta_2=0.999, epsilon=1e-8, n_iter_no_change=10, max_fun=15000,
-                 dtype=None):
+                 dtype=None, n_threads=None):
         super().__init__(hidden_layer_sizes, activation, solver=solver, alpha=alpha,
                          batch_size=batch_size, learning_rate=learning_rate,
                          learning_rate_init=learning_rate_init, power_t=power_t,
@@ -726,7 +745,7 @@ class MLPRegressor(RegressorMixin, _BaseMLP):
                          nesterovs_momentum=nesterovs_momentum, early_stopping=early_stopping,
                          validation_fraction=validation_fraction, beta_1=beta_1, beta_2=beta_2,
                          epsilon=epsilon, n_iter_no_change=n_iter_no_change, max_fun=max_fun,
-                         dtype=dtype)
+                         dtype=dtype, n_threads=n_threads)
         self.loss = loss
 
     def _out_activation(self):

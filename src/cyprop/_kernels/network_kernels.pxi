@@ -79,11 +79,11 @@ cdef struct Slots:
     # is the one description of the workspace.  Per sample: z, a (n_nodes),
     # delta, delta_prev, back, pending (widest).  Per block of samples,
     # [unit][lane]: zB, aB (n_nodes * BLOCK), xB (sizes[0] * BLOCK), dB, dpB,
-    # backB (widest * BLOCK), col (3 output columns), yB, mask (output * BLOCK).
+    # backB, aT (widest * BLOCK), col (3 output columns), yB, mask (output * BLOCK).
     # Online: xc, the copies of the sample's input (see _plan_inputs), and
     # pick, their choice per first-layer row (bytes).
     Py_ssize_t z, a, delta, delta_prev, back, pending
-    Py_ssize_t zB, aB, xB, dB, dpB, backB, col, yB, mask, xc, pick
+    Py_ssize_t zB, aB, xB, dB, dpB, backB, aT, col, yB, mask, xc, pick
     Py_ssize_t end             # the workspace's length
 
 
@@ -177,6 +177,37 @@ cdef inline void _axpy(floating* y, const floating* x, floating w, Py_ssize_t n)
         cyp_axpy_f(y, x, w, n)
     else:
         cyp_axpy_d(y, x, w, n)
+
+
+# a block of BLOCK (8) samples, [unit][lane] (csrc/cyprop_simd_impl.h)
+
+cdef inline void _block8_forward(const floating* W, const floating* b, const floating* a,
+                                 floating* z, Py_ssize_t n_in, Py_ssize_t n_out) noexcept nogil:
+    # z[j, :] = sum_i W[j, i] a[i, :] + b[j]
+    if floating is float:
+        cyp_block8_forward_f(W, b, a, z, n_in, n_out)
+    else:
+        cyp_block8_forward_d(W, b, a, z, n_in, n_out)
+
+
+cdef inline void _block8_back(const floating* W, const floating* delta, floating* back,
+                              Py_ssize_t n_in, Py_ssize_t n_out) noexcept nogil:
+    # back[i, :] = sum_j W[j, i] delta[j, :]
+    if floating is float:
+        cyp_block8_back_f(W, delta, back, n_in, n_out)
+    else:
+        cyp_block8_back_d(W, delta, back, n_in, n_out)
+
+
+cdef inline void _block8_grad(floating* G, const floating* delta, const floating* a,
+                              floating* aT, Py_ssize_t n_in, Py_ssize_t n_out) noexcept nogil:
+    # G[j, i] += sum over lanes of delta[j, :] a[i, :] (aT: scratch, BLOCK * n_in)
+    if floating is float:
+        cyp_block8_transpose_f(a, aT, n_in)
+        cyp_block8_grad_f(G, delta, aT, n_in, n_out)
+    else:
+        cyp_block8_transpose_d(a, aT, n_in)
+        cyp_block8_grad_d(G, delta, aT, n_in, n_out)
 
 
 cdef inline void _sigmoid(const floating* z, floating* a, Py_ssize_t n) noexcept nogil:
@@ -454,6 +485,12 @@ cdef inline void _hidden_delta(int act, const floating* back, const floating* z,
     elif act == ACT_IDENTITY:
         for i in range(n):
             delta[i] = back[i]
+    elif act == ACT_RELU:   # (_derivative's values, in a loop that vectorises)
+        for i in range(n):
+            delta[i] = back[i] * (<floating>1 if z[i] > 0 else <floating>0)
+    elif act == ACT_LEAKY_RELU:
+        for i in range(n):
+            delta[i] = back[i] * (<floating>1 if z[i] > 0 else <floating>_LEAKY)
     else:
         for i in range(n):
             delta[i] = back[i] * _derivative(act, z[i], a[i])
@@ -774,6 +811,7 @@ cdef inline double _block_step(floating* params, floating* grad, const Layout* L
     cdef floating* delta = work + ws.dB
     cdef floating* delta_prev = work + ws.dpB
     cdef floating* back = work + ws.backB
+    cdef floating* aT = work + ws.aT
     cdef floating* col = work + ws.col
     cdef floating* yB = work + ws.yB
     cdef floating* mask = work + ws.mask
@@ -813,13 +851,16 @@ cdef inline double _block_step(floating* params, floating* grad, const Layout* L
         b = params + b_off[l]
         zl = zB + n_off[l] * lanes
         al = aB + n_off[l] * lanes
-        for j in range(n_out):
-            for s in range(lanes):
-                zl[j * lanes + s] = 0
-            for i in range(n_in):
-                _axpy(zl + j * lanes, a_prev + i * lanes, W[j * n_in + i], lanes)
-            for s in range(lanes):
-                zl[j * lanes + s] += b[j]
+        if lanes == BLOCK:   # the same sums, tiled
+            _block8_forward(W, b, a_prev, zl, n_in, n_out)
+        else:
+            for j in range(n_out):
+                for s in range(lanes):
+                    zl[j * lanes + s] = 0
+                for i in range(n_in):
+                    _axpy(zl + j * lanes, a_prev + i * lanes, W[j * n_in + i], lanes)
+                for s in range(lanes):
+                    zl[j * lanes + s] += b[j]
         if acts[l] == ACT_SOFTMAX:   # normalised per sample: lane by lane
             for s in range(lanes):
                 _lane_gather(zl, cz, s, lanes, n_out)
@@ -868,20 +909,27 @@ cdef inline double _block_step(floating* params, floating* grad, const Layout* L
         W = params + w_off[l]
         G = grad + w_off[l]
         a_prev = xB if l == 0 else aB + n_off[l - 1] * lanes
-        if l > 0:
-            for i in range(n_in * lanes):
-                back[i] = 0
-        for j in range(n_out):
-            dj = delta + j * lanes
-            if L.train_bias:
+        if L.train_bias:
+            for j in range(n_out):
+                dj = delta + j * lanes
                 total_bias = 0
                 for s in range(lanes):
                     total_bias += dj[s]
                 grad[b_off[l] + j] += total_bias
-            for i in range(n_in):
-                G[j * n_in + i] += _dot(dj, a_prev + i * lanes, lanes)
-                if l > 0:
-                    _axpy(back + i * lanes, dj, W[j * n_in + i], lanes)
+        if lanes == BLOCK:   # the same sums, tiled
+            _block8_grad(G, delta, a_prev, aT, n_in, n_out)
+            if l > 0:
+                _block8_back(W, delta, back, n_in, n_out)
+        else:
+            if l > 0:
+                for i in range(n_in * lanes):
+                    back[i] = 0
+            for j in range(n_out):
+                dj = delta + j * lanes
+                for i in range(n_in):
+                    G[j * n_in + i] += _dot(dj, a_prev + i * lanes, lanes)
+                    if l > 0:
+                        _axpy(back + i * lanes, dj, W[j * n_in + i], lanes)
         if l > 0:
             _hidden_delta(acts[l - 1], back, zB + n_off[l - 1] * lanes,
                           aB + n_off[l - 1] * lanes, delta_prev, n_in * lanes)
@@ -1002,6 +1050,7 @@ cdef inline Slots _slots(const Layout* L) noexcept nogil:
     s.dB = n;         n += L.widest * BLOCK
     s.dpB = n;        n += L.widest * BLOCK
     s.backB = n;      n += L.widest * BLOCK
+    s.aT = n;         n += L.widest * BLOCK
     s.col = n;        n += 3 * n_last
     s.yB = n;         n += n_last * BLOCK
     s.mask = n;       n += n_last * BLOCK

@@ -66,22 +66,54 @@ DESIGN_NOTES = {
 def machine_id():
     """Host name plus a short CPU name: `vm-amd-epyc`."""
     name = socket.gethostname() or platform.node() or "machine"
-    cpu = cpu_model().lower()
+    cpu = cpu_model_name().lower()
     for noise in ("(r)", "(tm)", "processor", "cpu", "with radeon graphics"):
         cpu = cpu.replace(noise, " ")
     cpu = "-".join(cpu.split()[:3])
     ident = f"{name}-{cpu}" if cpu else name
+    family, model = _cpu_family_model()
+    if family is not None and not any(ch.isdigit() for ch in cpu_model_name()):
+        # a virtual machine's bare "AMD EPYC" names several generations:
+        # the family and model numbers tell them apart (one file per machine)
+        ident += f"-f{family}m{model}"
     return re.sub(r"[^A-Za-z0-9_.-]+", "-", ident).strip("-")[:48]
 
 
-def cpu_model():
+def _cpuinfo_field(name):
     try:
         for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
+            key, _, value = line.partition(":")
+            if key.strip() == name:
+                return value.strip()
     except OSError:
         pass
-    return platform.processor()
+    return None
+
+
+def _cpu_family_model():
+    family, model = _cpuinfo_field("cpu family"), _cpuinfo_field("model")
+    if family is None or model is None or not (family.isdigit() and model.isdigit()):
+        return None, None
+    return int(family), int(model)
+
+
+def cpu_model_name():
+    """The CPU's model name as /proc/cpuinfo gives it (platform's elsewhere)."""
+    return _cpuinfo_field("model name") or platform.processor()
+
+
+def cpu_model():
+    """The CPU's model name, with the family and model numbers and the widest
+    vector extension when the name alone is generic (a VM's "AMD EPYC" is any
+    of several generations): `AMD EPYC (family 26, model 2; AVX-512)`."""
+    name = cpu_model_name()
+    family, model = _cpu_family_model()
+    if family is None or any(ch.isdigit() for ch in name):
+        return name
+    flags = cpu_flags()
+    widest = ("AVX-512" if "avx512f" in flags else "AVX2" if "avx2" in flags else None)
+    extra = f"; {widest}" if widest else ""
+    return f"{name} (family {family}, model {model}{extra})"
 
 
 def cpu_flags():
