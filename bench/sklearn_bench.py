@@ -63,13 +63,19 @@ def measure(module, X_train, X_test, y_train, y_test, params, epochs, seeds):
             seconds.append((time.perf_counter() - started) / epochs)
         accuracy.append(clf.score(X_test, y_test))
     return {"accuracy_mean": float(np.mean(accuracy)), "accuracy_std": float(np.std(accuracy)),
-            "epoch_seconds_median": statistics.median(seconds)}
+            "epoch_seconds_median": statistics.median(seconds),
+            "epoch_seconds_min": min(seconds), "epoch_seconds_max": max(seconds)}
 
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--seeds", type=int, default=5)
+    parser.add_argument("--threads", nargs="+", default=["1", "all"], choices=["1", "all"],
+                        help="thread budgets, each a table: 1 (threadpoolctl limits scikit-learn's "
+                             "BLAS and cyprop's OpenMP to one thread) and all (both libraries' "
+                             "defaults: BLAS threads, cyprop's n_threads=None)")
     args = parser.parse_args()
+    from threadpoolctl import threadpool_limits
     import sklearn
     from sklearn import neural_network
     from sklearn.datasets import load_digits
@@ -77,20 +83,24 @@ def main():
 
     import cyprop
     import cyprop.sklearn
+    from cyprop.bench.runner import cpu_model
 
     X, y = load_digits(return_X_y=True)
     split = train_test_split(X / 16.0, y, test_size=0.25, random_state=0)
     load_before = os.getloadavg()
     rows = []
-    for name, params, epochs in SETTINGS:
-        ours = measure(cyprop.sklearn, *split, params, epochs, args.seeds)
-        theirs = measure(neural_network, *split, params, epochs, args.seeds)
-        rows.append({"setting": name, "parameters": {k: str(v) for k, v in params.items()},
-                     "epochs": epochs, "cyprop": ours, "sklearn": theirs,
-                     "speedup": theirs["epoch_seconds_median"] / ours["epoch_seconds_median"]})
+    for threads in args.threads:
+        for name, params, epochs in SETTINGS:
+            with threadpool_limits(limits=1 if threads == "1" else None):
+                ours = measure(cyprop.sklearn, *split, params, epochs, args.seeds)
+                theirs = measure(neural_network, *split, params, epochs, args.seeds)
+            rows.append({"threads": threads, "setting": name,
+                         "parameters": {k: str(v) for k, v in params.items()},
+                         "epochs": epochs, "cyprop": ours, "sklearn": theirs,
+                         "speedup": theirs["epoch_seconds_median"] / ours["epoch_seconds_median"]})
     load_after = os.getloadavg()
     report = {"data": "digits, 1347 training / 450 test samples, inputs / 16",
-              "cpu": platform.processor() or platform.machine(),
+              "cpu": cpu_model(), "machine": platform.machine(),
               "seeds": args.seeds, "cyprop": cyprop.__version__, "sklearn": sklearn.__version__,
               "python": platform.python_version(), "cores": os.cpu_count(),
               "load_average_before": load_before, "load_average_after": load_after, "rows": rows}
@@ -100,20 +110,26 @@ def main():
         "# cyprop.sklearn.MLPClassifier vs scikit-learn's MLPClassifier (digits)",
         "",
         f"Same parameters and random_state for both; {args.seeds} seeds; wall-clock time per "
-        f"epoch (median); scikit-learn {sklearn.__version__}; {os.cpu_count()} cores; load "
-        f"average {load_before[0]:.2f} before, {load_after[0]:.2f} after.",
+        f"epoch (median, min-max over seeds); {cpu_model()}, {os.cpu_count()} cores; "
+        f"scikit-learn {sklearn.__version__}; load average {load_before[0]:.2f} before, "
+        f"{load_after[0]:.2f} after.  threads 1: threadpoolctl limits both libraries to one "
+        "thread; all: their defaults (scikit-learn's BLAS threads, cyprop's n_threads=None).",
         "",
-        "| setting | epochs | cyprop accuracy | scikit-learn accuracy | cyprop epoch | "
+        "| threads | setting | epochs | cyprop accuracy | scikit-learn accuracy | cyprop epoch | "
         "scikit-learn epoch | speed-up |",
-        "| --- | ---: | ---: | ---: | ---: | ---: | ---: |",
+        "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |",
     ]
+
+    def span(m):
+        return (f"{1e3 * m['epoch_seconds_median']:.2f} ms "
+                f"({1e3 * m['epoch_seconds_min']:.2f}-{1e3 * m['epoch_seconds_max']:.2f})")
+
     for r in rows:
         c, s = r["cyprop"], r["sklearn"]
-        lines.append(f"| {r['setting']} | {r['epochs']} | "
+        lines.append(f"| {r['threads']} | {r['setting']} | {r['epochs']} | "
                      f"{c['accuracy_mean']:.3f} ± {c['accuracy_std']:.3f} | "
                      f"{s['accuracy_mean']:.3f} ± {s['accuracy_std']:.3f} | "
-                     f"{1e3 * c['epoch_seconds_median']:.1f} ms | "
-                     f"{1e3 * s['epoch_seconds_median']:.1f} ms | {r['speedup']:.1f}x |")
+                     f"{span(c)} | {span(s)} | {r['speedup']:.1f}x |")
     (RESULTS / "sklearn.md").write_text("\n".join(lines) + "\n")
     print("\n".join(lines))
 
