@@ -78,6 +78,37 @@ static inline double CYP_FN(cyp_squared_error_weighted)(const T *CYP_RESTRICT a,
     }
     return 0.5 * total;
 }
+/* The AVX-512 build's long-row dot (cyp_dot and cyp_deferred_dot_opt, which
+ * must sum alike): every product goes into one of CYP_DOT_LANES(T) partial
+ * sums (the tail's too), which are then added as a halving tree, upper half
+ * onto lower half (zmm, ymm, xmm, scalars).  The other builds add their
+ * partial sums and the tail with `omp simd reduction`, which GCC compiles
+ * for AVX-512 as a serial chain of 16 scalar adds through the stack per
+ * row: measured, that made the AVX-512 build 1.5x slower than the AVX2 one
+ * on 64-wide float rows (digits).  The baseline and AVX2 builds keep the
+ * order they were checked with. */
+#if defined(__AVX512F__)
+#define CYP_TREE_DOT 1
+#else
+#define CYP_TREE_DOT 0
+#endif
+#if CYP_TREE_DOT
+#define CYP_HALVE_(acc, h)                                                     \
+    CYP_OMP_SIMD                                                               \
+    for (int k = 0; k < (h); k++) (acc)[k] += (acc)[k + (h)];
+static inline T CYP_FN(cyp_sum_lanes)(T *CYP_RESTRICT acc)
+{
+    /* constant trip counts, so that each step is one vector add */
+    if (CYP_DOT_LANES(T) >= 32) { CYP_HALVE_(acc, 16) }
+    CYP_HALVE_(acc, 8)
+    CYP_HALVE_(acc, 4)
+    CYP_HALVE_(acc, 2)
+    CYP_HALVE_(acc, 1)
+    return acc[0];
+}
+#undef CYP_HALVE_
+#endif
+
 /* sum_i w[i] * a[i] */
 static inline T CYP_FN(cyp_dot)(const T *CYP_RESTRICT w, const T *CYP_RESTRICT a,
                               Py_ssize_t n)
@@ -99,6 +130,19 @@ static inline T CYP_FN(cyp_dot)(const T *CYP_RESTRICT w, const T *CYP_RESTRICT a
         return ((acc[0] + acc[4]) + (acc[1] + acc[5])) + ((acc[2] + acc[6]) + (acc[3] + acc[7]));
     }
     Py_ssize_t i = 0;
+#if CYP_TREE_DOT
+    {
+        T acc[CYP_DOT_LANES(T)] = {0};
+        for (; i + CYP_DOT_LANES(T) <= n; i += CYP_DOT_LANES(T)) {
+            CYP_OMP_SIMD
+            for (Py_ssize_t k = 0; k < CYP_DOT_LANES(T); k++)
+                acc[k] += w[i + k] * a[i + k];
+        }
+        for (Py_ssize_t k = 0; k < n - i; k++) acc[k] += w[i + k] * a[i + k];
+        (void)s;
+        return CYP_FN(cyp_sum_lanes)(acc);
+    }
+#endif
     if (n >= CYP_DOT_LANES(T)) {
         /* long rows: four vectors of independent partial sums, so the
          * additions are not one serial chain; one vector sum at the end */
@@ -254,6 +298,24 @@ CYP_ALWAYS_INLINE T CYP_FN(cyp_deferred_dot_opt)(int opt, T *CYP_RESTRICT w,
     }
     T s = 0;
     Py_ssize_t i = 0;
+#if CYP_TREE_DOT
+    {
+        T acc[CYP_DOT_LANES(T)] = {0};
+        for (; i + CYP_DOT_LANES(T) <= n; i += CYP_DOT_LANES(T)) {
+            CYP_OMP_SIMD
+            for (Py_ssize_t k = 0; k < CYP_DOT_LANES(T); k++) {
+                CYP_FN(cyp_rule)(opt, w, v, i + k, step, a_old[i + k], h);
+                acc[k] += w[i + k] * x[i + k];
+            }
+        }
+        CYP_OMP_SIMD
+        for (Py_ssize_t k = i; k < n; k++)
+            CYP_FN(cyp_rule)(opt, w, v, k, step, a_old[k], h);
+        for (Py_ssize_t k = 0; k < n - i; k++) acc[k] += w[i + k] * x[i + k];
+        (void)s;
+        return CYP_FN(cyp_sum_lanes)(acc);
+    }
+#endif
     if (n >= CYP_DOT_LANES(T)) {
         T acc[CYP_DOT_LANES(T)] = {0};
         for (; i + CYP_DOT_LANES(T) <= n; i += CYP_DOT_LANES(T)) {
