@@ -307,13 +307,43 @@ def test_schedule_argument_checks():
     np.testing.assert_array_equal(net.parameters, before)
 
 
+def test_auto_on_the_avx512_build_blocks_only_on_threads_or_past_the_caches():
+    def auto(sizes, itemsize=8, threads=1, simd="avx512"):
+        return _blocked.resolve_schedule("auto", None, sizes, "online", itemsize=itemsize,
+                                         threads=lambda block: threads, simd=simd)
+    k = _blocked.DEFAULT_BLOCK_SIZE
+    assert auto((784, 128, 10)) == 0                        # 0.8 MB: sequential is faster
+    assert auto((784, 128, 10), itemsize=4) == 0
+    assert auto((784, 128, 10), threads=2) == k             # two threads: blocked
+    assert auto((3072, 256, 10)) == k                       # 6.3 MB
+    assert auto((3072, 256, 10), itemsize=4) == 0           # 3.1 MB
+    assert auto((784, 128, 10), simd="avx2") == k           # other builds: the size rule
+    assert auto((784, 128, 10), simd="baseline") == k
+    assert auto((64, 32, 10), threads=2) == 0
+    # through fit: the schedule it ran is in the kernel call (blocked: a block argument)
+    rng = np.random.default_rng(0)
+    X = rng.random((64, 300)); Y = np.eye(4)[rng.integers(0, 4, 64)]
+    for n_threads in (1, 2):
+        a = cyprop.Network([300, 64, 4], seed=0)
+        b = a.copy()
+        a.fit(X, Y, epochs=1, shuffle=False, n_threads=n_threads)
+        want = "sequential" if (cyprop._kernels.simd == "avx512" and n_threads == 1) \
+            else "blocked"
+        other = {"sequential": "blocked", "blocked": "sequential"}[want]
+        c = b.copy()
+        b.fit(X, Y, epochs=1, shuffle=False, n_threads=n_threads, online_schedule=want)
+        c.fit(X, Y, epochs=1, shuffle=False, n_threads=n_threads, online_schedule=other)
+        np.testing.assert_array_equal(a.parameters, b.parameters)
+        assert not np.array_equal(a.parameters, c.parameters)   # (the test can tell them apart)
+
+
 def test_auto_is_sequential_for_small_networks_and_blocked_for_wide_ones():
     assert _blocked.resolve_schedule("auto", None, (64, 32, 10), "online") == 0
     assert _blocked.resolve_schedule("auto", None, (2, 3, 1), "online") == 0
     assert _blocked.resolve_schedule("auto", None, (784, 128, 10), "batch") == 0
-    assert _blocked.resolve_schedule("auto", None, (784, 128, 10), "online") \
+    assert _blocked.resolve_schedule("auto", None, (784, 128, 10), "online", simd="avx2") \
         == _blocked.DEFAULT_BLOCK_SIZE
-    assert _blocked.resolve_schedule("auto", 16, (784, 128, 10), "online") == 16
+    assert _blocked.resolve_schedule("auto", 16, (784, 128, 10), "online", simd="avx2") == 16
     # small networks under "auto" are bit-identical to "sequential"
     net, X, Y = problem([64, 32, 10], n=40)
     a, b = net.copy(), net.copy()

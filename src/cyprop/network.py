@@ -512,7 +512,10 @@ class Network:
             1e-6 in float32).  It needs SciPy.  "auto" takes "blocked" for a
             wide first layer (at least 256 inputs and 64 units) when SciPy is
             installed and the optimizer is plain SGD or classical momentum,
-            "sequential" otherwise.
+            "sequential" otherwise; on the AVX-512 build only when the fit
+            runs on more than one thread (``n_threads``) or the first
+            layer's weights exceed 4 MiB (there the sequential kernel is the
+            faster one: ``cyprop._blocked.AUTO_AVX512_MIN_BYTES``).
         block_size : int, optional
             Samples per block of the blocked schedule (default 32).
         l2 : float >= 0, default 0
@@ -664,12 +667,16 @@ class Network:
             if mode == "batch":
                 batch = X.shape[0]
         n = X.shape[0]
+        def block_threads(block):
+            return resolve_n_threads(n_threads, batch, self._params.size,
+                                     block * self.layer_sizes[0] * self.layer_sizes[1])
+
         samples_per_block = resolve_schedule(online_schedule, block_size, self.layer_sizes, mode,
                                              nesterov and mu > 0, l2=l2 > 0,
                                              adam=adam is not None,
-                                             weighted=sample_weight is not None)
-        n_threads = resolve_n_threads(n_threads, batch, self._params.size,
-                                      samples_per_block * self.layer_sizes[0] * self.layer_sizes[1])
+                                             weighted=sample_weight is not None,
+                                             itemsize=self.dtype.itemsize, threads=block_threads)
+        n_threads = block_threads(samples_per_block)
         if rprop is not None:
             velocity = self._rprop_state(warm_start, rprop[4])
         else:
