@@ -307,11 +307,16 @@ def test_schedule_argument_checks():
     np.testing.assert_array_equal(net.parameters, before)
 
 
-def test_auto_on_the_avx512_build_blocks_only_on_threads_or_past_the_caches():
+def test_auto_on_the_avx512_build_blocks_only_on_threads_or_past_the_caches(monkeypatch):
     def auto(sizes, itemsize=8, threads=1, simd="avx512"):
         return _blocked.resolve_schedule("auto", None, sizes, "online", itemsize=itemsize,
                                          threads=lambda block: threads, simd=simd)
     k = _blocked.DEFAULT_BLOCK_SIZE
+    core = _blocked.blas_core()
+    assert core is None or isinstance(core, str) and core
+    monkeypatch.setattr(_blocked, "_blas_core", ["SkylakeX"])   # a BLAS with AVX-512 GEMM
+    assert auto((784, 128, 10)) == k
+    monkeypatch.setattr(_blocked, "_blas_core", ["Haswell"])    # SciPy's OpenBLAS on Zen 5
     assert auto((784, 128, 10)) == 0                        # 0.8 MB: sequential is faster
     assert auto((784, 128, 10), itemsize=4) == 0
     assert auto((784, 128, 10), threads=2) == k             # two threads: blocked
@@ -320,14 +325,16 @@ def test_auto_on_the_avx512_build_blocks_only_on_threads_or_past_the_caches():
     assert auto((784, 128, 10), simd="avx2") == k           # other builds: the size rule
     assert auto((784, 128, 10), simd="baseline") == k
     assert auto((64, 32, 10), threads=2) == 0
-    # through fit: the schedule it ran is in the kernel call (blocked: a block argument)
+    # through fit, with this process's BLAS
+    monkeypatch.setattr(_blocked, "_blas_core", [core])
     rng = np.random.default_rng(0)
     X = rng.random((64, 300)); Y = np.eye(4)[rng.integers(0, 4, 64)]
     for n_threads in (1, 2):
         a = cyprop.Network([300, 64, 4], seed=0)
         b = a.copy()
         a.fit(X, Y, epochs=1, shuffle=False, n_threads=n_threads)
-        want = "sequential" if (cyprop._kernels.simd == "avx512" and n_threads == 1) \
+        want = "sequential" if (cyprop._kernels.simd == "avx512" and n_threads == 1
+                                and (core or "").lower() not in _blocked.AVX512_BLAS_CORES) \
             else "blocked"
         other = {"sequential": "blocked", "blocked": "sequential"}[want]
         c = b.copy()

@@ -35,13 +35,52 @@ AUTO_MIN_INPUTS = 256
 AUTO_MIN_UNITS = 64
 
 # On the AVX-512 build the sequential kernel's one pass over W0 per sample is
-# fast enough that the blocked schedule pays only on more than one thread, or
-# once W0 is too big for the core's own caches (measured on an AMD EPYC,
-# family 26 / Zen 5, one thread, 10,000 samples: 784-128-10 sequential 86 ms
-# vs blocked 96 ms in float64, 48 vs 58 ms in float32; 3072-256-10 float32
-# (3.1 MB) 312 vs 348 ms; 3072-256-10 float64 (6.3 MB) 1,330 vs 595 ms;
-# 784-128-10 on two threads: blocked 63 ms).
+# fast enough that the blocked schedule pays only on more than one thread, once
+# W0 is too big for the core's own caches, or when the BLAS runs AVX-512
+# kernels itself (measured on an AMD EPYC, family 26 / Zen 5, one thread,
+# 10,000 samples; SciPy's OpenBLAS takes its Haswell kernels there: 784-128-10
+# sequential 86 ms vs blocked 96 ms in float64, 48 vs 58 ms in float32;
+# 3072-256-10 float32 (3.1 MB) 312 vs 348 ms; 3072-256-10 float64 (6.3 MB)
+# 1,330 vs 595 ms; 784-128-10 on two threads: blocked 63 ms; with
+# OPENBLAS_CORETYPE=SkylakeX, blocked 71 ms (float64) and 41 ms (float32)).
 AUTO_AVX512_MIN_BYTES = 4 << 20
+AVX512_BLAS_CORES = {"skylakex", "cooperlake", "sapphirerapids"}
+"""OpenBLAS core names whose GEMM kernels use AVX-512."""
+
+_blas_core = []
+
+
+def blas_core():
+    """The core name of SciPy's OpenBLAS (e.g. "Haswell", "SkylakeX"): which
+    kernels its GEMM runs; None when it cannot be asked (not OpenBLAS, or not
+    Linux, or SciPy missing).  Asked once per process."""
+    if not _blas_core:
+        _blas_core.append(_ask_blas_core())
+    return _blas_core[0]
+
+
+def _ask_blas_core():
+    import ctypes
+
+    try:
+        import scipy.linalg.cython_blas  # noqa: F401  (loads the library)
+        with open("/proc/self/maps") as maps:
+            paths = {line.split()[-1] for line in maps if "openblas" in line and "/" in line}
+    except (ImportError, OSError):
+        return None
+    # SciPy's own copy first (a wheel's scipy.libs/), then any other (a shared one)
+    for path in sorted(paths, key=lambda p: ("scipy" not in p, p)):
+        try:
+            lib = ctypes.CDLL(path)
+        except OSError:
+            continue
+        for name in ("scipy_openblas_get_corename", "openblas_get_corename"):
+            get = getattr(lib, name, None)
+            if get is not None:
+                get.restype = ctypes.c_char_p
+                core = get()
+                return core.decode("ascii", "replace").strip() if core else None
+    return None
 
 
 def blas_available():
@@ -151,6 +190,7 @@ def resolve_schedule(schedule, block_size, layer_sizes, mode, nesterov=False, l2
     if simd is None:
         from ._kernels import simd
     if simd == "avx512" and threads(k) <= 1 \
-            and layer_sizes[0] * layer_sizes[1] * itemsize < AUTO_AVX512_MIN_BYTES:
+            and layer_sizes[0] * layer_sizes[1] * itemsize < AUTO_AVX512_MIN_BYTES \
+            and (blas_core() or "").lower() not in AVX512_BLAS_CORES:
         return 0
     return k if blas_available() else 0

@@ -513,9 +513,10 @@ class Network:
             wide first layer (at least 256 inputs and 64 units) when SciPy is
             installed and the optimizer is plain SGD or classical momentum,
             "sequential" otherwise; on the AVX-512 build only when the fit
-            runs on more than one thread (``n_threads``) or the first
-            layer's weights exceed 4 MiB (there the sequential kernel is the
-            faster one: ``cyprop._blocked.AUTO_AVX512_MIN_BYTES``).
+            runs on more than one thread (``n_threads``), the first layer's
+            weights exceed 4 MiB, or SciPy's OpenBLAS runs AVX-512 GEMM
+            kernels (otherwise the sequential kernel is the faster one
+            there: ``cyprop._blocked``).
         block_size : int, optional
             Samples per block of the blocked schedule (default 32).
         l2 : float >= 0, default 0
