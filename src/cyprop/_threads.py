@@ -36,11 +36,15 @@ __all__ = ["MAX_THREADS", "MIN_SPLIT_WORK", "available_threads", "openmp_threads
 MAX_THREADS = 1024
 """The largest ``n_threads`` accepted."""
 
-MIN_SPLIT_WORK = 100_000
+MIN_SPLIT_WORK = 400_000
 """``n_threads=None`` splits a batch only when ``batch_size * n_params`` (the
-multiply-adds of one pass over the batch) is at least this.  Measured on an
-AMD EPYC (2 cores): starting the threads and adding a second gradient buffer
-costs about as much as 20,000-50,000 multiply-adds of the batch loop."""
+multiply-adds of one pass over the batch) is at least this.  Measured with
+``bench/threads.py --tables threshold`` on an AMD EPYC (family 26, Zen 5,
+AVX-512, 2 cores) with the tiled batch kernels: two threads break even at
+about 150,000 (64-32-10) to 450,000 (64-128-10) multiply-adds per batch and
+are slower below (0.4-0.8x at 38,000-308,000); 1.1-1.2x at 600,000, 1.6-1.75x
+from 1.2 million on.  (With the older, slower batch loop on an AVX2 EPYC the
+break-even was about 50,000.)"""
 
 
 def openmp_threads():
