@@ -564,7 +564,29 @@ CYP_NO_CONTRACT void CYP_FN(cyp_block8_grad)(T *CYP_RESTRICT G, const T *CYP_RES
     CYP_NO_CONTRACT_BODY
     const T *a0 = aT, *a1 = a0 + n_in, *a2 = a1 + n_in, *a3 = a2 + n_in;
     const T *a4 = a3 + n_in, *a5 = a4 + n_in, *a6 = a5 + n_in, *a7 = a6 + n_in;
-    for (Py_ssize_t j = 0; j < n_out; j++) {
+    Py_ssize_t j = 0;
+    for (; j + 2 <= n_out; j += 2) {   /* two rows per pass: each a[i] loaded once */
+        const T *dj = d + j * 8, *dk = dj + 8;
+        T d0 = dj[0], d1 = dj[1], d2 = dj[2], d3 = dj[3];
+        T d4 = dj[4], d5 = dj[5], d6 = dj[6], d7 = dj[7];
+        T e0 = dk[0], e1 = dk[1], e2 = dk[2], e3 = dk[3];
+        T e4 = dk[4], e5 = dk[5], e6 = dk[6], e7 = dk[7];
+        T *g = G + j * n_in, *h = g + n_in;
+        CYP_OMP_SIMD
+        for (Py_ssize_t i = 0; i < n_in; i++) {
+            T x0 = a0[i], x1 = a1[i], x2 = a2[i], x3 = a3[i];
+            T x4 = a4[i], x5 = a5[i], x6 = a6[i], x7 = a7[i];
+            T p0 = d0 * x0, p1 = d1 * x1, p2 = d2 * x2, p3 = d3 * x3;
+            T p4 = d4 * x4, p5 = d5 * x5, p6 = d6 * x6, p7 = d7 * x7;
+            T q0 = e0 * x0, q1 = e1 * x1, q2 = e2 * x2, q3 = e3 * x3;
+            T q4 = e4 * x4, q5 = e5 * x5, q6 = e6 * x6, q7 = e7 * x7;
+            T sp = ((p0 + p4) + (p1 + p5)) + ((p2 + p6) + (p3 + p7));
+            T sq = ((q0 + q4) + (q1 + q5)) + ((q2 + q6) + (q3 + q7));
+            g[i] += sp;
+            h[i] += sq;
+        }
+    }
+    for (; j < n_out; j++) {
         const T *dj = d + j * 8;
         T d0 = dj[0], d1 = dj[1], d2 = dj[2], d3 = dj[3];
         T d4 = dj[4], d5 = dj[5], d6 = dj[6], d7 = dj[7];
