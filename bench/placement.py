@@ -133,17 +133,23 @@ class Placement:
 
 def run_task(task, n_placements, repeat, log):
     runs, reference = [], None
-    keep = []
-    for i in range(n_placements):
-        p = Placement(task, i)
-        best = min(p.fit(task) for _ in range(repeat))
+    # every placement's buffers stay alive (the next lands elsewhere); the fits
+    # go round-robin, one per placement per round, so that a drift of the
+    # machine's speed during the run spreads over all placements instead of
+    # passing for an effect of the addresses
+    placements = [Placement(task, i) for i in range(n_placements)]
+    seconds = [[] for _ in placements]
+    for _ in range(repeat):
+        for i, p in enumerate(placements):
+            seconds[i].append(p.fit(task))
+    for i, p in enumerate(placements):
+        best = min(seconds[i])
         if reference is None:
             reference = p.net.parameters.copy()
         same = bool(np.array_equal(p.net.parameters, reference))
         runs.append(dict(p.where, seconds=best, same_weights=same))
         log(f"  {task['name']:22} placement {i:2}: {best * 1e3:9.2f} ms  "
             + " ".join(f"{k[:-8]}={v}" for k, v in p.where.items() if k.endswith("_mod4096")))
-        keep.append(p)   # keep every placement's buffers alive: the next lands elsewhere
     times = [r["seconds"] for r in runs]
     return {"task": task["name"], "sizes": task["sizes"], "dtype": task["dtype"],
             "mode": task["mode"], "schedule": task["schedule"], "epochs": task["epochs"],
@@ -166,7 +172,8 @@ def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--tasks", nargs="*", help="task names (default: all)")
     ap.add_argument("--placements", type=int, default=12, help="placements per task (12)")
-    ap.add_argument("--repeat", type=int, default=3, help="fits per placement, min kept (3)")
+    ap.add_argument("--repeat", type=int, default=5,
+                    help="rounds: fits per placement, round-robin, min kept (5)")
     ap.add_argument("--quick", action="store_true", help="smaller problems (a smoke run)")
     ap.add_argument("--out", default=str(pathlib.Path(__file__).parent / "results"),
                     help="directory of the JSON (bench/results)")
