@@ -462,86 +462,74 @@ static inline void CYP_FN(cyp_axpy)(T *CYP_RESTRICT y, const T *CYP_RESTRICT x,
  * registers and each loaded vector serves several rows. */
 #define CYP_TILE 4
 
+/* out[r][s] = (sum_k in[k][s] * M[r * rs + k * ks], k ascending from 0)
+ * (+ bias[r] when bias is not NULL), for r < n_out, k < n_k: the forward
+ * sums (M = W, rs = n_in, ks = 1) and W^T delta (M = W, rs = 1, ks = n_in)
+ * in one loop nest, CYP_TILE output rows per pass. */
+static inline void CYP_FN(cyp_block8_combine)(const T *CYP_RESTRICT M, Py_ssize_t rs,
+        Py_ssize_t ks, const T *CYP_RESTRICT in, const T *CYP_RESTRICT bias,
+        T *CYP_RESTRICT out, Py_ssize_t n_k, Py_ssize_t n_out)
+{
+    Py_ssize_t r = 0;
+    for (; r + CYP_TILE <= n_out; r += CYP_TILE) {
+        const T *m0 = M + r * rs, *m1 = m0 + rs, *m2 = m1 + rs, *m3 = m2 + rs;
+        T o0[8] = {0}, o1[8] = {0}, o2[8] = {0}, o3[8] = {0};
+        for (Py_ssize_t k = 0; k < n_k; k++) {
+            const T *ik = in + k * 8;
+            T u0 = m0[k * ks], u1 = m1[k * ks], u2 = m2[k * ks], u3 = m3[k * ks];
+            CYP_OMP_SIMD
+            for (int s = 0; s < 8; s++) {
+                o0[s] += ik[s] * u0;
+                o1[s] += ik[s] * u1;
+                o2[s] += ik[s] * u2;
+                o3[s] += ik[s] * u3;
+            }
+        }
+        T *orow = out + r * 8;
+        if (bias) {
+            CYP_OMP_SIMD
+            for (int s = 0; s < 8; s++) {
+                orow[s] = o0[s] + bias[r];
+                orow[8 + s] = o1[s] + bias[r + 1];
+                orow[16 + s] = o2[s] + bias[r + 2];
+                orow[24 + s] = o3[s] + bias[r + 3];
+            }
+        } else {
+            CYP_OMP_SIMD
+            for (int s = 0; s < 8; s++) {
+                orow[s] = o0[s];
+                orow[8 + s] = o1[s];
+                orow[16 + s] = o2[s];
+                orow[24 + s] = o3[s];
+            }
+        }
+    }
+    for (; r < n_out; r++) {
+        const T *mr = M + r * rs;
+        T o[8] = {0};
+        for (Py_ssize_t k = 0; k < n_k; k++) {
+            const T *ik = in + k * 8;
+            T u = mr[k * ks];
+            CYP_OMP_SIMD
+            for (int s = 0; s < 8; s++) o[s] += ik[s] * u;
+        }
+        CYP_OMP_SIMD
+        for (int s = 0; s < 8; s++) out[r * 8 + s] = bias ? o[s] + bias[r] : o[s];
+    }
+}
+
 /* z[j][s] = (sum_i a[i][s] * W[j][i], i ascending from 0) + b[j]. */
 static inline void CYP_FN(cyp_block8_forward)(const T *CYP_RESTRICT W, const T *CYP_RESTRICT b,
         const T *CYP_RESTRICT a, T *CYP_RESTRICT z, Py_ssize_t n_in, Py_ssize_t n_out)
 {
-    Py_ssize_t j = 0;
-    for (; j + CYP_TILE <= n_out; j += CYP_TILE) {
-        const T *w0 = W + j * n_in, *w1 = w0 + n_in, *w2 = w1 + n_in, *w3 = w2 + n_in;
-        T z0[8] = {0}, z1[8] = {0}, z2[8] = {0}, z3[8] = {0};
-        for (Py_ssize_t i = 0; i < n_in; i++) {
-            const T *ai = a + i * 8;
-            T u0 = w0[i], u1 = w1[i], u2 = w2[i], u3 = w3[i];
-            CYP_OMP_SIMD
-            for (int s = 0; s < 8; s++) {
-                z0[s] += ai[s] * u0;
-                z1[s] += ai[s] * u1;
-                z2[s] += ai[s] * u2;
-                z3[s] += ai[s] * u3;
-            }
-        }
-        T *zj = z + j * 8;
-        CYP_OMP_SIMD
-        for (int s = 0; s < 8; s++) {
-            zj[s] = z0[s] + b[j];
-            zj[8 + s] = z1[s] + b[j + 1];
-            zj[16 + s] = z2[s] + b[j + 2];
-            zj[24 + s] = z3[s] + b[j + 3];
-        }
-    }
-    for (; j < n_out; j++) {
-        const T *wj = W + j * n_in;
-        T zr[8] = {0};
-        for (Py_ssize_t i = 0; i < n_in; i++) {
-            const T *ai = a + i * 8;
-            T u = wj[i];
-            CYP_OMP_SIMD
-            for (int s = 0; s < 8; s++) zr[s] += ai[s] * u;
-        }
-        CYP_OMP_SIMD
-        for (int s = 0; s < 8; s++) z[j * 8 + s] = zr[s] + b[j];
-    }
+    CYP_FN(cyp_block8_combine)(W, n_in, 1, a, b, z, n_in, n_out);
 }
 
 /* back[i][s] = sum_j d[j][s] * W[j][i], j ascending from 0 (W^T delta). */
 static inline void CYP_FN(cyp_block8_back)(const T *CYP_RESTRICT W, const T *CYP_RESTRICT d,
         T *CYP_RESTRICT back, Py_ssize_t n_in, Py_ssize_t n_out)
 {
-    Py_ssize_t i = 0;
-    for (; i + CYP_TILE <= n_in; i += CYP_TILE) {
-        T g0[8] = {0}, g1[8] = {0}, g2[8] = {0}, g3[8] = {0};
-        for (Py_ssize_t j = 0; j < n_out; j++) {
-            const T *dj = d + j * 8, *wj = W + j * n_in + i;
-            T u0 = wj[0], u1 = wj[1], u2 = wj[2], u3 = wj[3];
-            CYP_OMP_SIMD
-            for (int s = 0; s < 8; s++) {
-                g0[s] += dj[s] * u0;
-                g1[s] += dj[s] * u1;
-                g2[s] += dj[s] * u2;
-                g3[s] += dj[s] * u3;
-            }
-        }
-        T *bi = back + i * 8;
-        CYP_OMP_SIMD
-        for (int s = 0; s < 8; s++) {
-            bi[s] = g0[s];
-            bi[8 + s] = g1[s];
-            bi[16 + s] = g2[s];
-            bi[24 + s] = g3[s];
-        }
-    }
-    for (; i < n_in; i++) {
-        T gr[8] = {0};
-        for (Py_ssize_t j = 0; j < n_out; j++) {
-            const T *dj = d + j * 8;
-            T u = W[j * n_in + i];
-            CYP_OMP_SIMD
-            for (int s = 0; s < 8; s++) gr[s] += dj[s] * u;
-        }
-        CYP_OMP_SIMD
-        for (int s = 0; s < 8; s++) back[i * 8 + s] = gr[s];
-    }
+    CYP_FN(cyp_block8_combine)(W, 1, n_in, d, NULL, back, n_out, n_in);
 }
 
 /* aT[s][i] = a[i][s]: a block's activations one sample per row. */
