@@ -56,6 +56,10 @@ def measure(module, X_train, X_test, y_train, y_test, params, epochs, seeds):
     accuracy, seconds = [], []
     for seed in range(seeds):
         clf = make(module, params, epochs, seed)
+        # let the other library's (or the last score's) BLAS threads stop
+        # spinning first: on 2 cores they take the cores from the next fit's
+        # threads (see bench/threads.py, QUIET_SECONDS)
+        time.sleep(0.5)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", ConvergenceWarning)
             started = time.perf_counter()

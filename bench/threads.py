@@ -70,7 +70,18 @@ BLOCK = 32
 
 
 
+QUIET_SECONDS = 0.5
+"""Pause before a timing: OpenBLAS's worker threads keep spinning for a while
+after its last multi-threaded call (a 2-thread GEMM of the rows above), and
+on a 2-core machine they take the cores from cyprop's OpenMP threads.
+Measured here: a 2-thread mini-batch fit right after a 2-thread NumPy matmul
+lost all its speed-up (12.5 -> 17.1 ms, 1 thread 17.4 ms); 0.5 s later it
+was back (12.9 ms); before this pause the threshold table below read 0.41x
+where a clean run reads 0.93x."""
+
+
 def best_time(run, reps):
+    time.sleep(QUIET_SECONDS)
     run()   # warm: first-call costs (SciPy's BLAS loading, page faults) are not timed
     times = []
     for _ in range(reps):

@@ -36,15 +36,16 @@ __all__ = ["MAX_THREADS", "MIN_SPLIT_WORK", "available_threads", "openmp_threads
 MAX_THREADS = 1024
 """The largest ``n_threads`` accepted."""
 
-MIN_SPLIT_WORK = 400_000
+MIN_SPLIT_WORK = 100_000
 """``n_threads=None`` splits a batch only when ``batch_size * n_params`` (the
 multiply-adds of one pass over the batch) is at least this.  Measured with
 ``bench/threads.py --tables threshold`` on an AMD EPYC (family 26, Zen 5,
 AVX-512, 2 cores) with the tiled batch kernels: two threads break even at
-about 150,000 (64-32-10) to 450,000 (64-128-10) multiply-adds per batch and
-are slower below (0.4-0.8x at 38,000-308,000); 1.1-1.2x at 600,000, 1.6-1.75x
-from 1.2 million on.  (With the older, slower batch loop on an AVX2 EPYC the
-break-even was about 50,000.)"""
+about 50,000 multiply-adds per batch (64-32-10: 0.93x at 38,560, 1.23x at
+77,120, 1.44x at 154,240; 64-128-10: 1.17x at 153,760), and an AVX2 EPYC
+gave about the same with the older batch loop.  (Right after a
+multi-threaded OpenBLAS call, whose threads keep spinning for a while, the
+split can lose instead: see the README.)"""
 
 
 def openmp_threads():
