@@ -98,6 +98,30 @@ def test_fit_random_networks_match_reference(config, mode, momentum, shuffle, ba
         assert_close(net.biases[l], eB[l], 1e-11, f"biases[{l}]")
 
 
+@settings(max_examples=examples(20), deadline=None)
+@given(st.lists(st.integers(1, 23), min_size=2, max_size=4), st.sampled_from(["batch", "minibatch"]),
+       st.integers(1, 2), st.integers(8, 40), st.integers(0, 2**32 - 1),
+       st.sampled_from(["sigmoid", "tanh", "relu", "leaky_relu", "rbf", "identity"]))
+def test_batch_blocks_on_wider_networks_match_reference(widths, mode, n_threads, n, seed, hidden):
+    # the batch kernels' tiled loops (cyp_block8_*: four output rows and two
+    # gradient rows per pass, then the rows left over) on layer widths that
+    # hit every tail, with full and partial lane blocks, on one and two threads
+    sizes = widths + [3]
+    net, X, Y = make_problem(seed, sizes, hidden, "softmax", "cross_entropy", n,
+                             labels=True)
+    W, B = params_of(net)
+    bs = 9 if mode == "minibatch" else None
+    history = net.fit(X, Y, epochs=2, learning_rate=0.05, mode=mode, batch_size=bs,
+                      shuffle=True, seed=seed % 1000, n_threads=n_threads)
+    eW, eB, eloss = ref.fit(W, B, X, Y, hidden, "softmax", "cross_entropy", epochs=2,
+                            learning_rate=0.05, mode=mode, batch_size=bs, shuffle=True,
+                            seed=seed % 1000)
+    assert_close(history.loss, eloss, 1e-11, "History.loss")
+    for l in range(len(sizes) - 1):
+        assert_close(net.weights[l], eW[l], 1e-11, f"weights[{l}]")
+        assert_close(net.biases[l], eB[l], 1e-11, f"biases[{l}]")
+
+
 @pytest.mark.parametrize("mode", MODES)
 def test_fit_float32_agrees_with_float64(mode):
     net64, X, Y = fit_problem(hidden="sigmoid", output="softmax", sizes=(4, 6, 3), n=16)
