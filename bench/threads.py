@@ -68,8 +68,6 @@ from cyprop.bench.tasks import synthetic_classification
 C_SOURCE = Path(cbuild.C_DIR) / "blocked_openblas.c"
 BLOCK = 32
 
-
-
 QUIET_SECONDS = 0.5
 """Pause before a timing: OpenBLAS's worker threads keep spinning for a while
 after its last multi-threaded call (a 2-thread GEMM of the rows above), and

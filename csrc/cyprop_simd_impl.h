@@ -130,6 +130,21 @@ static inline T CYP_FN(cyp_exp_shifted)(const T *CYP_RESTRICT z, T *CYP_RESTRICT
 #endif
 }
 
+/* acc[k] += w[i + k] * a[i + k] over the whole chunks of CYP_DOT_LANES(T)
+ * values from i = 0; returns where they end (cyp_dot's long-row loop, in
+ * every build). */
+CYP_ALWAYS_INLINE Py_ssize_t CYP_FN(cyp_dot_chunks)(const T *CYP_RESTRICT w,
+        const T *CYP_RESTRICT a, Py_ssize_t n, T *CYP_RESTRICT acc)
+{
+    Py_ssize_t i = 0;
+    for (; i + CYP_DOT_LANES(T) <= n; i += CYP_DOT_LANES(T)) {
+        CYP_OMP_SIMD
+        for (Py_ssize_t k = 0; k < CYP_DOT_LANES(T); k++)
+            acc[k] += w[i + k] * a[i + k];
+    }
+    return i;
+}
+
 /* sum_i w[i] * a[i] */
 static inline T CYP_FN(cyp_dot)(const T *CYP_RESTRICT w, const T *CYP_RESTRICT a,
                               Py_ssize_t n)
@@ -154,11 +169,7 @@ static inline T CYP_FN(cyp_dot)(const T *CYP_RESTRICT w, const T *CYP_RESTRICT a
 #if CYP_TREE_DOT
     {
         T acc[CYP_DOT_LANES(T)] = {0};
-        for (; i + CYP_DOT_LANES(T) <= n; i += CYP_DOT_LANES(T)) {
-            CYP_OMP_SIMD
-            for (Py_ssize_t k = 0; k < CYP_DOT_LANES(T); k++)
-                acc[k] += w[i + k] * a[i + k];
-        }
+        i = CYP_FN(cyp_dot_chunks)(w, a, n, acc);
         for (Py_ssize_t k = 0; k < n - i; k++) acc[k] += w[i + k] * a[i + k];
         (void)s;
         return CYP_FN(cyp_sum_lanes)(acc);
@@ -168,11 +179,7 @@ static inline T CYP_FN(cyp_dot)(const T *CYP_RESTRICT w, const T *CYP_RESTRICT a
         /* long rows: four vectors of independent partial sums, so the
          * additions are not one serial chain; one vector sum at the end */
         T acc[CYP_DOT_LANES(T)] = {0};
-        for (; i + CYP_DOT_LANES(T) <= n; i += CYP_DOT_LANES(T)) {
-            CYP_OMP_SIMD
-            for (Py_ssize_t k = 0; k < CYP_DOT_LANES(T); k++)
-                acc[k] += w[i + k] * a[i + k];
-        }
+        i = CYP_FN(cyp_dot_chunks)(w, a, n, acc);
         CYP_OMP_SIMD_SUM(s)
         for (Py_ssize_t k = 0; k < CYP_DOT_LANES(T); k++) s += acc[k];
     }
@@ -271,12 +278,26 @@ CYP_ALWAYS_INLINE void CYP_FN(cyp_rule_l2)(int opt, T *CYP_RESTRICT w, T *CYP_RE
 /* A weight row's online step with the L2 term: back[i] += w[i] * d with the
  * old w (back may be NULL: the first layer), then cyp_rule_l2 with
  * step * a[i]; *sq = sum w[i]^2 of the old row (in double, a vector sum). */
+#if CYP_TREE_DOT
+/* lanes[k % 16] += w[i]^2 (in double) for i0 <= i < n: whole chunks of 16,
+ * then the rest into lanes[0 ..] (cyp_l2_row_step_opt's sum of squares). */
+CYP_ALWAYS_INLINE void CYP_FN(cyp_square_lanes)(double *CYP_RESTRICT lanes,
+        const T *CYP_RESTRICT w, Py_ssize_t i0, Py_ssize_t n)
+{
+    for (; i0 + 16 <= n; i0 += 16) {
+        CYP_OMP_SIMD
+        for (Py_ssize_t k = 0; k < 16; k++) lanes[k] += (double)w[i0 + k] * (double)w[i0 + k];
+    }
+    for (Py_ssize_t k = 0; k < n - i0; k++) lanes[k] += (double)w[i0 + k] * (double)w[i0 + k];
+}
+#endif
+
 CYP_ALWAYS_INLINE void CYP_FN(cyp_l2_row_step_opt)(int opt, T *CYP_RESTRICT w,
         T *CYP_RESTRICT v, T *CYP_RESTRICT back, const T *CYP_RESTRICT a, T d, T step,
         T lam, CYP_FN(cyp_hyper) h, Py_ssize_t n, double *sq)
 {
 #if CYP_TREE_DOT
-    /* AVX-512: the old row's squares summed in 16 lanes and a halving tree
+    /* AVX-512: the old row's squares summed in 16 lanes (cyp_square_lanes) and a halving tree
      * (GCC compiled the fused reduction below, there, as a serial chain of
      * scalar adds through the stack, once per row) */
     double lanes[16] = {0};
@@ -287,12 +308,7 @@ CYP_ALWAYS_INLINE void CYP_FN(cyp_l2_row_step_opt)(int opt, T *CYP_RESTRICT w,
          * loop vectorises better alone (per-sample Adam on digits 64-100-10:
          * 8.4 ms per epoch, fused 10.6-11.1 ms; plain SGD on 784-128-10 is
          * the other way round: fused 26-27 ms, two passes 36.6 ms) */
-        for (; i0 + 16 <= n; i0 += 16) {
-            CYP_OMP_SIMD
-            for (Py_ssize_t k = 0; k < 16; k++)
-                lanes[k] += (double)w[i0 + k] * (double)w[i0 + k];
-        }
-        for (Py_ssize_t k = 0; k < n - i0; k++) lanes[k] += (double)w[i0 + k] * (double)w[i0 + k];
+        CYP_FN(cyp_square_lanes)(lanes, w, 0, n);
         *sq = cyp_sum_lanes_d(lanes);
         if (back) {
             CYP_OMP_SIMD
@@ -325,8 +341,7 @@ CYP_ALWAYS_INLINE void CYP_FN(cyp_l2_row_step_opt)(int opt, T *CYP_RESTRICT w,
             }
         }
     }
-    for (Py_ssize_t k = 0; k < n - i0; k++)   /* the tail: squares of the old row */
-        lanes[k] += (double)w[i0 + k] * (double)w[i0 + k];
+    CYP_FN(cyp_square_lanes)(lanes, w, i0, n);   /* the tail's squares (old row) */
     if (back) {
         CYP_OMP_SIMD
         for (Py_ssize_t i = i0; i < n; i++) back[i] += w[i] * d;
@@ -363,6 +378,25 @@ static inline double CYP_FN(cyp_l2_row_step)(int opt, T *CYP_RESTRICT w, T *CYP_
     return sq;
 }
 
+/* The rule on w[i + k] (step * a_old[i + k]), then acc[k] += w[i + k] *
+ * x[i + k], over the whole chunks of CYP_DOT_LANES(T) values from i = 0;
+ * returns where they end (cyp_deferred_dot_opt's long-row loop, in every
+ * build). */
+CYP_ALWAYS_INLINE Py_ssize_t CYP_FN(cyp_deferred_chunks)(int opt, T *CYP_RESTRICT w,
+        T *CYP_RESTRICT v, const T *CYP_RESTRICT a_old, T step, CYP_FN(cyp_hyper) h,
+        const T *CYP_RESTRICT x, Py_ssize_t n, T *CYP_RESTRICT acc)
+{
+    Py_ssize_t i = 0;
+    for (; i + CYP_DOT_LANES(T) <= n; i += CYP_DOT_LANES(T)) {
+        CYP_OMP_SIMD
+        for (Py_ssize_t k = 0; k < CYP_DOT_LANES(T); k++) {
+            CYP_FN(cyp_rule)(opt, w, v, i + k, step, a_old[i + k], h);
+            acc[k] += w[i + k] * x[i + k];
+        }
+    }
+    return i;
+}
+
 /* The deferred first-layer update (see _sample_step in the kernels): the
  * previous sample's update of one row (step * a_old[k] per weight), then this
  * sample's dot product with the updated row, in one pass over w.  The sum is
@@ -383,13 +417,7 @@ CYP_ALWAYS_INLINE T CYP_FN(cyp_deferred_dot_opt)(int opt, T *CYP_RESTRICT w,
 #if CYP_TREE_DOT
     {
         T acc[CYP_DOT_LANES(T)] = {0};
-        for (; i + CYP_DOT_LANES(T) <= n; i += CYP_DOT_LANES(T)) {
-            CYP_OMP_SIMD
-            for (Py_ssize_t k = 0; k < CYP_DOT_LANES(T); k++) {
-                CYP_FN(cyp_rule)(opt, w, v, i + k, step, a_old[i + k], h);
-                acc[k] += w[i + k] * x[i + k];
-            }
-        }
+        i = CYP_FN(cyp_deferred_chunks)(opt, w, v, a_old, step, h, x, n, acc);
         CYP_OMP_SIMD
         for (Py_ssize_t k = i; k < n; k++)
             CYP_FN(cyp_rule)(opt, w, v, k, step, a_old[k], h);
@@ -400,13 +428,7 @@ CYP_ALWAYS_INLINE T CYP_FN(cyp_deferred_dot_opt)(int opt, T *CYP_RESTRICT w,
 #endif
     if (n >= CYP_DOT_LANES(T)) {
         T acc[CYP_DOT_LANES(T)] = {0};
-        for (; i + CYP_DOT_LANES(T) <= n; i += CYP_DOT_LANES(T)) {
-            CYP_OMP_SIMD
-            for (Py_ssize_t k = 0; k < CYP_DOT_LANES(T); k++) {
-                CYP_FN(cyp_rule)(opt, w, v, i + k, step, a_old[i + k], h);
-                acc[k] += w[i + k] * x[i + k];
-            }
-        }
+        i = CYP_FN(cyp_deferred_chunks)(opt, w, v, a_old, step, h, x, n, acc);
         CYP_OMP_SIMD_SUM(s)
         for (Py_ssize_t k = 0; k < CYP_DOT_LANES(T); k++) s += acc[k];
     }

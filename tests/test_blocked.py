@@ -314,9 +314,9 @@ def test_auto_on_the_avx512_build_blocks_only_on_threads_or_past_the_caches(monk
     k = _blocked.DEFAULT_BLOCK_SIZE
     core = _blocked.blas_core()
     assert core is None or isinstance(core, str) and core
-    monkeypatch.setattr(_blocked, "_blas_core", ["SkylakeX"])   # a BLAS with AVX-512 GEMM
+    monkeypatch.setattr(_blocked, "blas_core", lambda: "SkylakeX")   # a BLAS with AVX-512 GEMM
     assert auto((784, 128, 10)) == k
-    monkeypatch.setattr(_blocked, "_blas_core", ["Haswell"])    # SciPy's OpenBLAS on Zen 5
+    monkeypatch.setattr(_blocked, "blas_core", lambda: "Haswell")    # SciPy's OpenBLAS on Zen 5
     assert auto((784, 128, 10)) == 0                        # 0.8 MB: sequential is faster
     assert auto((784, 128, 10), itemsize=4) == 0
     assert auto((784, 128, 10), threads=2) == k             # two threads: blocked
@@ -326,7 +326,7 @@ def test_auto_on_the_avx512_build_blocks_only_on_threads_or_past_the_caches(monk
     assert auto((784, 128, 10), simd="baseline") == k
     assert auto((64, 32, 10), threads=2) == 0
     # through fit, with this process's BLAS
-    monkeypatch.setattr(_blocked, "_blas_core", [core])
+    monkeypatch.setattr(_blocked, "blas_core", lambda: core)
     rng = np.random.default_rng(0)
     X = rng.random((64, 300)); Y = np.eye(4)[rng.integers(0, 4, 64)]
     for n_threads in (1, 2):

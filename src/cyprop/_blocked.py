@@ -15,6 +15,7 @@ so SciPy is needed only when the blocked schedule runs: "auto" falls back to
 "sequential" without it, "blocked" raises ImportError.
 """
 
+import functools
 import operator
 
 from ._kernels import kernels as _k
@@ -47,19 +48,11 @@ AUTO_AVX512_MIN_BYTES = 4 << 20
 AVX512_BLAS_CORES = {"skylakex", "cooperlake", "sapphirerapids"}
 """OpenBLAS core names whose GEMM kernels use AVX-512."""
 
-_blas_core = []
-
-
+@functools.cache
 def blas_core():
     """The core name of SciPy's OpenBLAS (e.g. "Haswell", "SkylakeX"): which
     kernels its GEMM runs; None when it cannot be asked (not OpenBLAS, or not
     Linux, or SciPy missing).  Asked once per process."""
-    if not _blas_core:
-        _blas_core.append(_ask_blas_core())
-    return _blas_core[0]
-
-
-def _ask_blas_core():
     import ctypes
 
     try:

@@ -80,7 +80,6 @@ except ImportError as exc:  # scikit-learn missing, or older than 1.6 (no valida
                       f"({exc})") from None
 
 from . import network as _network
-
 from ._threads import resolve_n_threads
 from .network import Network
 

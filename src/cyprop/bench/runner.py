@@ -66,13 +66,14 @@ DESIGN_NOTES = {
 def machine_id():
     """Host name plus a short CPU name: `vm-amd-epyc`."""
     name = socket.gethostname() or platform.node() or "machine"
-    cpu = cpu_model_name().lower()
+    model_name = cpu_model_name()
+    cpu = model_name.lower()
     for noise in ("(r)", "(tm)", "processor", "cpu", "with radeon graphics"):
         cpu = cpu.replace(noise, " ")
     cpu = "-".join(cpu.split()[:3])
     ident = f"{name}-{cpu}" if cpu else name
     family, model = _cpu_family_model()
-    if family is not None and not any(ch.isdigit() for ch in cpu_model_name()):
+    if family is not None and not any(ch.isdigit() for ch in model_name):
         # a virtual machine's bare "AMD EPYC" names several generations:
         # the family and model numbers tell them apart (one file per machine)
         ident += f"-f{family}m{model}"
@@ -117,14 +118,8 @@ def cpu_model():
 
 
 def cpu_flags():
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("flags"):
-                flags = set(line.split(":", 1)[1].split())
-                return sorted(flags & {"sse2", "avx", "avx2", "fma", "avx512f"})
-    except OSError:
-        pass
-    return []
+    flags = set((_cpuinfo_field("flags") or "").split())
+    return sorted(flags & {"sse2", "avx", "avx2", "fma", "avx512f"})
 
 
 def log(msg):
