@@ -78,10 +78,11 @@ static inline double CYP_FN(cyp_squared_error_weighted)(const T *CYP_RESTRICT a,
  * for AVX-512 as a serial chain of 16 scalar adds through the stack per
  * row: measured, that made the AVX-512 build 1.5x slower than the AVX2 one
  * on 64-wide float rows (digits).  The baseline and AVX2 builds keep the
- * order they were checked with.  The two versions are written out apart on
- * purpose: one loop nest shared by both (the partial sums declared for every
- * row length) left the weights unchanged but made the AVX2 build 1.4x
- * (float64) to 1.7x (float32) slower on digits (measured). */
+ * order they were checked with.  Both share the chunk loop
+ * (cyp_dot_chunks, cyp_deferred_chunks); the rest stays apart on purpose:
+ * declaring the partial sums for every row length in the other builds too
+ * left the weights unchanged but made the AVX2 build 1.4x (float64) to 1.7x
+ * (float32) slower on digits (measured). */
 #if defined(__AVX512F__)
 #define CYP_TREE_DOT 1
 #else
