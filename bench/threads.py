@@ -22,9 +22,12 @@ online
       the system's OpenBLAS (``cyprop/bench/c/blocked_openblas.c``; needs
       ``libopenblas-dev``), OpenBLAS limited to n threads;
     - ``physical limit, n threads``: the blocked epoch's exact count of
-      multiply-adds (below) at the GEMM rate this machine reaches, measured
-      in this run with OpenBLAS on the block's product shape
-      ``(block x n_in) (n_in x H)`` and n threads.
+      multiply-adds (below) at the best matrix-product rate this machine
+      reaches on the block's shapes, measured in this run on n threads: the
+      faster of OpenBLAS's GEMM on ``(block x n_in) (n_in x H)`` and the
+      build's own block products (``cyprop._kernels.kernels.block_products``:
+      P, the Gram matrix and the rank update; the AVX-512 build runs its own,
+      other builds SciPy's BLAS), n of them at once on n threads.
 
     The count: per block of m samples, 2 m H n_in (P = X_b W0^T) + m (m+1)
     n_in (the Gram matrix's lower triangle) + m (m-1) H (the corrections) +
@@ -130,6 +133,29 @@ def gemm_rate(lib, dtype, k, n_in, H, threads):
     return 2 * k * n_in * H * reps / seconds
 
 
+def products_rate(dtype, k, n_in, H, threads):
+    """Flops per second of the build's block products (P = Xb W^T, the Gram
+    matrix's lower triangle, the rank-k update), one call per thread at once."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from cyprop._kernels import kernels
+    from cyprop import _blocked
+
+    if not _blocked.blas_available():
+        return float("nan")
+    rng = np.random.default_rng(0)
+    per_call = 2 * k * H * n_in + k * (k + 1) * n_in + 2 * k * H * n_in
+    reps = max(1, int(1e9 / per_call))   # one call's scratch allocation amortised
+    args = [(rng.random((H, n_in)).astype(dtype) * 1e-3, rng.random((k, n_in)).astype(dtype),
+             rng.random((k, H)).astype(dtype) * 1e-3, np.empty((k, H), dtype),
+             np.empty((k, k), dtype)) for _ in range(threads)]
+    with ThreadPoolExecutor(threads) as pool:
+        def run():
+            list(pool.map(lambda a: kernels.block_products(*a, 1.0, reps), args))
+        seconds = best_time(run, 3)
+    return threads * per_call * reps / seconds
+
+
 def online_rows(n, sizes, dtype, threads, reps, lib_c, lib_fused):
     n_in, H, n_out = sizes
     X, labels = synthetic_classification(n, n_in, n_out, seed=7)
@@ -196,9 +222,12 @@ def online_rows(n, sizes, dtype, threads, reps, lib_c, lib_fused):
         rows[-1]["note"] = f"max rel. weight difference to cyprop: {drift:.1e}"
     flops = blocked_flops(n, n_in, H, n_out, BLOCK)
     for t in threads:
-        rate = gemm_rate(lib_c, dtype, BLOCK, n_in, H, t)
+        rate, source = gemm_rate(lib_c, dtype, BLOCK, n_in, H, t), "OpenBLAS gemm"
+        own = products_rate(dtype, BLOCK, n_in, H, t)
+        if own > rate:
+            rate, source = own, f"cyprop's {cyprop._kernels.simd} block products"
         add(f"physical limit, {t} thread(s)", flops / rate,
-            f"{flops / 1e9:.2f} Gflop at {rate / 1e9:.1f} Gflop/s (OpenBLAS gemm, this shape)")
+            f"{flops / 1e9:.2f} Gflop at {rate / 1e9:.1f} Gflop/s ({source}, this shape)")
     lib_c.set_threads(1)
     return rows
 

@@ -291,6 +291,25 @@ static inline int cyp_pick_copy(const cyp_inputs *in, const void *w, const void 
     return best;
 }
 
+/* The blocked schedule's matrix products (cyprop_gemm_impl.h): cyprop runs
+ * them itself in the AVX-512 build under GCC or Clang, with 512-bit vectors
+ * (GCC's vector extensions); elsewhere SciPy's BLAS does (CYP_OWN_GEMM 0:
+ * the functions exist but are not called).  Why: SciPy's OpenBLAS picks its
+ * CPU kernels at run time and does not recognise every AVX-512 CPU (0.3.30
+ * runs its Haswell kernels on AMD Zen 5, OpenBLAS issue #6029), which left
+ * the blocked schedule slower than the sequential one there; the own
+ * products are faster than OpenBLAS's AVX-512 (SkylakeX) kernels too on
+ * these shapes.  With 256-bit vectors (the AVX2 build) the same tiles lose
+ * to OpenBLAS's Haswell kernels (16 registers), so that build keeps BLAS. */
+#if (defined(__GNUC__) || defined(__clang__)) && defined(__AVX512F__)
+#define CYP_OWN_GEMM 1
+#define CYP_GEMM_VECTORS 1
+#define CYP_GEMM_BYTES 64
+#else
+#define CYP_OWN_GEMM 0
+#define CYP_GEMM_VECTORS 0
+#endif
+
 /* The row loops, once per type. */
 #define CYP_CAT_(a, b) a##_##b
 #define CYP_CAT(a, b) CYP_CAT_(a, b)
@@ -300,6 +319,7 @@ static inline int cyp_pick_copy(const cyp_inputs *in, const void *w, const void 
 #define CYP_T_IS_DOUBLE 1
 #define CYP_FN(name) CYP_CAT(name, CYP_SFX)
 #include "cyprop_simd_impl.h"
+#include "cyprop_gemm_impl.h"
 #undef CYP_FN
 #undef CYP_T_IS_DOUBLE
 #undef CYP_SFX
@@ -310,6 +330,7 @@ static inline int cyp_pick_copy(const cyp_inputs *in, const void *w, const void 
 #define CYP_T_IS_DOUBLE 0
 #define CYP_FN(name) CYP_CAT(name, CYP_SFX)
 #include "cyprop_simd_impl.h"
+#include "cyprop_gemm_impl.h"
 #undef CYP_FN
 #undef CYP_T_IS_DOUBLE
 #undef CYP_SFX

@@ -111,6 +111,27 @@ cdef extern from "cyprop_simd.h" nogil:
     double cyp_squared_error_weighted_f(const float*, const float*, const float*, float*,
                                         Py_ssize_t)
 
+    # the blocked schedule's products (cyprop_gemm_impl.h), used when
+    # CYP_OWN_GEMM is 1 (the AVX-512 build), SciPy's BLAS otherwise
+    enum:
+        CYP_OWN_GEMM
+    void cyp_gemm_xw_d(const double* W, Py_ssize_t n_rows, const double* XbT, Py_ssize_t kp,
+                       Py_ssize_t n_k, Py_ssize_t m, double* P, Py_ssize_t ldp)
+    void cyp_gemm_xw_f(const float* W, Py_ssize_t n_rows, const float* XbT, Py_ssize_t kp,
+                       Py_ssize_t n_k, Py_ssize_t m, float* P, Py_ssize_t ldp)
+    void cyp_gemm_gram_d(const double* Xb, const double* XbT, Py_ssize_t kp, Py_ssize_t n_k,
+                         Py_ssize_t m, double* G)
+    void cyp_gemm_gram_f(const float* Xb, const float* XbT, Py_ssize_t kp, Py_ssize_t n_k,
+                         Py_ssize_t m, float* G)
+    void cyp_gemm_rank_d(double* W, Py_ssize_t n_rows, const double* D, Py_ssize_t ldd,
+                         const double* Xb, Py_ssize_t n_k, Py_ssize_t m, double beta)
+    void cyp_gemm_rank_f(float* W, Py_ssize_t n_rows, const float* D, Py_ssize_t ldd,
+                         const float* Xb, Py_ssize_t n_k, Py_ssize_t m, float beta)
+    void cyp_gemm_transpose_d(const double* Xb, Py_ssize_t m, Py_ssize_t n_k, double* XbT,
+                              Py_ssize_t kp)
+    void cyp_gemm_transpose_f(const float* Xb, Py_ssize_t m, Py_ssize_t n_k, float* XbT,
+                              Py_ssize_t kp)
+
     int cyp_cpu_has_avx2_fma()
     int cyp_cpu_has_avx512()
     unsigned long long cyp_xcr0()

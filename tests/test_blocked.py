@@ -307,50 +307,98 @@ def test_schedule_argument_checks():
     np.testing.assert_array_equal(net.parameters, before)
 
 
-def test_auto_on_the_avx512_build_blocks_only_on_threads_or_past_the_caches(monkeypatch):
-    def auto(sizes, itemsize=8, threads=1, simd="avx512"):
-        return _blocked.resolve_schedule("auto", None, sizes, "online", itemsize=itemsize,
-                                         threads=lambda block: threads, simd=simd)
-    k = _blocked.DEFAULT_BLOCK_SIZE
-    core = _blocked.blas_core()
-    assert core is None or isinstance(core, str) and core
-    monkeypatch.setattr(_blocked, "blas_core", lambda: "SkylakeX")   # a BLAS with AVX-512 GEMM
-    assert auto((784, 128, 10)) == k
-    monkeypatch.setattr(_blocked, "blas_core", lambda: "Haswell")    # SciPy's OpenBLAS on Zen 5
-    assert auto((784, 128, 10)) == 0                        # 0.8 MB: sequential is faster
-    assert auto((784, 128, 10), itemsize=4) == 0
-    assert auto((784, 128, 10), threads=2) == k             # two threads: blocked
-    assert auto((3072, 256, 10)) == k                       # 6.3 MB
-    assert auto((3072, 256, 10), itemsize=4) == 0           # 3.1 MB
-    assert auto((784, 128, 10), simd="avx2") == k           # other builds: the size rule
-    assert auto((784, 128, 10), simd="baseline") == k
-    assert auto((64, 32, 10), threads=2) == 0
-    # through fit, with this process's BLAS
-    monkeypatch.setattr(_blocked, "blas_core", lambda: core)
+def test_auto_through_fit_blocks_a_wide_first_layer():
+    # 300-64-4 is past AUTO_MIN_INPUTS / AUTO_MIN_UNITS: "auto" runs the
+    # blocked schedule, bit for bit, on one thread and on two
     rng = np.random.default_rng(0)
     X = rng.random((64, 300)); Y = np.eye(4)[rng.integers(0, 4, 64)]
     for n_threads in (1, 2):
         a = cyprop.Network([300, 64, 4], seed=0)
-        b = a.copy()
+        b, c = a.copy(), a.copy()
         a.fit(X, Y, epochs=1, shuffle=False, n_threads=n_threads)
-        want = "sequential" if (cyprop._kernels.simd == "avx512" and n_threads == 1
-                                and (core or "").lower() not in _blocked.AVX512_BLAS_CORES) \
-            else "blocked"
-        other = {"sequential": "blocked", "blocked": "sequential"}[want]
-        c = b.copy()
-        b.fit(X, Y, epochs=1, shuffle=False, n_threads=n_threads, online_schedule=want)
-        c.fit(X, Y, epochs=1, shuffle=False, n_threads=n_threads, online_schedule=other)
+        b.fit(X, Y, epochs=1, shuffle=False, n_threads=n_threads, online_schedule="blocked")
+        c.fit(X, Y, epochs=1, shuffle=False, n_threads=n_threads, online_schedule="sequential")
         np.testing.assert_array_equal(a.parameters, b.parameters)
         assert not np.array_equal(a.parameters, c.parameters)   # (the test can tell them apart)
+
+
+@settings(deadline=None)
+@given(st.integers(1, 70), st.integers(1, 70), st.integers(1, 40),
+       st.sampled_from([1.0, 0.5]), st.sampled_from(["float64", "float32"]),
+       st.integers(0, 2**31 - 1))
+def test_block_products_match_numpy(n_in, H, m, beta, dtype, seed):
+    # every tile shape and tail of the build's products (its own, or BLAS):
+    # rows of 4 and 1, 1-4 vectors of samples, whole vectors of inputs and
+    # the columns past them
+    rng = np.random.default_rng(seed)
+    W = rng.normal(size=(H, n_in)).astype(dtype)
+    Xb = rng.normal(size=(m, n_in)).astype(dtype)
+    D = rng.normal(size=(m, H)).astype(dtype)
+    P = np.full((m, H), np.nan, dtype)
+    G = np.full((m, m), np.nan, dtype)
+    W0 = W.copy()
+    kernels.block_products(W, Xb, D, P, G, beta)
+    w64, x64, d64 = W0.astype(np.float64), Xb.astype(np.float64), D.astype(np.float64)
+    tol = 1e-12 if dtype == "float64" else 2e-5
+    scale = np.sqrt(n_in) + np.sqrt(m)
+
+    def close(got, want):
+        np.testing.assert_allclose(got, want, rtol=0, atol=tol * scale * (1 + np.abs(want).max()))
+
+    close(P, x64 @ w64.T)
+    lower = np.tril_indices(m)
+    close(G[lower], (x64 @ x64.T)[lower])
+    close(W, beta * w64 - d64.T @ x64)
+
+
+def test_block_products_repeat_and_split_rows_bit_for_bit():
+    # each element is one chain of sums whatever tile it falls in: the rows
+    # of a product computed apart (as threads split them) give the same bits
+    rng = np.random.default_rng(3)
+    for dtype in ("float64", "float32"):
+        H, n_in, m = 37, 101, 45
+        W = rng.normal(size=(H, n_in)).astype(dtype)
+        Xb = rng.normal(size=(m, n_in)).astype(dtype)
+        D = rng.normal(size=(m, H)).astype(dtype)
+        P, G = np.empty((m, H), dtype), np.empty((m, m), dtype)
+        Wa = W.copy()
+        kernels.block_products(Wa, Xb, D, P, G, 1.0)
+        for lo, hi in ((0, 16), (16, 37), (5, 6)):
+            Wp = W[lo:hi].copy()
+            Pp = np.empty((m, hi - lo), dtype)
+            kernels.block_products(Wp, Xb, np.ascontiguousarray(D[:, lo:hi]), Pp,
+                                   np.empty((m, m), dtype), 1.0)
+            if kernels.own_products():   # BLAS may sum a thinner call in another order
+                np.testing.assert_array_equal(Pp, P[:, lo:hi])
+                np.testing.assert_array_equal(Wp, Wa[lo:hi])
+
+
+def test_block_products_check_shapes():
+    W, Xb, D = np.zeros((3, 5)), np.zeros((4, 5)), np.zeros((4, 3))
+    with pytest.raises(ValueError, match="shapes"):
+        kernels.block_products(W, Xb, D, np.zeros((3, 4)), np.zeros((4, 4)), 1.0)
+    with pytest.raises(ValueError, match="shapes"):
+        kernels.block_products(W, Xb, D, np.zeros((4, 3)), np.zeros((4, 3)), 1.0)
+
+
+def test_the_avx512_build_needs_no_scipy_for_the_blocked_schedule(monkeypatch):
+    assert kernels.own_products() == (cyprop._kernels.simd == "avx512")
+    if not kernels.own_products():
+        pytest.skip("this build takes its products from SciPy's BLAS")
+    monkeypatch.setattr(kernels, "has_blas", lambda: False)   # as if SciPy were missing
+    monkeypatch.setattr(kernels, "load_blas", None)
+    assert _blocked.blas_available()
+    assert _blocked.resolve_schedule("auto", None, (784, 128, 10), "online") \
+        == _blocked.DEFAULT_BLOCK_SIZE
 
 
 def test_auto_is_sequential_for_small_networks_and_blocked_for_wide_ones():
     assert _blocked.resolve_schedule("auto", None, (64, 32, 10), "online") == 0
     assert _blocked.resolve_schedule("auto", None, (2, 3, 1), "online") == 0
     assert _blocked.resolve_schedule("auto", None, (784, 128, 10), "batch") == 0
-    assert _blocked.resolve_schedule("auto", None, (784, 128, 10), "online", simd="avx2") \
+    assert _blocked.resolve_schedule("auto", None, (784, 128, 10), "online") \
         == _blocked.DEFAULT_BLOCK_SIZE
-    assert _blocked.resolve_schedule("auto", 16, (784, 128, 10), "online", simd="avx2") == 16
+    assert _blocked.resolve_schedule("auto", 16, (784, 128, 10), "online") == 16
     # small networks under "auto" are bit-identical to "sequential"
     net, X, Y = problem([64, 32, 10], n=40)
     a, b = net.copy(), net.copy()

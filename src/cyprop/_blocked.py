@@ -10,12 +10,13 @@ per block, which is exact SGD in exact arithmetic and differs from
 (e.g. 784-128-10), where one pass over ``W0`` per sample bounds the
 sequential kernel.
 
-The BLAS routines come from SciPy at run time (``scipy.linalg.cython_blas``),
-so SciPy is needed only when the blocked schedule runs: "auto" falls back to
+The AVX-512 build runs the block's matrix products itself (register-tiled
+C, ``csrc/cyprop_gemm_impl.h``).  The other builds take the BLAS routines
+from SciPy at run time (``scipy.linalg.cython_blas``), so there SciPy is
+needed only when the blocked schedule runs: "auto" falls back to
 "sequential" without it, "blocked" raises ImportError.
 """
 
-import functools
 import operator
 
 from ._kernels import kernels as _k
@@ -31,54 +32,20 @@ DEFAULT_BLOCK_SIZE = 32
 
 # "auto" picks the blocked schedule when the first layer has at least this
 # many inputs and this many units (measured: see the README's "Blocked online
-# schedule" table; 784-24-10 and 64-32-10 gain nothing, 256-64-10 gains ~25%).
+# schedule" table; 784-24-10 and 64-32-10 gain nothing, 256-64-10 gains ~25%
+# with OpenBLAS on an AVX2 EPYC; with the AVX-512 build's own products on a
+# Zen 5 EPYC, one thread, 4,000 samples: 256-64-10 1.18x (float64) and 1.06x
+# (float32), 784-128-10 1.75x and 1.65x, 784-24-10 1.09x and 0.94x, 256-32-10
+# 0.95x and 0.77x, 64-32-10 0.75x and 0.67x).
 AUTO_MIN_INPUTS = 256
 AUTO_MIN_UNITS = 64
 
-# On the AVX-512 build the sequential kernel's one pass over W0 per sample is
-# fast enough that the blocked schedule pays only on more than one thread, once
-# W0 is too big for the core's own caches, or when the BLAS runs AVX-512
-# kernels itself (measured on an AMD EPYC, family 26 / Zen 5, one thread,
-# 10,000 samples; SciPy's OpenBLAS takes its Haswell kernels there: 784-128-10
-# sequential 86 ms vs blocked 96 ms in float64, 48 vs 58 ms in float32;
-# 3072-256-10 float32 (3.1 MB) 312 vs 348 ms; 3072-256-10 float64 (6.3 MB)
-# 1,330 vs 595 ms; 784-128-10 on two threads: blocked 63 ms; with
-# OPENBLAS_CORETYPE=SkylakeX, blocked 71 ms (float64) and 41 ms (float32)).
-AUTO_AVX512_MIN_BYTES = 4 << 20
-AVX512_BLAS_CORES = {"skylakex", "cooperlake", "sapphirerapids"}
-"""OpenBLAS core names whose GEMM kernels use AVX-512."""
-
-@functools.cache
-def blas_core():
-    """The core name of SciPy's OpenBLAS (e.g. "Haswell", "SkylakeX"): which
-    kernels its GEMM runs; None when it cannot be asked (not OpenBLAS, or not
-    Linux, or SciPy missing).  Asked once per process."""
-    import ctypes
-
-    try:
-        import scipy.linalg.cython_blas  # noqa: F401  (loads the library)
-        with open("/proc/self/maps") as maps:
-            paths = {line.split()[-1] for line in maps if "openblas" in line and "/" in line}
-    except (ImportError, OSError):
-        return None
-    # SciPy's own copy first (a wheel's scipy.libs/), then any other (a shared one)
-    for path in sorted(paths, key=lambda p: ("scipy" not in p, p)):
-        try:
-            lib = ctypes.CDLL(path)
-        except OSError:
-            continue
-        for name in ("scipy_openblas_get_corename", "openblas_get_corename"):
-            get = getattr(lib, name, None)
-            if get is not None:
-                get.restype = ctypes.c_char_p
-                core = get()
-                return core.decode("ascii", "replace").strip() if core else None
-    return None
-
 
 def blas_available():
-    """Load SciPy's BLAS into the kernels if possible; True when they have it."""
-    if _k.has_blas():
+    """True when the blocked schedule's products can run: the build has its
+    own (AVX-512), or SciPy's BLAS is loaded into the kernels (loaded here if
+    SciPy is installed)."""
+    if _k.own_products() or _k.has_blas():
         return True
     try:
         from scipy.linalg import cython_blas
@@ -89,8 +56,7 @@ def blas_available():
 
 
 def resolve_schedule(schedule, block_size, layer_sizes, mode, nesterov=False, l2=False,
-                     adam=False, weighted=False, itemsize=8, threads=lambda block: 1,
-                     simd=None):
+                     adam=False, weighted=False):
     """Block size of the online schedule to run, 0 for sequential.
 
     Parameters
@@ -111,13 +77,6 @@ def resolve_schedule(schedule, block_size, layer_sizes, mode, nesterov=False, l2
         The optimizer is Adam: the same (the blocked algebra is SGD's).
     weighted : bool
         Sample weights are given: the same (the blocked kernel has none).
-    itemsize : int
-        Bytes per weight (the dtype's).
-    threads : callable
-        ``threads(block_size)``: the threads a blocked fit with that block
-        would run on (the fit's resolved ``n_threads``).
-    simd : str, optional
-        The kernels' build (default: the one running, ``cyprop._kernels.simd``).
 
     Raises
     ------
@@ -175,15 +134,10 @@ def resolve_schedule(schedule, block_size, layer_sizes, mode, nesterov=False, l2
     if schedule == "blocked":
         if not blas_available():
             raise ImportError("online_schedule='blocked' needs SciPy for its BLAS routines "
-                              "(pip install scipy); online_schedule='sequential' runs without it")
+                              "in this build (pip install scipy; the AVX-512 build has its "
+                              "own); online_schedule='sequential' runs without it")
         return k
-    # auto: blocked only for a wide first layer, and only with SciPy present
+    # auto: blocked only for a wide first layer, and only with the products
     if not (layer_sizes[0] >= AUTO_MIN_INPUTS and layer_sizes[1] >= AUTO_MIN_UNITS):
-        return 0
-    if simd is None:
-        from ._kernels import simd
-    if simd == "avx512" and threads(k) <= 1 \
-            and layer_sizes[0] * layer_sizes[1] * itemsize < AUTO_AVX512_MIN_BYTES \
-            and (blas_core() or "").lower() not in AVX512_BLAS_CORES:
         return 0
     return k if blas_available() else 0

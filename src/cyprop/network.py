@@ -675,8 +675,7 @@ class Network:
         samples_per_block = resolve_schedule(online_schedule, block_size, self.layer_sizes, mode,
                                              nesterov and mu > 0, l2=l2 > 0,
                                              adam=adam is not None,
-                                             weighted=sample_weight is not None,
-                                             itemsize=self.dtype.itemsize, threads=block_threads)
+                                             weighted=sample_weight is not None)
         n_threads = block_threads(samples_per_block)
         if rprop is not None:
             velocity = self._rprop_state(warm_start, rprop[4])

@@ -75,6 +75,16 @@ def set_thread_cancel(ident: int, cancel: bool) -> None: ...
 # the blocked online schedule (network_blocked.pxi)
 def load_blas(capi: dict[str, object]) -> None: ...   # scipy.linalg.cython_blas.__pyx_capi__
 def has_blas() -> bool: ...
+def own_products() -> bool: ...   # the build runs the products itself (AVX-512), no BLAS needed
+def block_products(
+    W: _F,                  # (H, n_in), changed in place: beta W - D^T Xb
+    Xb: _F,                 # (m, n_in)
+    D: _F,                  # (m, H)
+    P: _F,                  # (m, H), changed in place: Xb W^T
+    G: _F,                  # (m, m), changed in place: G[s, r] = Xb[r] . Xb[s], r <= s
+    beta: float,
+    reps: int = ...,
+) -> None: ...
 def blocked_workspace_size(sizes: _Idx, block_size: int) -> int: ...
 def train_epochs_blocked(
     params: _F,             # (n_params,), changed in place

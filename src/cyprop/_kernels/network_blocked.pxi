@@ -15,11 +15,13 @@
 # c = 0 and a = 1).  Layers above the first and every bias are updated per
 # sample exactly as in _sample_step.
 #
-# BLAS comes from SciPy at run time: cyprop._blocked hands the capsules of
-# scipy.linalg.cython_blas to load_blas(), so SciPy is neither a build
-# dependency nor needed unless the blocked schedule runs.  These are Fortran
-# BLAS routines (column-major); a row-major (n, m) array is read as the
-# column-major (m, n) matrix, its transpose.
+# The AVX-512 build runs the three products itself (csrc/cyprop_gemm_impl.h,
+# CYP_OWN_GEMM); the other builds take BLAS from SciPy at run time:
+# cyprop._blocked hands the capsules of scipy.linalg.cython_blas to
+# load_blas(), so SciPy is neither a build dependency nor needed unless the
+# blocked schedule runs.  These are Fortran BLAS routines (column-major); a
+# row-major (n, m) array is read as the column-major (m, n) matrix, its
+# transpose.
 
 from cpython.pycapsule cimport PyCapsule_GetPointer, PyCapsule_GetName
 
@@ -64,6 +66,18 @@ def has_blas():
         and _blas_dsyrk != NULL and _blas_ssyrk != NULL
 
 
+def own_products():
+    """True when this build runs the blocked schedule's matrix products itself
+    (csrc/cyprop_gemm_impl.h: the AVX-512 build); False when they need the
+    BLAS of load_blas()."""
+    return bool(CYP_OWN_GEMM)
+
+
+cdef inline bint _products_ready() noexcept nogil:
+    return CYP_OWN_GEMM or (_blas_dgemm != NULL and _blas_sgemm != NULL
+                            and _blas_dsyrk != NULL and _blas_ssyrk != NULL)
+
+
 cdef inline void _gemm(char ta, char tb, int m, int n, int k, floating alpha,
                        const floating* A, int lda, const floating* B, int ldb,
                        floating beta, floating* C, int ldc) noexcept nogil:
@@ -76,11 +90,19 @@ cdef inline void _gemm(char ta, char tb, int m, int n, int k, floating alpha,
                     &beta, C, &ldc)
 
 
-cdef inline void _gram_upper(int k, int n, const floating* A, floating* C) noexcept nogil:
-    """Upper triangle of A^T A for a column-major (n, k) A: C[r + s k] = a_r . a_s, r <= s."""
+cdef inline void _gram_upper(int k, int n, const floating* A, const floating* AT,
+                             Py_ssize_t kp, floating* C) noexcept nogil:
+    """Upper triangle of A^T A for a column-major (n, k) A: C[r + s k] = a_r . a_s, r <= s.
+
+    AT (n x kp, row-major) is A's transpose, for the build's own kernel."""
     cdef char uplo = c'U', trans = c'T'
     cdef floating one = 1, zero = 0
-    if floating is float:
+    if CYP_OWN_GEMM:
+        if floating is float:
+            cyp_gemm_gram_f(A, AT, kp, n, k, C)
+        else:
+            cyp_gemm_gram_d(A, AT, kp, n, k, C)
+    elif floating is float:
         _blas_ssyrk(&uplo, &trans, &k, &n, &one, <float*>A, &n, &zero, C, &k)
     else:
         _blas_dsyrk(&uplo, &trans, &k, &n, &one, <double*>A, &n, &zero, C, &k)
@@ -100,46 +122,77 @@ cdef inline int _split_row(Py_ssize_t c, Py_ssize_t n_chunks, int rows) noexcept
     return <int>min(<Py_ssize_t>rows, c * tiles // n_chunks * _SPLIT_ROWS)
 
 
+cdef inline void _xw(int nh, int k, int ni, const floating* W, const floating* Xb,
+                     const floating* XbT, Py_ssize_t kp, floating* P, int ldp) noexcept nogil:
+    """P (k x nh, row stride ldp) = Xb W^T for W's nh rows: the build's own
+    kernel (on XbT, Xb's transpose, n_in x kp) or BLAS."""
+    if CYP_OWN_GEMM:
+        if floating is float:
+            cyp_gemm_xw_f(W, nh, XbT, kp, ni, k, P, ldp)
+        else:
+            cyp_gemm_xw_d(W, nh, XbT, kp, ni, k, P, ldp)
+    else:
+        _gemm(c'T', c'N', nh, k, ni, <floating>1, W, ni, Xb, ni, <floating>0, P, ldp)
+
+
+cdef inline void _rank_rows(int ni, int nh, int k, const floating* Xb, const floating* D,
+                            int ldd, floating beta, floating* W) noexcept nogil:
+    """W (nh x ni, row-major) = beta W - D^T Xb for D's nh columns (row stride
+    ldd): the build's own kernel or BLAS."""
+    if CYP_OWN_GEMM:
+        if floating is float:
+            cyp_gemm_rank_f(W, nh, D, ldd, Xb, ni, k, beta)
+        else:
+            cyp_gemm_rank_d(W, nh, D, ldd, Xb, ni, k, beta)
+    else:
+        _gemm(c'N', c'T', ni, nh, k, <floating>-1, Xb, ni, D, ldd, beta, W, ni)
+
+
 cdef inline void _gemm_rows(int nh, int k, int ni, const floating* W, const floating* Xb,
+                            const floating* XbT, Py_ssize_t kp,
                             floating* P, Py_ssize_t n_chunks) noexcept nogil:
     """P (k x nh, row-major) = Xb W^T: column-major P^T = W (as ni x nh)^T Xb,
     W's rows (the hidden units) split across n_chunks threads."""
     cdef Py_ssize_t c
     cdef int h0, h1
     if n_chunks <= 1:
-        _gemm(c'T', c'N', nh, k, ni, <floating>1, W, ni, Xb, ni, <floating>0, P, nh)
+        _xw(nh, k, ni, W, Xb, XbT, kp, P, nh)
         return
     for c in prange(n_chunks, schedule='static', chunksize=1, num_threads=_team(n_chunks)):
         h0 = _split_row(c, n_chunks, nh)
         h1 = _split_row(c + 1, n_chunks, nh)
         if h1 > h0:
-            _gemm(c'T', c'N', h1 - h0, k, ni, <floating>1, W + <Py_ssize_t>h0 * ni, ni, Xb, ni,
-                  <floating>0, P + h0, nh)
+            _xw(h1 - h0, k, ni, W + <Py_ssize_t>h0 * ni, Xb, XbT, kp, P + h0, nh)
 
 
-cdef inline void _rank_update(int ni, int nh, int k, floating alpha, const floating* Xb,
+cdef inline void _rank_update(int ni, int nh, int k, const floating* Xb,
                               const floating* D, floating beta, floating* W,
                               Py_ssize_t n_chunks) noexcept nogil:
-    """W (nh x ni, row-major) = beta W + alpha D^T Xb: column-major W (as ni x
-    nh) = alpha Xb (ni x k) D^T (k x nh) + beta W, W's rows split across
+    """W (nh x ni, row-major) = beta W - D^T Xb: column-major W (as ni x
+    nh) = -Xb (ni x k) D^T (k x nh) + beta W, W's rows split across
     n_chunks threads."""
     cdef Py_ssize_t c
     cdef int h0, h1
     if n_chunks <= 1:
-        _gemm(c'N', c'T', ni, nh, k, alpha, Xb, ni, D, nh, beta, W, ni)
+        _rank_rows(ni, nh, k, Xb, D, nh, beta, W)
         return
     for c in prange(n_chunks, schedule='static', chunksize=1, num_threads=_team(n_chunks)):
         h0 = _split_row(c, n_chunks, nh)
         h1 = _split_row(c + 1, n_chunks, nh)
         if h1 > h0:
-            _gemm(c'N', c'T', ni, h1 - h0, k, alpha, Xb, ni, D + h0, nh, beta,
-                  W + <Py_ssize_t>h0 * ni, ni)
+            _rank_rows(ni, h1 - h0, k, Xb, D + h0, nh, beta, W + <Py_ssize_t>h0 * ni)
 
+
+cdef inline Py_ssize_t _padded(Py_ssize_t k) noexcept nogil:
+    """Columns of the block's transposed inputs XbT: k rounded up to 16, a
+    whole number of 512-bit vectors in either type."""
+    return (k + 15) // 16 * 16
 
 def blocked_workspace_size(const Py_ssize_t[::1] sizes, Py_ssize_t block_size):
     """Length of the ``block_work`` buffer of train_epochs_blocked."""
     cdef Py_ssize_t k = block_size, n_in = sizes[0], H = sizes[1]
-    return k * n_in + 4 * k * H + k * k
+    return k * n_in + 4 * k * H + k * k + n_in * _padded(k)
+
 
 
 cdef inline double _blocked_block(floating* params, floating* velocity, const Layout* L,
@@ -166,6 +219,8 @@ cdef inline double _blocked_block(floating* params, floating* velocity, const La
     cdef floating* D = Q + m * H
     cdef floating* Ds = D + m * H
     cdef floating* Gm = Ds + m * H
+    cdef floating* XbT = Gm + m * m     # n_x x kp, for the build's own products
+    cdef Py_ssize_t kp = _padded(m)
     cdef floating* z = work + ws.z
     cdef floating* b0 = params + L.b_off[0]
     cdef double* pw = coef            # mu^t
@@ -176,10 +231,15 @@ cdef inline double _blocked_block(floating* params, floating* velocity, const La
 
     for s in range(m):
         memcpy(Xb + s * n_x, X + ids[s * id_stride] * n_x, n_x * sizeof(floating))
+    if CYP_OWN_GEMM:
+        if floating is float:
+            cyp_gemm_transpose_f(Xb, m, n_x, XbT, kp)
+        else:
+            cyp_gemm_transpose_d(Xb, m, n_x, XbT, kp)
     # P[s, j] = x_s . W0[j]: column-major P^T (H x m) = W0 (as n_x x H)^T Xb (n_x x m)
-    _gemm_rows(nh, k, ni, W0, Xb, P, n_chunks)
+    _gemm_rows(nh, k, ni, W0, Xb, XbT, kp, P, n_chunks)
     if V0 != NULL:
-        _gemm_rows(nh, k, ni, V0, Xb, Q, n_chunks)
+        _gemm_rows(nh, k, ni, V0, Xb, XbT, kp, Q, n_chunks)
         pw[0] = 1
         ac[0] = 1
         cc[0] = 0
@@ -188,7 +248,7 @@ cdef inline double _blocked_block(floating* params, floating* velocity, const La
             ac[s] = ac[s - 1] + pw[s]
             cc[s] = cc[s - 1] + pw[s]
     # Gm[s k + r] = x_r . x_s for r <= s
-    _gram_upper(k, ni, Xb, Gm)
+    _gram_upper(k, ni, Xb, XbT, kp, Gm)
 
     for s in range(m):
         for j in range(H):
@@ -211,17 +271,17 @@ cdef inline double _blocked_block(floating* params, floating* velocity, const La
 
     # the rank-m update: W0 (as n_x x H, column-major) -= Xb (n_x x m) D^T (m x H)
     if V0 == NULL:
-        _rank_update(ni, nh, k, <floating>-1, Xb, D, <floating>1, W0, n_chunks)
+        _rank_update(ni, nh, k, Xb, D, <floating>1, W0, n_chunks)
     else:
         _axpy(W0, V0, <floating>cc[m], H * n_x)
         for s in range(m):
             for j in range(H):
                 Ds[s * H + j] = <floating>ac[m - 1 - s] * D[s * H + j]
-        _rank_update(ni, nh, k, <floating>-1, Xb, Ds, <floating>1, W0, n_chunks)
+        _rank_update(ni, nh, k, Xb, Ds, <floating>1, W0, n_chunks)
         for s in range(m):
             for j in range(H):
                 Ds[s * H + j] = <floating>pw[m - 1 - s] * D[s * H + j]
-        _rank_update(ni, nh, k, <floating>-1, Xb, Ds, <floating>pw[m], V0, n_chunks)
+        _rank_update(ni, nh, k, Xb, Ds, <floating>pw[m], V0, n_chunks)
     return total
 
 
@@ -254,7 +314,7 @@ def train_epochs_blocked(floating[::1] params, floating[::1] velocity, floating[
         one thread.  The BLAS must run single-threaded
         (cyprop._threads.blas_single_threaded) when n_threads > 1.
 
-    load_blas() must have been called.
+    load_blas() must have been called, unless own_products().
     """
     cdef Layout L
     cdef Slots ws
@@ -270,7 +330,7 @@ def train_epochs_blocked(floating[::1] params, floating[::1] velocity, floating[
     cdef Py_ssize_t failed = -1
     cdef floating* zt = NULL
 
-    if not has_blas():
+    if not _products_ready():
         raise RuntimeError("train_epochs_blocked needs load_blas() first")
     _prologue(&L, &ws, sizes, w_off, b_off, n_off, acts, n_params, work.shape[0],
               X.shape[0], X.shape[1], Y.shape[0], Y.shape[1])
@@ -341,3 +401,46 @@ def train_epochs_blocked(floating[::1] params, floating[::1] velocity, floating[
                 break
     cyp_interrupt_raise(&intr)  # Ctrl-C: the weights are those of the last completed epoch
     return failed
+
+
+def block_products(floating[:, ::1] W, const floating[:, ::1] Xb, const floating[:, ::1] D,
+                   floating[:, ::1] P, floating[:, ::1] G, double beta, Py_ssize_t reps=1):
+    """The blocked schedule's three products on their own, as a block runs them
+    (for the tests, against NumPy, and the benchmark's GEMM rate).
+
+    Parameters
+    ----------
+    W : (H, n_in), changed in place: ``W = beta W - D^T Xb`` after P is formed
+    Xb : (m, n_in), the block's inputs
+    D : (m, H)
+    P : (m, H), changed in place: ``Xb W^T`` (W as given)
+    G : (m, m), changed in place: ``G[s, r] = Xb[r] . Xb[s]`` for r <= s
+        (the entries above the diagonal are unspecified)
+    reps : the products are run this many times (P and G are the same each
+        time; W is updated each time)
+    """
+    cdef Py_ssize_t m = Xb.shape[0], ni = Xb.shape[1], H = W.shape[0], kp = _padded(m), r
+    if W.shape[1] != ni or D.shape[0] != m or D.shape[1] != H or P.shape[0] != m \
+            or P.shape[1] != H or G.shape[0] != m or G.shape[1] != m:
+        raise ValueError("block_products: shapes do not match")
+    if m < 1 or ni < 1 or H < 1 or reps < 0:
+        raise ValueError("block_products: empty block or negative reps")
+    if max(m, ni, H) > _INT_MAX or ni * H > _INT_MAX or m * ni > _INT_MAX:
+        raise ValueError("block_products: too large for BLAS")
+    if not _products_ready():
+        raise RuntimeError("block_products needs load_blas() first")
+    cdef floating* XbT = <floating*>malloc(ni * kp * sizeof(floating))
+    if XbT == NULL:
+        raise MemoryError()
+    with nogil:
+        for r in range(reps):
+            if CYP_OWN_GEMM:
+                if floating is float:
+                    cyp_gemm_transpose_f(&Xb[0, 0], m, ni, XbT, kp)
+                else:
+                    cyp_gemm_transpose_d(&Xb[0, 0], m, ni, XbT, kp)
+            _xw(<int>H, <int>m, <int>ni, &W[0, 0], &Xb[0, 0], XbT, kp, &P[0, 0], <int>H)
+            _gram_upper(<int>m, <int>ni, &Xb[0, 0], XbT, kp, &G[0, 0])
+            _rank_rows(<int>ni, <int>H, <int>m, &Xb[0, 0], &D[0, 0], <int>H, <floating>beta,
+                       &W[0, 0])
+    free(XbT)

@@ -1,0 +1,230 @@
+/*
+ * cyprop_gemm_impl.h -- the blocked online schedule's three matrix products,
+ * register-tiled, for builds where cyprop runs them itself instead of calling
+ * SciPy's BLAS (CYP_OWN_GEMM in cyprop_simd.h: the AVX-512 build under GCC or
+ * Clang).  A template like cyprop_simd_impl.h: included once per type with T,
+ * CYP_FN and CYP_T_IS_DOUBLE defined.
+ *
+ * For a block of m samples (rows of Xb, m x n_in, and of its transpose XbT,
+ * n_in x kp with kp >= m a multiple of the lane count, zero beyond m):
+ *
+ *   cyp_gemm_xw   P[s][j] = sum_i W[j][i] Xb[s][i]        (P = Xb W^T)
+ *   cyp_gemm_gram G[s][r] = sum_i Xb[r][i] Xb[s][i], r <= s (at least)
+ *   cyp_gemm_rank W[j][i] = beta W[j][i] - sum_s D[s][j] Xb[s][i]
+ *
+ * Every output element is one chain of fused multiply-adds in ascending order
+ * of its summation index, whatever the tile it falls in, so a product split
+ * between threads by rows gives the same bits as one call.  The tiles keep
+ * ROWS x VECS vectors of partial sums in registers: a weight (or delta) is
+ * broadcast against VECS vectors of samples (or inputs) per step.
+ */
+#if !defined(T) || !defined(CYP_FN) || !defined(CYP_T_IS_DOUBLE)
+#error "cyprop_gemm_impl.h is a template: include it through cyprop_simd.h"
+#endif
+
+#if CYP_GEMM_VECTORS
+
+typedef T CYP_FN(cyp_gvec) __attribute__((vector_size(CYP_GEMM_BYTES)));
+typedef T CYP_FN(cyp_gvec_u) __attribute__((vector_size(CYP_GEMM_BYTES), aligned(sizeof(T))));
+#define V_ CYP_FN(cyp_gvec)
+#define VU_ CYP_FN(cyp_gvec_u)
+#define L_ ((Py_ssize_t)(CYP_GEMM_BYTES / sizeof(T)))
+
+/* One tile of cyp_gemm_xw / cyp_gemm_gram: ROWS rows of A (row stride lda,
+ * n_k long) against VECS vectors of XbT's columns from column c0, written to
+ * out[s * ldo + row] for the columns s < m. */
+CYP_ALWAYS_INLINE void CYP_FN(cyp_gemm_tile_xw)(const int ROWS, const int VECS,
+        const T *CYP_RESTRICT A, Py_ssize_t lda, const T *CYP_RESTRICT XbT, Py_ssize_t kp,
+        Py_ssize_t c0, Py_ssize_t n_k, Py_ssize_t m, T *CYP_RESTRICT out, Py_ssize_t ldo)
+{
+    V_ acc[4][4];
+    for (int r = 0; r < ROWS; r++)
+        for (int q = 0; q < VECS; q++)
+            acc[r][q] = (V_){0};
+    const T *xt = XbT + c0;
+    for (Py_ssize_t i = 0; i < n_k; i++, xt += kp) {
+        V_ x[4];
+        for (int q = 0; q < VECS; q++)
+            x[q] = *(const VU_ *)(xt + q * L_);
+        for (int r = 0; r < ROWS; r++) {
+            const T a = A[r * lda + i];
+            for (int q = 0; q < VECS; q++)
+                acc[r][q] += a * x[q];
+        }
+    }
+    for (int q = 0; q < VECS; q++)
+        for (Py_ssize_t l = 0; l < L_ && c0 + q * L_ + l < m; l++)
+            for (int r = 0; r < ROWS; r++)
+                out[(c0 + q * L_ + l) * ldo + r] = acc[r][q][l];
+}
+
+/* out[s * ldo + r] = sum_i A[r][i] XbT[i][s] for rows r < n_rows of A and
+ * s < m; with `lower`, only the columns s >= r are asked for (the vectors
+ * wholly left of a row tile are skipped; the rest of each vector is filled). */
+static void CYP_FN(cyp_gemm_rows_xw)(const T *CYP_RESTRICT A, Py_ssize_t lda, Py_ssize_t n_rows,
+        const T *CYP_RESTRICT XbT, Py_ssize_t kp, Py_ssize_t n_k, Py_ssize_t m, int lower,
+        T *CYP_RESTRICT out, Py_ssize_t ldo)
+{
+    const Py_ssize_t n_vec = (m + L_ - 1) / L_;
+    for (Py_ssize_t r = 0; r < n_rows; ) {
+        const int rows = n_rows - r >= 4 ? 4 : 1;
+        const T *a = A + r * lda;
+        T *o = out + r;
+        for (Py_ssize_t v = lower ? r / L_ : 0; v < n_vec; ) {
+            const Py_ssize_t left = n_vec - v;
+            const int vecs = left >= 4 ? 4 : (int)left;
+            const Py_ssize_t c0 = v * L_;
+#define CYP_TILE_XW_(R, Q) CYP_FN(cyp_gemm_tile_xw)(R, Q, a, lda, XbT, kp, c0, n_k, m, o, ldo)
+            if (rows == 4) {
+                switch (vecs) {
+                case 4: CYP_TILE_XW_(4, 4); break;
+                case 3: CYP_TILE_XW_(4, 3); break;
+                case 2: CYP_TILE_XW_(4, 2); break;
+                default: CYP_TILE_XW_(4, 1); break;
+                }
+            } else {
+                switch (vecs) {
+                case 4: CYP_TILE_XW_(1, 4); break;
+                case 3: CYP_TILE_XW_(1, 3); break;
+                case 2: CYP_TILE_XW_(1, 2); break;
+                default: CYP_TILE_XW_(1, 1); break;
+                }
+            }
+#undef CYP_TILE_XW_
+            v += vecs;
+        }
+        r += rows;
+    }
+}
+
+/* One tile of cyp_gemm_rank: ROWS rows of W from row j, VECS vectors of
+ * columns from column i0. */
+CYP_ALWAYS_INLINE void CYP_FN(cyp_gemm_tile_rank)(const int ROWS, const int VECS,
+        T *CYP_RESTRICT W, Py_ssize_t ldw, const T *CYP_RESTRICT D, Py_ssize_t ldd,
+        const T *CYP_RESTRICT Xb, Py_ssize_t ldx, Py_ssize_t i0, Py_ssize_t m, T beta)
+{
+    V_ acc[4][4];
+    for (int r = 0; r < ROWS; r++)
+        for (int q = 0; q < VECS; q++)
+            acc[r][q] = (V_){0};
+    for (Py_ssize_t s = 0; s < m; s++) {
+        V_ x[4];
+        const T *xs = Xb + s * ldx + i0;
+        for (int q = 0; q < VECS; q++)
+            x[q] = *(const VU_ *)(xs + q * L_);
+        for (int r = 0; r < ROWS; r++) {
+            const T d = D[s * ldd + r];
+            for (int q = 0; q < VECS; q++)
+                acc[r][q] += d * x[q];
+        }
+    }
+    for (int r = 0; r < ROWS; r++)
+        for (int q = 0; q < VECS; q++) {
+            VU_ *w = (VU_ *)(W + r * ldw + i0 + q * L_);
+            *w = beta * *w - acc[r][q];   /* one product: one way to fuse it */
+        }
+}
+
+#undef V_
+#undef VU_
+
+#endif /* CYP_GEMM_VECTORS */
+
+/* P[s * ldp + j] = sum_i W[j * n_k + i] XbT[i * kp + s] for j < n_rows, s < m. */
+static inline void CYP_FN(cyp_gemm_xw)(const T *CYP_RESTRICT W, Py_ssize_t n_rows,
+        const T *CYP_RESTRICT XbT, Py_ssize_t kp, Py_ssize_t n_k, Py_ssize_t m,
+        T *CYP_RESTRICT P, Py_ssize_t ldp)
+{
+#if CYP_GEMM_VECTORS
+    CYP_FN(cyp_gemm_rows_xw)(W, n_k, n_rows, XbT, kp, n_k, m, 0, P, ldp);
+#else
+    for (Py_ssize_t j = 0; j < n_rows; j++)
+        for (Py_ssize_t s = 0; s < m; s++) {
+            T sum = 0;
+            for (Py_ssize_t i = 0; i < n_k; i++)
+                sum += W[j * n_k + i] * XbT[i * kp + s];
+            P[s * ldp + j] = sum;
+        }
+#endif
+}
+
+/* G[s * m + r] = Xb[r] . Xb[s] for r <= s < m (entries above may be written too). */
+static inline void CYP_FN(cyp_gemm_gram)(const T *CYP_RESTRICT Xb, const T *CYP_RESTRICT XbT,
+        Py_ssize_t kp, Py_ssize_t n_k, Py_ssize_t m, T *CYP_RESTRICT G)
+{
+#if CYP_GEMM_VECTORS
+    CYP_FN(cyp_gemm_rows_xw)(Xb, n_k, m, XbT, kp, n_k, m, 1, G, m);
+#else
+    for (Py_ssize_t r = 0; r < m; r++)
+        for (Py_ssize_t s = r; s < m; s++) {
+            T sum = 0;
+            for (Py_ssize_t i = 0; i < n_k; i++)
+                sum += Xb[r * n_k + i] * XbT[i * kp + s];
+            G[s * m + r] = sum;
+        }
+#endif
+}
+
+/* W[j][i] = beta W[j][i] - sum_s D[s * ldd + j] Xb[s][i], for j < n_rows,
+ * i < n_k (W and Xb rows n_k long), s < m. */
+static inline void CYP_FN(cyp_gemm_rank)(T *CYP_RESTRICT W, Py_ssize_t n_rows,
+        const T *CYP_RESTRICT D, Py_ssize_t ldd, const T *CYP_RESTRICT Xb, Py_ssize_t n_k,
+        Py_ssize_t m, T beta)
+{
+    Py_ssize_t i0 = 0;
+#if CYP_GEMM_VECTORS
+    const Py_ssize_t n_full = n_k / L_;   /* whole vectors per row */
+    for (Py_ssize_t v = 0; v < n_full; ) {
+        const int vecs = n_full - v >= 4 ? 4 : (int)(n_full - v);
+        const Py_ssize_t c = v * L_;
+        for (Py_ssize_t j = 0; j < n_rows; ) {
+            const int rows = n_rows - j >= 4 ? 4 : 1;
+#define CYP_TILE_RANK_(R, Q) CYP_FN(cyp_gemm_tile_rank)(R, Q, W + j * n_k, n_k, D + j, ldd, \
+                                                     Xb, n_k, c, m, beta)
+            if (rows == 4) {
+                switch (vecs) {
+                case 4: CYP_TILE_RANK_(4, 4); break;
+                case 3: CYP_TILE_RANK_(4, 3); break;
+                case 2: CYP_TILE_RANK_(4, 2); break;
+                default: CYP_TILE_RANK_(4, 1); break;
+                }
+            } else {
+                switch (vecs) {
+                case 4: CYP_TILE_RANK_(1, 4); break;
+                case 3: CYP_TILE_RANK_(1, 3); break;
+                case 2: CYP_TILE_RANK_(1, 2); break;
+                default: CYP_TILE_RANK_(1, 1); break;
+                }
+            }
+#undef CYP_TILE_RANK_
+            j += rows;
+        }
+        v += vecs;
+    }
+    i0 = n_full * L_;
+#endif
+    /* the columns past the last whole vector, one at a time */
+    for (Py_ssize_t j = 0; j < n_rows; j++)
+        for (Py_ssize_t i = i0; i < n_k; i++) {
+            T sum = 0;
+            for (Py_ssize_t s = 0; s < m; s++)
+                sum += D[s * ldd + j] * Xb[s * n_k + i];
+            W[j * n_k + i] = beta * W[j * n_k + i] - sum;
+        }
+}
+
+/* XbT[i * kp + s] = Xb[s * n_k + i] for s < m, zero for m <= s < kp. */
+static inline void CYP_FN(cyp_gemm_transpose)(const T *CYP_RESTRICT Xb, Py_ssize_t m,
+        Py_ssize_t n_k, T *CYP_RESTRICT XbT, Py_ssize_t kp)
+{
+    for (Py_ssize_t i0 = 0; i0 < n_k; i0 += 64) {
+        const Py_ssize_t i1 = i0 + 64 < n_k ? i0 + 64 : n_k;
+        for (Py_ssize_t i = i0; i < i1; i++)
+            for (Py_ssize_t s = m; s < kp; s++)
+                XbT[i * kp + s] = 0;
+        for (Py_ssize_t s = 0; s < m; s++)
+            for (Py_ssize_t i = i0; i < i1; i++)
+                XbT[i * kp + s] = Xb[s * n_k + i];
+    }
+}
+#undef L_
