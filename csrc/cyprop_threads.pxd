@@ -6,3 +6,5 @@ cdef extern from "cyprop_threads.h" nogil:
     int cyp_omp_num_procs()
     int cyp_flag_get(const int* p)
     void cyp_flag_set(int* p, int v)
+    int cyp_claim(int* p)
+    void cyp_barrier()

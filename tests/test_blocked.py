@@ -119,7 +119,7 @@ def test_reference_block_z_is_the_sequential_z():
 # the kernel, one block sample by sample
 
 
-def _kernel_blocked_z(net, X, Y, order, eta, momentum, block_size):
+def _kernel_blocked_z(net, X, Y, order, eta, momentum, block_size, n_threads=1):
     """Run the blocked kernel for one epoch over ``order``; return (params, z trace)."""
     net = net.copy()
     n_params = net.parameters.size
@@ -131,7 +131,7 @@ def _kernel_blocked_z(net, X, Y, order, eta, momentum, block_size):
         net._workspace(), np.empty(kernels.blocked_workspace_size(net._sizes, block_size), dtype),
         np.empty(3 * (block_size + 1)), *net._layout_args(), net._loss_code, net.bias,
         X.astype(dtype), Y.astype(dtype), np.asarray(order, dtype=np.intp)[None, :], eta,
-        momentum, block_size, np.empty(1), trace)
+        momentum, block_size, np.empty(1), trace, n_threads=n_threads)
     assert failed == -1
     return net, trace
 
@@ -161,6 +161,38 @@ def test_each_z_of_a_block_matches_the_sequential_kernel(dtype, momentum):
     z_frozen = (np.asarray(net.weights[0], np.float64) @ X[order].T.astype(np.float64)).T \
         + np.asarray(net.biases[0], np.float64)
     assert np.max(np.abs(trace[1:] - z_frozen[1:])) > 1e-3
+
+
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
+@pytest.mark.parametrize("n_threads", [2, 3])
+def test_each_z_of_the_two_thread_pipeline_matches_the_sequential_kernel(dtype, n_threads):
+    if not kernels.own_products():
+        pytest.skip("the pipeline runs with the AVX-512 build's own products")
+    # More than one thread (no momentum) runs the pipeline: block b+1's
+    # products start from the weights before block b's update and are
+    # corrected with its steps.  Blocks of 7 (the last of 2), 37 hidden units
+    # (row tasks of 8 or 16 and a partial one): every z_s must still be
+    # W_s x_s + b_s of the sequential kernel, and the weights at the end its.
+    net, X, Y = problem([45, 37, 3], "tanh", "softmax", "cross_entropy", n=30, dtype=dtype)
+    X, Y = X.astype(dtype), Y.astype(dtype)
+    order = np.random.default_rng(5).permutation(30)
+    eta = 0.3
+    end, trace = _kernel_blocked_z(net, X, Y, order, eta, 0.0, block_size=7, n_threads=n_threads)
+    tol = 1e-12 if dtype == "float64" else 1e-5
+    for s, q in enumerate(order):
+        seq = net.copy()
+        if s:
+            seq.fit(X[order[:s]], Y[order[:s]], learning_rate=eta, shuffle=False,
+                    online_schedule="sequential")
+        z_seq = (np.asarray(seq.weights[0], np.float64) @ X[q].astype(np.float64)
+                 + np.asarray(seq.biases[0], np.float64))
+        assert_close(trace[s], z_seq, tol, f"z of sample {s}")
+    seq = net.copy()
+    seq.fit(X[order], Y[order], learning_rate=eta, shuffle=False, online_schedule="sequential")
+    assert_close(end.parameters, seq.parameters, tol, "weights after the epoch")
+    # (and not one thread's bits: the pipeline sums in another order)
+    one, _ = _kernel_blocked_z(net, X, Y, order, eta, 0.0, block_size=7)
+    assert not np.array_equal(one.parameters, end.parameters)
 
 
 # ---------------------------------------------------------------------------

@@ -15,6 +15,7 @@ are views into it, and the kernels update it in place.
 import collections.abc
 import threading
 import time
+from contextlib import nullcontext
 
 import numpy as np
 
@@ -761,7 +762,7 @@ class Network:
         """
         losses = scratch.losses[first:first + count]
         if scratch.block_size:   # online, the blocked schedule (its BLAS on one thread each)
-            with blas_single_threaded():
+            with nullcontext() if _k.own_products() else blas_single_threaded():
                 failed = _k.train_epochs_blocked(
                     self._params, scratch.velocity, scratch.backup, scratch.work,
                     scratch.block_work, scratch.coef, *self._layout_args(), self._loss_code,

@@ -23,7 +23,7 @@ from libc.math cimport exp, log, log1p, isfinite, tanh, tanhf, pow, sqrt
 from libc.string cimport memcpy, memset
 from libc.stdlib cimport malloc, free
 from cython cimport floating
-from cython.parallel cimport prange
+from cython.parallel cimport prange, parallel, threadid
 
 from cyprop_simd cimport *
 from cyprop_interrupt cimport *
