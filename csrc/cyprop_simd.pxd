@@ -111,6 +111,12 @@ cdef extern from "cyprop_simd.h" nogil:
     double cyp_squared_error_weighted_f(const float*, const float*, const float*, float*,
                                         Py_ssize_t)
 
+    # the first layer's steps (eta delta) and bias updates after a sample
+    void cyp_first_steps_d(int opt, double* b, double* v, double* steps, const double* delta,
+                           double eta, int train_bias, cyp_hyper_d h, Py_ssize_t n)
+    void cyp_first_steps_f(int opt, float* b, float* v, float* steps, const float* delta,
+                           double eta, int train_bias, cyp_hyper_f h, Py_ssize_t n)
+
     # the blocked schedule's products (cyprop_gemm_impl.h), used when
     # CYP_OWN_GEMM is 1 (the AVX-512 build), SciPy's BLAS otherwise
     enum:

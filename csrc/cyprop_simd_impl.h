@@ -542,6 +542,34 @@ static inline void CYP_FN(cyp_apply_gradient)(int opt, T *CYP_RESTRICT w, T *CYP
     CYP_FOR_EACH_OPT(opt, CYP_FN(cyp_apply_gradient_opt), (w, g, v, eta, scale, h, n))
 }
 
+/* The first layer's steps and biases after a sample's backward pass:
+ * steps[j] = (T)eta * delta[j], and with train_bias the rule moves b[j] by
+ * steps[j] (as cyp_update_one would, one bias at a time); a constant `opt`
+ * per loop, so that it vectorises. */
+CYP_ALWAYS_INLINE void CYP_FN(cyp_first_steps_opt)(int opt, T *CYP_RESTRICT b,
+        T *CYP_RESTRICT v, T *CYP_RESTRICT steps, const T *CYP_RESTRICT delta, double eta,
+        int train_bias, CYP_FN(cyp_hyper) h, Py_ssize_t n)
+{
+    const T e = (T)eta;
+    if (train_bias) {
+        for (Py_ssize_t j = 0; j < n; j++) {
+            const T step = e * delta[j];
+            steps[j] = step;
+            CYP_FN(cyp_rule)(opt, b, v, j, step, (T)1, h);
+        }
+    } else {
+        for (Py_ssize_t j = 0; j < n; j++)
+            steps[j] = e * delta[j];
+    }
+}
+
+static inline void CYP_FN(cyp_first_steps)(int opt, T *CYP_RESTRICT b, T *CYP_RESTRICT v,
+        T *CYP_RESTRICT steps, const T *CYP_RESTRICT delta, double eta, int train_bias,
+        CYP_FN(cyp_hyper) h, Py_ssize_t n)
+{
+    CYP_FOR_EACH_OPT(opt, CYP_FN(cyp_first_steps_opt), (b, v, steps, delta, eta, train_bias, h, n))
+}
+
 /* One parameter (a bias), outside any row loop. */
 static inline void CYP_FN(cyp_update_one)(int opt, T *CYP_RESTRICT w, T *CYP_RESTRICT v,
                                           Py_ssize_t k, T step, CYP_FN(cyp_hyper) h)

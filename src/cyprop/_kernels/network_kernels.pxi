@@ -697,11 +697,12 @@ cdef inline double _sample_rest(floating* params, floating* velocity, const Layo
         return sample_loss + 0.5 * st.l2 * sq * st.l2_loss_scale
     # the first layer: biases now, W_0's steps for the caller
     b = params + L.b_off[0]
-    for j in range(sizes[1]):
-        step = <floating>st.eta * delta[j]
-        first_steps[j] = step
-        if L.train_bias:
-            _update_one(st, b, _at(velocity, L.b_off[0]), j, step)
+    if floating is float:
+        cyp_first_steps_f(st.opt, b, _at(velocity, L.b_off[0]), first_steps, delta, st.eta,
+                          L.train_bias, _hyper_f(st, st.lr_t), sizes[1])
+    else:
+        cyp_first_steps_d(st.opt, b, _at(velocity, L.b_off[0]), first_steps, delta, st.eta,
+                          L.train_bias, _hyper_d(st, st.lr_t), sizes[1])
     return sample_loss
 
 
