@@ -120,6 +120,16 @@ static inline int cyp_interrupted(cyp_interrupt *p)
     return cyp_interrupt_slow(p);
 }
 
+/* The same, reading the clock on every call: for loops whose steps can take
+ * far longer than the ones the stride was fitted to (a step that waits for
+ * other threads at a barrier, which an overloaded machine may not run for a
+ * while); one clock read per step. */
+static inline int cyp_interrupted_clocked(cyp_interrupt *p)
+{
+    p->countdown = 1;
+    return cyp_interrupted(p);
+}
+
 /* With the GIL, after the loop: -1 with the exception set if it stopped, else 0. */
 static int cyp_interrupt_raise(cyp_interrupt *p)
 {

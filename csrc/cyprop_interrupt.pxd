@@ -6,5 +6,6 @@ cdef extern from "cyprop_interrupt.h":
         int stopped
     void cyp_interrupt_init(cyp_interrupt*) nogil
     int cyp_interrupted(cyp_interrupt*) nogil
+    int cyp_interrupted_clocked(cyp_interrupt*) nogil
     int cyp_interrupt_raise(cyp_interrupt*) except -1
     int cyp_set_cancel(unsigned long, int)

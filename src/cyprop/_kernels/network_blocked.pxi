@@ -457,10 +457,10 @@ cdef inline double _blocked_epoch_pipelined(floating* params, const Layout* L, c
     cdef int n_tasks = <int>(_PIPE_DATA_TASKS + (H + rows - 1) // rows)
     cdef floating* W0 = params + L.w_off[0]
     cdef int counters[4]   # per phase parity: tasks claimed, tasks taken from the top
-    cdef int stop = 0
+    cdef int stop_at = -2   # the phase after which every thread stops (Ctrl-C)
     cdef double total = 0
     cdef int* ctr = counters
-    cdef int* stop_p = &stop
+    cdef int* stop_p = &stop_at
     cdef double* total_p = &total
     cdef Py_ssize_t b
     cdef int t, lo
@@ -480,8 +480,10 @@ cdef inline double _blocked_epoch_pipelined(floating* params, const Layout* L, c
                 ctr[2 * ((b + 2) % 2)] = 0
                 ctr[2 * ((b + 2) % 2) + 1] = 0
                 if b >= 0 and b < n_blocks:
-                    if cyp_interrupted(intr):
-                        cyp_flag_set(stop_p, 1)
+                    if cyp_interrupted_clocked(intr):   # (a phase waits for the others)
+                        # the phase, not a yes/no: a thread still reading the
+                        # flag after the last barrier must not stop a phase early
+                        cyp_flag_set(stop_p, <int>b)
                     else:
                         total_p[0] += _pipe_samples(params, L, ws, work, st, Y, ids, id_stride,
                                                     n, k, block_work, b, z_trace)
@@ -495,7 +497,7 @@ cdef inline double _blocked_epoch_pipelined(floating* params, const Layout* L, c
                     t = n_tasks - 1 - cyp_claim(&ctr[2 * ((b + 1) % 2) + 1])
                 _pipe_task(W0, block_work, X, ids, id_stride, n, k, n_x, H, b, n_blocks, t)
             cyp_barrier()
-            if cyp_flag_get(stop_p):
+            if cyp_flag_get(stop_p) == b:
                 break
             b = b + 1
     return total
@@ -524,11 +526,16 @@ def train_epochs_blocked(floating[::1] params, floating[::1] velocity, floating[
     z_trace : (n_epochs * n_samples, sizes[1]) or None; if given, changed in
         place: the first-layer pre-activations z of every sample as visited
         (for testing)
-    n_threads : the products with the first layer's weights (and velocity)
-        split W0's rows between this many threads (OpenMP), at multiples of
-        16 rows; every element of a product is one BLAS dot product, as with
-        one thread.  The BLAS must run single-threaded
-        (cyprop._threads.blas_single_threaded) when n_threads > 1.
+    n_threads : more than 1: without momentum, in the build with its own
+        products (own_products()), each epoch runs the pipeline above (one
+        block's samples on one thread while the threads run the products
+        around it; the same bits for every n_threads > 1, another order of
+        sums than one thread); otherwise the products with the first layer's
+        weights (and velocity) split W0's rows between this many threads
+        (OpenMP), at multiples of 16 rows, every element of a product one
+        dot product as with one thread.  The BLAS must run single-threaded
+        (cyprop._threads.blas_single_threaded) when n_threads > 1 and the
+        build uses it.
 
     load_blas() must have been called, unless own_products().
     """
