@@ -30,6 +30,27 @@ typedef T CYP_FN(cyp_gvec_u) __attribute__((vector_size(CYP_GEMM_BYTES), aligned
 #define VU_ CYP_FN(cyp_gvec_u)
 #define L_ ((Py_ssize_t)(CYP_GEMM_BYTES / sizeof(T)))
 
+/* TILE(R, Q) with constant R (4 or 1 rows) and Q (1 to 4 vectors), so that
+ * each tile's partial sums are a fixed set of registers. */
+#define CYP_TILE_SWITCH_(TILE, rows, vecs)                                      \
+    do {                                                                         \
+        if ((rows) == 4) {                                                       \
+            switch (vecs) {                                                      \
+            case 4: TILE(4, 4); break;                                           \
+            case 3: TILE(4, 3); break;                                           \
+            case 2: TILE(4, 2); break;                                           \
+            default: TILE(4, 1); break;                                          \
+            }                                                                    \
+        } else {                                                                 \
+            switch (vecs) {                                                      \
+            case 4: TILE(1, 4); break;                                           \
+            case 3: TILE(1, 3); break;                                           \
+            case 2: TILE(1, 2); break;                                           \
+            default: TILE(1, 1); break;                                          \
+            }                                                                    \
+        }                                                                        \
+    } while (0)
+
 /* One tile of cyp_gemm_xw / cyp_gemm_gram: ROWS rows of A (row stride lda,
  * n_k long) against VECS vectors of XbT's columns from column c0, written to
  * out[s * ldo + row] for the columns s < m. */
@@ -75,21 +96,7 @@ static void CYP_FN(cyp_gemm_rows_xw)(const T *CYP_RESTRICT A, Py_ssize_t lda, Py
             const int vecs = left >= 4 ? 4 : (int)left;
             const Py_ssize_t c0 = v * L_;
 #define CYP_TILE_XW_(R, Q) CYP_FN(cyp_gemm_tile_xw)(R, Q, a, lda, XbT, kp, c0, n_k, m, o, ldo)
-            if (rows == 4) {
-                switch (vecs) {
-                case 4: CYP_TILE_XW_(4, 4); break;
-                case 3: CYP_TILE_XW_(4, 3); break;
-                case 2: CYP_TILE_XW_(4, 2); break;
-                default: CYP_TILE_XW_(4, 1); break;
-                }
-            } else {
-                switch (vecs) {
-                case 4: CYP_TILE_XW_(1, 4); break;
-                case 3: CYP_TILE_XW_(1, 3); break;
-                case 2: CYP_TILE_XW_(1, 2); break;
-                default: CYP_TILE_XW_(1, 1); break;
-                }
-            }
+            CYP_TILE_SWITCH_(CYP_TILE_XW_, rows, vecs);
 #undef CYP_TILE_XW_
             v += vecs;
         }
@@ -181,21 +188,7 @@ static inline void CYP_FN(cyp_gemm_rank)(T *CYP_RESTRICT W, Py_ssize_t n_rows,
             const int rows = n_rows - j >= 4 ? 4 : 1;
 #define CYP_TILE_RANK_(R, Q) CYP_FN(cyp_gemm_tile_rank)(R, Q, W + j * n_k, n_k, D + j, ldd, \
                                                      Xb, n_k, c, m, beta)
-            if (rows == 4) {
-                switch (vecs) {
-                case 4: CYP_TILE_RANK_(4, 4); break;
-                case 3: CYP_TILE_RANK_(4, 3); break;
-                case 2: CYP_TILE_RANK_(4, 2); break;
-                default: CYP_TILE_RANK_(4, 1); break;
-                }
-            } else {
-                switch (vecs) {
-                case 4: CYP_TILE_RANK_(1, 4); break;
-                case 3: CYP_TILE_RANK_(1, 3); break;
-                case 2: CYP_TILE_RANK_(1, 2); break;
-                default: CYP_TILE_RANK_(1, 1); break;
-                }
-            }
+            CYP_TILE_SWITCH_(CYP_TILE_RANK_, rows, vecs);
 #undef CYP_TILE_RANK_
             j += rows;
         }
@@ -228,3 +221,4 @@ static inline void CYP_FN(cyp_gemm_transpose)(const T *CYP_RESTRICT Xb, Py_ssize
     }
 }
 #undef L_
+#undef CYP_TILE_SWITCH_
