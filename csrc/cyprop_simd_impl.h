@@ -593,62 +593,59 @@ static inline void CYP_FN(cyp_axpy)(T *CYP_RESTRICT y, const T *CYP_RESTRICT x,
  * gradient entry), so the weights come out bit for bit as before; the loops
  * are only tiled, CYP_TILE rows at a time, so that the partial sums stay in
  * registers and each loaded vector serves several rows. */
-#define CYP_TILE 4
+#define CYP_TILE 8
+
+/* ROWS (a constant: CYP_TILE, 4 or 1) output rows of cyp_block8_combine from
+ * row r: ROWS independent chains of fused sums per lane, so that the adds'
+ * latency overlaps (one chain per register). */
+CYP_ALWAYS_INLINE void CYP_FN(cyp_block8_tile)(const int ROWS, const T *CYP_RESTRICT M,
+        Py_ssize_t rs, Py_ssize_t ks, const T *CYP_RESTRICT in, const T *CYP_RESTRICT bias,
+        T *CYP_RESTRICT out, Py_ssize_t n_k, Py_ssize_t r)
+{
+    T o[CYP_TILE][8];
+    const T *m = M + r * rs;
+    for (int q = 0; q < ROWS; q++)
+        for (int s = 0; s < 8; s++)
+            o[q][s] = 0;
+    for (Py_ssize_t k = 0; k < n_k; k++) {
+        const T *ik = in + k * 8;
+        for (int q = 0; q < ROWS; q++) {
+            const T u = m[q * rs + k * ks];
+            CYP_OMP_SIMD
+            for (int s = 0; s < 8; s++)
+                o[q][s] += ik[s] * u;
+        }
+    }
+    T *orow = out + r * 8;
+    for (int q = 0; q < ROWS; q++) {
+        const T b = bias ? bias[r + q] : 0;
+        if (bias) {
+            CYP_OMP_SIMD
+            for (int s = 0; s < 8; s++)
+                orow[q * 8 + s] = o[q][s] + b;
+        } else {
+            CYP_OMP_SIMD
+            for (int s = 0; s < 8; s++)
+                orow[q * 8 + s] = o[q][s];
+        }
+    }
+}
 
 /* out[r][s] = (sum_k in[k][s] * M[r * rs + k * ks], k ascending from 0)
  * (+ bias[r] when bias is not NULL), for r < n_out, k < n_k: the forward
  * sums (M = W, rs = n_in, ks = 1) and W^T delta (M = W, rs = 1, ks = n_in)
- * in one loop nest, CYP_TILE output rows per pass. */
+ * in one loop nest, CYP_TILE output rows per pass, then 4, then 1. */
 static inline void CYP_FN(cyp_block8_combine)(const T *CYP_RESTRICT M, Py_ssize_t rs,
         Py_ssize_t ks, const T *CYP_RESTRICT in, const T *CYP_RESTRICT bias,
         T *CYP_RESTRICT out, Py_ssize_t n_k, Py_ssize_t n_out)
 {
     Py_ssize_t r = 0;
-    for (; r + CYP_TILE <= n_out; r += CYP_TILE) {
-        const T *m0 = M + r * rs, *m1 = m0 + rs, *m2 = m1 + rs, *m3 = m2 + rs;
-        T o0[8] = {0}, o1[8] = {0}, o2[8] = {0}, o3[8] = {0};
-        for (Py_ssize_t k = 0; k < n_k; k++) {
-            const T *ik = in + k * 8;
-            T u0 = m0[k * ks], u1 = m1[k * ks], u2 = m2[k * ks], u3 = m3[k * ks];
-            CYP_OMP_SIMD
-            for (int s = 0; s < 8; s++) {
-                o0[s] += ik[s] * u0;
-                o1[s] += ik[s] * u1;
-                o2[s] += ik[s] * u2;
-                o3[s] += ik[s] * u3;
-            }
-        }
-        T *orow = out + r * 8;
-        if (bias) {
-            CYP_OMP_SIMD
-            for (int s = 0; s < 8; s++) {
-                orow[s] = o0[s] + bias[r];
-                orow[8 + s] = o1[s] + bias[r + 1];
-                orow[16 + s] = o2[s] + bias[r + 2];
-                orow[24 + s] = o3[s] + bias[r + 3];
-            }
-        } else {
-            CYP_OMP_SIMD
-            for (int s = 0; s < 8; s++) {
-                orow[s] = o0[s];
-                orow[8 + s] = o1[s];
-                orow[16 + s] = o2[s];
-                orow[24 + s] = o3[s];
-            }
-        }
-    }
-    for (; r < n_out; r++) {
-        const T *mr = M + r * rs;
-        T o[8] = {0};
-        for (Py_ssize_t k = 0; k < n_k; k++) {
-            const T *ik = in + k * 8;
-            T u = mr[k * ks];
-            CYP_OMP_SIMD
-            for (int s = 0; s < 8; s++) o[s] += ik[s] * u;
-        }
-        CYP_OMP_SIMD
-        for (int s = 0; s < 8; s++) out[r * 8 + s] = bias ? o[s] + bias[r] : o[s];
-    }
+    for (; r + CYP_TILE <= n_out; r += CYP_TILE)
+        CYP_FN(cyp_block8_tile)(CYP_TILE, M, rs, ks, in, bias, out, n_k, r);
+    for (; r + 4 <= n_out; r += 4)
+        CYP_FN(cyp_block8_tile)(4, M, rs, ks, in, bias, out, n_k, r);
+    for (; r < n_out; r++)
+        CYP_FN(cyp_block8_tile)(1, M, rs, ks, in, bias, out, n_k, r);
 }
 
 /* z[j][s] = (sum_i a[i][s] * W[j][i], i ascending from 0) + b[j]. */
