@@ -167,6 +167,11 @@ def test_show_config(capsys):
     assert "OpenMP" in out
     assert info["openmp"] == (kernels.openmp_threads() > 0)
     assert info["available_threads"] >= 1
+    assert "blocked online schedule's products" in out
+    import importlib.util
+    scipy = importlib.util.find_spec("scipy") is not None
+    assert info["blocked_products"] == ("own" if kernels.own_products()
+                                        else "scipy" if scipy else None)
 
 
 def test_sweep_fits_are_single_threaded(monkeypatch):

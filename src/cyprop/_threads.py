@@ -141,18 +141,29 @@ def show_config(file=None):
 
     Keys: ``simd`` (the kernels' instruction set), ``openmp`` (built with
     OpenMP), ``openmp_threads`` (``omp_get_max_threads()``, 0 without
-    OpenMP), ``available_threads`` (what ``n_threads=None``/``-1`` use) and
-    ``cores`` (cores this process may run on).
+    OpenMP), ``available_threads`` (what ``n_threads=None``/``-1`` use),
+    ``cores`` (cores this process may run on) and ``blocked_products``
+    (what runs the blocked online schedule's matrix products: ``"own"``, the
+    AVX-512 build's, ``"scipy"``, SciPy's BLAS, or None without SciPy).
     """
-    from ._kernels import simd
+    from ._kernels import kernels, simd
 
     omp = openmp_threads()
+    if kernels.own_products():
+        products = "own"
+    else:
+        from ._blocked import blas_available
+        products = "scipy" if blas_available() else None
     info = {"simd": simd, "openmp": omp > 0, "openmp_threads": omp,
-            "available_threads": available_threads(), "cores": _available_cores()}
+            "available_threads": available_threads(), "cores": _available_cores(),
+            "blocked_products": products}
+    described = {"own": "the AVX-512 build's own", "scipy": "SciPy's BLAS",
+                 None: "none (SciPy not installed: online_schedule='auto' stays sequential)"}
     lines = [f"cyprop kernels: {simd}",
              f"OpenMP: {'yes, ' + str(omp) + ' threads' if omp else 'no (every fit runs on one thread)'}",
              f"n_threads=None/-1 use: {info['available_threads']} thread(s)"
-             f" of {info['cores']} core(s)"]
+             f" of {info['cores']} core(s)",
+             f"blocked online schedule's products: {described[products]}"]
     print("\n".join(lines), file=file)
     return info
 
