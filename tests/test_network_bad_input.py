@@ -44,6 +44,34 @@ def test_rejects_wrong_feature_and_output_counts(small):
         net.predict(X[None])  # 3-D
 
 
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
+def test_large_inputs_checked_by_their_sum_and_element_by_element(dtype):
+    # from _validate._SUM_CHECK_SIZE elements on, a finite sum proves X
+    # finite; a NaN, an infinity, or infinities of both signs must still be
+    # caught, and finite values whose sum overflows must still pass
+    from cyprop import _validate
+
+    n = _validate._SUM_CHECK_SIZE // 8 + 1
+    rng = np.random.default_rng(0)
+    X = rng.random((n, 8)).astype(dtype)
+    Y = np.eye(2, dtype=dtype)[rng.integers(0, 2, n)]
+    net = cyprop.Network([8, 3, 2], seed=0, dtype=dtype)
+    assert _validate._all_finite(X)
+    for cells in ([(n - 1, 7, np.nan)], [(0, 0, np.inf)], [(5, 3, np.inf), (9, 2, -np.inf)]):
+        Xb = X.copy()
+        for i, j, v in cells:
+            Xb[i, j] = v
+        assert not _validate._all_finite(Xb)
+        with pytest.raises(ValueError, match=r"X contains NaN or infinity"):
+            net.fit(Xb, Y, epochs=1)
+    huge = np.full((n, 8), np.finfo(dtype).max / 2, dtype=dtype)   # the sum overflows
+    import warnings
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert _validate._all_finite(huge)
+        assert _validate.as_float_array(huge, "X", dtype=dtype) is not None
+
+
 @pytest.mark.parametrize("bad", [np.nan, np.inf, -np.inf])
 def test_rejects_non_finite_data(small, bad):
     net, X, Y = small
