@@ -32,24 +32,41 @@ typedef T CYP_FN(cyp_gvec_u) __attribute__((vector_size(CYP_GEMM_BYTES), aligned
 
 /* TILE(R, Q) with constant R (4 or 1 rows) and Q (1 to 4 vectors), so that
  * each tile's partial sums are a fixed set of registers. */
+#define CYP_VECS_SWITCH_(TILE, R, vecs)                                         \
+    switch (vecs) {                                                              \
+    case 4: TILE(R, 4); break;                                                   \
+    case 3: TILE(R, 3); break;                                                   \
+    case 2: TILE(R, 2); break;                                                   \
+    default: TILE(R, 1); break;                                                  \
+    }
 #define CYP_TILE_SWITCH_(TILE, rows, vecs)                                      \
     do {                                                                         \
-        if ((rows) == 4) {                                                       \
-            switch (vecs) {                                                      \
-            case 4: TILE(4, 4); break;                                           \
-            case 3: TILE(4, 3); break;                                           \
-            case 2: TILE(4, 2); break;                                           \
-            default: TILE(4, 1); break;                                          \
-            }                                                                    \
-        } else {                                                                 \
-            switch (vecs) {                                                      \
-            case 4: TILE(1, 4); break;                                           \
-            case 3: TILE(1, 3); break;                                           \
-            case 2: TILE(1, 2); break;                                           \
-            default: TILE(1, 1); break;                                          \
-            }                                                                    \
-        }                                                                        \
+        if ((rows) == 4) { CYP_VECS_SWITCH_(TILE, 4, vecs) }                     \
+        else { CYP_VECS_SWITCH_(TILE, 1, vecs) }                                 \
     } while (0)
+
+/* The tiles' shared loop: for t < n_steps, acc[r][q] += c[r * c_row + t *
+ * c_step] * X[t * x_step + q * L_] (one fused multiply-add per step, t
+ * ascending): ROWS coefficients broadcast against VECS vectors. */
+CYP_ALWAYS_INLINE void CYP_FN(cyp_gemm_accumulate)(const int ROWS, const int VECS,
+        V_ acc[4][4], const T *CYP_RESTRICT X, Py_ssize_t x_step,
+        const T *CYP_RESTRICT c, Py_ssize_t c_row, Py_ssize_t c_step, Py_ssize_t n_steps)
+{
+    for (int r = 0; r < ROWS; r++)
+        for (int q = 0; q < VECS; q++)
+            acc[r][q] = (V_){0};
+    for (Py_ssize_t t = 0; t < n_steps; t++) {
+        V_ x[4];
+        const T *xt = X + t * x_step;
+        for (int q = 0; q < VECS; q++)
+            x[q] = *(const VU_ *)(xt + q * L_);
+        for (int r = 0; r < ROWS; r++) {
+            const T a = c[r * c_row + t * c_step];
+            for (int q = 0; q < VECS; q++)
+                acc[r][q] += a * x[q];
+        }
+    }
+}
 
 /* One tile of cyp_gemm_xw / cyp_gemm_gram: ROWS rows of A (row stride lda,
  * n_k long) against VECS vectors of XbT's columns from column c0, written to
@@ -59,20 +76,7 @@ CYP_ALWAYS_INLINE void CYP_FN(cyp_gemm_tile_xw)(const int ROWS, const int VECS,
         Py_ssize_t c0, Py_ssize_t n_k, Py_ssize_t m, T *CYP_RESTRICT out, Py_ssize_t ldo)
 {
     V_ acc[4][4];
-    for (int r = 0; r < ROWS; r++)
-        for (int q = 0; q < VECS; q++)
-            acc[r][q] = (V_){0};
-    const T *xt = XbT + c0;
-    for (Py_ssize_t i = 0; i < n_k; i++, xt += kp) {
-        V_ x[4];
-        for (int q = 0; q < VECS; q++)
-            x[q] = *(const VU_ *)(xt + q * L_);
-        for (int r = 0; r < ROWS; r++) {
-            const T a = A[r * lda + i];
-            for (int q = 0; q < VECS; q++)
-                acc[r][q] += a * x[q];
-        }
-    }
+    CYP_FN(cyp_gemm_accumulate)(ROWS, VECS, acc, XbT + c0, kp, A, lda, 1, n_k);
     for (int q = 0; q < VECS; q++)
         for (Py_ssize_t l = 0; l < L_ && c0 + q * L_ + l < m; l++)
             for (int r = 0; r < ROWS; r++)
@@ -111,20 +115,7 @@ CYP_ALWAYS_INLINE void CYP_FN(cyp_gemm_tile_rank)(const int ROWS, const int VECS
         const T *CYP_RESTRICT Xb, Py_ssize_t ldx, Py_ssize_t i0, Py_ssize_t m, T beta)
 {
     V_ acc[4][4];
-    for (int r = 0; r < ROWS; r++)
-        for (int q = 0; q < VECS; q++)
-            acc[r][q] = (V_){0};
-    for (Py_ssize_t s = 0; s < m; s++) {
-        V_ x[4];
-        const T *xs = Xb + s * ldx + i0;
-        for (int q = 0; q < VECS; q++)
-            x[q] = *(const VU_ *)(xs + q * L_);
-        for (int r = 0; r < ROWS; r++) {
-            const T d = D[s * ldd + r];
-            for (int q = 0; q < VECS; q++)
-                acc[r][q] += d * x[q];
-        }
-    }
+    CYP_FN(cyp_gemm_accumulate)(ROWS, VECS, acc, Xb + i0, ldx, D, 1, ldd, m);
     for (int r = 0; r < ROWS; r++)
         for (int q = 0; q < VECS; q++) {
             VU_ *w = (VU_ *)(W + r * ldw + i0 + q * L_);
@@ -135,6 +126,22 @@ CYP_ALWAYS_INLINE void CYP_FN(cyp_gemm_tile_rank)(const int ROWS, const int VECS
 #undef V_
 #undef VU_
 
+#else   /* no vector extensions: the same sums one at a time (never called:
+         * CYP_OWN_GEMM is 0 there; kept so that every build compiles alike) */
+
+static void CYP_FN(cyp_gemm_rows_xw)(const T *CYP_RESTRICT A, Py_ssize_t lda, Py_ssize_t n_rows,
+        const T *CYP_RESTRICT XbT, Py_ssize_t kp, Py_ssize_t n_k, Py_ssize_t m, int lower,
+        T *CYP_RESTRICT out, Py_ssize_t ldo)
+{
+    for (Py_ssize_t r = 0; r < n_rows; r++)
+        for (Py_ssize_t s = lower ? r : 0; s < m; s++) {
+            T sum = 0;
+            for (Py_ssize_t i = 0; i < n_k; i++)
+                sum += A[r * lda + i] * XbT[i * kp + s];
+            out[s * ldo + r] = sum;
+        }
+}
+
 #endif /* CYP_GEMM_VECTORS */
 
 /* P[s * ldp + j] = sum_i W[j * n_k + i] XbT[i * kp + s] for j < n_rows, s < m. */
@@ -142,34 +149,14 @@ static inline void CYP_FN(cyp_gemm_xw)(const T *CYP_RESTRICT W, Py_ssize_t n_row
         const T *CYP_RESTRICT XbT, Py_ssize_t kp, Py_ssize_t n_k, Py_ssize_t m,
         T *CYP_RESTRICT P, Py_ssize_t ldp)
 {
-#if CYP_GEMM_VECTORS
     CYP_FN(cyp_gemm_rows_xw)(W, n_k, n_rows, XbT, kp, n_k, m, 0, P, ldp);
-#else
-    for (Py_ssize_t j = 0; j < n_rows; j++)
-        for (Py_ssize_t s = 0; s < m; s++) {
-            T sum = 0;
-            for (Py_ssize_t i = 0; i < n_k; i++)
-                sum += W[j * n_k + i] * XbT[i * kp + s];
-            P[s * ldp + j] = sum;
-        }
-#endif
 }
 
 /* G[s * m + r] = Xb[r] . Xb[s] for r <= s < m (entries above may be written too). */
 static inline void CYP_FN(cyp_gemm_gram)(const T *CYP_RESTRICT Xb, const T *CYP_RESTRICT XbT,
         Py_ssize_t kp, Py_ssize_t n_k, Py_ssize_t m, T *CYP_RESTRICT G)
 {
-#if CYP_GEMM_VECTORS
     CYP_FN(cyp_gemm_rows_xw)(Xb, n_k, m, XbT, kp, n_k, m, 1, G, m);
-#else
-    for (Py_ssize_t r = 0; r < m; r++)
-        for (Py_ssize_t s = r; s < m; s++) {
-            T sum = 0;
-            for (Py_ssize_t i = 0; i < n_k; i++)
-                sum += Xb[r * n_k + i] * XbT[i * kp + s];
-            G[s * m + r] = sum;
-        }
-#endif
 }
 
 /* W[j][i] = beta W[j][i] - sum_s D[s * ldd + j] Xb[s][i], for j < n_rows,
@@ -222,3 +209,4 @@ static inline void CYP_FN(cyp_gemm_transpose)(const T *CYP_RESTRICT Xb, Py_ssize
 }
 #undef L_
 #undef CYP_TILE_SWITCH_
+#undef CYP_VECS_SWITCH_

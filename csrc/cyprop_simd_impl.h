@@ -618,11 +618,10 @@ CYP_ALWAYS_INLINE void CYP_FN(cyp_block8_tile)(const int ROWS, const T *CYP_REST
     }
     T *orow = out + r * 8;
     for (int q = 0; q < ROWS; q++) {
-        const T b = bias ? bias[r + q] : 0;
         if (bias) {
             CYP_OMP_SIMD
             for (int s = 0; s < 8; s++)
-                orow[q * 8 + s] = o[q][s] + b;
+                orow[q * 8 + s] = o[q][s] + bias[r + q];
         } else {
             CYP_OMP_SIMD
             for (int s = 0; s < 8; s++)
