@@ -188,6 +188,48 @@ cdef inline Py_ssize_t _padded(Py_ssize_t k) noexcept nogil:
     whole number of 512-bit vectors in either type."""
     return (k + 15) // 16 * 16
 
+cdef inline void _gather_block(const floating* X, const Py_ssize_t* ids, Py_ssize_t id_stride,
+                               Py_ssize_t m, Py_ssize_t n_x, floating* Xb, floating* XbT,
+                               Py_ssize_t kp) noexcept nogil:
+    """Rows ids[0], ids[id_stride], ... (m of them) of X into Xb (m x n_x), and,
+    for the build's own products, their transpose into XbT (n_x x kp)."""
+    cdef Py_ssize_t s
+    for s in range(m):
+        memcpy(Xb + s * n_x, X + ids[s * id_stride] * n_x, n_x * sizeof(floating))
+    if CYP_OWN_GEMM:
+        if floating is float:
+            cyp_gemm_transpose_f(Xb, m, n_x, XbT, kp)
+        else:
+            cyp_gemm_transpose_d(Xb, m, n_x, XbT, kp)
+
+
+cdef inline void _sub_steps(floating* z, const floating* D, const floating* coef,
+                            Py_ssize_t count, Py_ssize_t H) noexcept nogil:
+    """z -= coef[r] * D[r] for r < count (D's rows H long): the corrections
+    of a block's first-layer z for the steps its weights have not taken."""
+    cdef Py_ssize_t r
+    for r in range(count):
+        _axpy(z, D + r * H, -coef[r], H)
+
+
+cdef inline double _block_sample(floating* params, floating* velocity, const Layout* L,
+                                 const Slots* ws, floating* work, const Step* st,
+                                 const floating* y, floating* steps,
+                                 floating* z_trace) noexcept nogil:
+    """One sample of a block once its first-layer z (without the bias) is in
+    the z slot: adds the bias, records z in z_trace (if not NULL), runs the
+    rest of the sample (_sample_rest) with its first-layer steps into
+    ``steps``; returns its loss."""
+    cdef Py_ssize_t j, H = L.sizes[1]
+    cdef floating* z = work + ws.z + L.n_off[0]
+    cdef const floating* b0 = params + L.b_off[0]
+    for j in range(H):
+        z[j] += b0[j]
+    if z_trace != NULL:
+        memcpy(z_trace, z, H * sizeof(floating))
+    return _sample_rest(params, velocity, L, ws, work, st, NULL, y, steps)
+
+
 def blocked_workspace_size(const Py_ssize_t[::1] sizes, Py_ssize_t block_size):
     """Length of the ``block_work`` buffer of train_epochs_blocked."""
     cdef Py_ssize_t k = block_size, n_in = sizes[0], H = sizes[1]
@@ -223,20 +265,13 @@ cdef inline double _blocked_block(floating* params, floating* velocity, const La
     cdef floating* XbT = Gm + m * m     # n_x x kp, for the build's own products
     cdef Py_ssize_t kp = _padded(m)
     cdef floating* z = work + ws.z
-    cdef floating* b0 = params + L.b_off[0]
     cdef double* pw = coef            # mu^t
     cdef double* ac = coef + (m + 1)  # a_t = 1 + mu + ... + mu^t
     cdef double* cc = ac + (m + 1)    # c_t = mu + ... + mu^t
     cdef double total = 0
     cdef floating cs
 
-    for s in range(m):
-        memcpy(Xb + s * n_x, X + ids[s * id_stride] * n_x, n_x * sizeof(floating))
-    if CYP_OWN_GEMM:
-        if floating is float:
-            cyp_gemm_transpose_f(Xb, m, n_x, XbT, kp)
-        else:
-            cyp_gemm_transpose_d(Xb, m, n_x, XbT, kp)
+    _gather_block(X, ids, id_stride, m, n_x, Xb, XbT, kp)
     # P[s, j] = x_s . W0[j]: column-major P^T (H x m) = W0 (as n_x x H)^T Xb (n_x x m)
     _gemm_rows(nh, k, ni, W0, Xb, XbT, kp, P, n_chunks)
     if V0 != NULL:
@@ -261,14 +296,10 @@ cdef inline double _blocked_block(floating* params, floating* velocity, const La
             for r in range(s):
                 _axpy(z + n_off[0], D + r * H, <floating>(-ac[s - 1 - r]) * Gm[s * m + r], H)
         else:
-            for r in range(s):
-                _axpy(z + n_off[0], D + r * H, -Gm[s * m + r], H)
-        for j in range(H):
-            z[n_off[0] + j] += b0[j]
-        if z_trace != NULL:
-            memcpy(z_trace + s * H, z + n_off[0], H * sizeof(floating))
-        total += _sample_rest(params, velocity, L, ws, work, st, NULL,
-                              Y + ids[s * id_stride] * n_last, D + s * H)
+            _sub_steps(z + n_off[0], D, Gm + s * m, s, H)
+        total += _block_sample(params, velocity, L, ws, work, st,
+                               Y + ids[s * id_stride] * n_last, D + s * H,
+                               _at(z_trace, s * H))
 
     # the rank-m update: W0 (as n_x x H, column-major) -= Xb (n_x x m) D^T (m x H)
     if V0 == NULL:
@@ -347,15 +378,8 @@ cdef inline void _pipe_copy(floating* block_work, const floating* X, const Py_ss
                             Py_ssize_t n_in, Py_ssize_t H) noexcept nogil:
     """Block b's inputs (its m samples from ids) into its slot: rows and transpose."""
     cdef _PipeSlot sl = _pipe_slot(block_work, b, k, n_in, H)
-    cdef floating* Xb = <floating*>sl.Xb
-    cdef Py_ssize_t s
-    for s in range(m):
-        memcpy(Xb + s * n_in, X + ids[(b * k + s) * id_stride] * n_in, n_in * sizeof(floating))
-    if CYP_OWN_GEMM:
-        if floating is float:
-            cyp_gemm_transpose_f(Xb, m, n_in, <float*>sl.XbT, _padded(k))
-        else:
-            cyp_gemm_transpose_d(Xb, m, n_in, <double*>sl.XbT, _padded(k))
+    _gather_block(X, ids + b * k * id_stride, id_stride, m, n_in, <floating*>sl.Xb,
+                  <floating*>sl.XbT, _padded(k))
 
 
 cdef inline void _pipe_task(floating* W0, floating* block_work, const floating* X,
@@ -409,7 +433,7 @@ cdef inline double _pipe_samples(floating* params, const Layout* L, const Slots*
                                  floating* z_trace) noexcept nogil:
     """Block b's samples, one after the other (see above); returns their summed loss."""
     cdef Py_ssize_t n_x = L.sizes[0], H = L.sizes[1], n_last = L.sizes[L.n_layers]
-    cdef Py_ssize_t m = min(k, n - b * k), s, r, j
+    cdef Py_ssize_t m = min(k, n - b * k), s, j
     cdef _PipeSlot cur = _pipe_slot(block_work, b, k, n_x, H)
     cdef _PipeSlot prv
     cdef floating* Pre = <floating*>cur.Pre
@@ -418,7 +442,6 @@ cdef inline double _pipe_samples(floating* params, const Layout* L, const Slots*
     cdef floating* C = <floating*>cur.C
     cdef floating* D_prev = NULL
     cdef floating* z = work + ws.z + L.n_off[0]
-    cdef floating* b0 = params + L.b_off[0]
     cdef double total = 0
     if b >= 1:
         prv = _pipe_slot(block_work, b - 1, k, n_x, H)
@@ -427,16 +450,11 @@ cdef inline double _pipe_samples(floating* params, const Layout* L, const Slots*
         for j in range(H):
             z[j] = Pre[s * H + j]
         if D_prev != NULL:   # the previous block's steps (a full block: k samples)
-            for r in range(k):
-                _axpy(z, D_prev + r * H, -C[s * k + r], H)
-        for r in range(s):
-            _axpy(z, D + r * H, -G[s * m + r], H)
-        for j in range(H):
-            z[j] += b0[j]
-        if z_trace != NULL:
-            memcpy(z_trace + (b * k + s) * H, z, H * sizeof(floating))
-        total += _sample_rest(params, NULL, L, ws, work, st, NULL,
-                              Y + ids[(b * k + s) * id_stride] * n_last, D + s * H)
+            _sub_steps(z, D_prev, C + s * k, k, H)
+        _sub_steps(z, D, G + s * m, s, H)
+        total += _block_sample(params, NULL, L, ws, work, st,
+                               Y + ids[(b * k + s) * id_stride] * n_last, D + s * H,
+                               _at(z_trace, (b * k + s) * H))
     return total
 
 
