@@ -507,17 +507,16 @@ class Network:
             How "online" mode runs (the other modes ignore "auto" and reject
             "blocked").  "sequential" updates every weight after every
             sample.  "blocked" gives the same per-sample SGD but updates the
-            first layer ``block_size`` samples at a time with BLAS matrix
+            first layer ``block_size`` samples at a time with matrix
             products; the weights agree with "sequential" up to the order of
-            floating-point sums (about 1e-15 relative per epoch in float64,
-            1e-6 in float32).  It needs SciPy.  "auto" takes "blocked" for a
-            wide first layer (at least 256 inputs and 64 units) when SciPy is
-            installed and the optimizer is plain SGD or classical momentum,
-            "sequential" otherwise; on the AVX-512 build only when the fit
-            runs on more than one thread (``n_threads``), the first layer's
-            weights exceed 4 MiB, or SciPy's OpenBLAS runs AVX-512 GEMM
-            kernels (otherwise the sequential kernel is the faster one
-            there: ``cyprop._blocked``).
+            floating-point sums (about 1e-14 relative per epoch in float64,
+            1e-5 in float32).  The AVX-512 build runs the products itself;
+            the other builds need SciPy (its BLAS).  On more than one thread
+            without momentum the AVX-512 build pipelines the blocks (the same
+            bits for every ``n_threads > 1``).  "auto" takes "blocked" for a
+            wide first layer (at least 256 inputs and 64 units) when the
+            products are available and the optimizer is plain SGD or
+            classical momentum, "sequential" otherwise.
         block_size : int, optional
             Samples per block of the blocked schedule (default 32).
         l2 : float >= 0, default 0
@@ -669,15 +668,12 @@ class Network:
             if mode == "batch":
                 batch = X.shape[0]
         n = X.shape[0]
-        def block_threads(block):
-            return resolve_n_threads(n_threads, batch, self._params.size,
-                                     block * self.layer_sizes[0] * self.layer_sizes[1])
-
         samples_per_block = resolve_schedule(online_schedule, block_size, self.layer_sizes, mode,
                                              nesterov and mu > 0, l2=l2 > 0,
                                              adam=adam is not None,
                                              weighted=sample_weight is not None)
-        n_threads = block_threads(samples_per_block)
+        n_threads = resolve_n_threads(n_threads, batch, self._params.size,
+                                      samples_per_block * self.layer_sizes[0] * self.layer_sizes[1])
         if rprop is not None:
             velocity = self._rprop_state(warm_start, rprop[4])
         else:
