@@ -21,7 +21,9 @@ velocity and the workspace it places), and writes them to
 Tasks: xor (2-3-1 batch, 10,000 epochs), digits-f64 / digits-f32 (64-32-10
 online; scikit-learn's digits, a same-shaped stand-in without scikit-learn),
 synth784-{f64,f32}-{seq,blocked} (784-128-10 online, one epoch over 10,000
-samples, the sequential and the blocked online schedule).  Speed is wall
+samples, the sequential and the blocked online schedule), deep-{f64,f32}
+(784-256-256-10 online, sequential, one epoch over 2,000 samples: the
+layers above the first weigh more).  Speed is wall
 time: run it on a quiet machine.  The results do not depend on the
 placement (checked: every placement's weights equal the first's).
 """
@@ -85,6 +87,17 @@ def build_tasks(quick):
             t2 = dict(t, schedule=schedule)
             t2["name"] = t["name"] + ("-seq" if schedule == "sequential" else "-blocked")
             out.append(t2)
+    # a deeper network: the layers above the first (their fused backward
+    # pass and update, run by column blocks) are a large share of its time
+    n_deep = 400 if quick else 2000
+    X, labels = _tasks.synthetic_classification(n_deep, 784, 10, seed=9)
+    for dtype in ("float64", "float32"):
+        t = _tasks._mlp_task(f"deep-{'f64' if dtype == 'float64' else 'f32'}",
+                             [784, 256, 256, 10], X, labels, _tasks.one_hot(labels, 10),
+                             epochs=1, lr=0.01, mode="online", dtype=dtype, seed=6,
+                             group="deep")
+        t["schedule"] = "sequential"
+        out.append(t)
     return {t["name"]: t for t in out}, digits_source
 
 

@@ -70,20 +70,26 @@ cdef extern from "cyprop_simd.h" nogil:
     void cyp_deferred_layer_f(int opt, float* W, float* V, const cyp_inputs* inputs,
                               const float* steps, cyp_hyper_f h, const float* b,
                               float* z, Py_ssize_t n_in, Py_ssize_t n_out)
-    void cyp_backprop_step_d(int opt, double* w, double* v, double* back, const double* a,
-                             double d, double step, cyp_hyper_d h, Py_ssize_t n)
-    void cyp_backprop_step_f(int opt, float* w, float* v, float* back, const float* a,
-                             float d, float step, cyp_hyper_f h, Py_ssize_t n)
+    void cyp_row_step_d(int opt, double* w, double* v, const double* a, double step,
+                        cyp_hyper_d h, Py_ssize_t n)
+    void cyp_row_step_f(int opt, float* w, float* v, const float* a, float step,
+                        cyp_hyper_f h, Py_ssize_t n)
+    void cyp_backprop_layer_d(int opt, double* W, double* V, double* back, const double* a,
+                              const double* delta, const double* steps, double l2_lam,
+                              double* sq, cyp_hyper_d h, Py_ssize_t n_in, Py_ssize_t n_out)
+    void cyp_backprop_layer_f(int opt, float* W, float* V, float* back, const float* a,
+                              const float* delta, const float* steps, float l2_lam,
+                              double* sq, cyp_hyper_f h, Py_ssize_t n_in, Py_ssize_t n_out)
     void cyp_apply_gradient_d(int opt, double* w, double* g, double* v, double eta,
                               double scale, cyp_hyper_d h, Py_ssize_t n)
     void cyp_apply_gradient_f(int opt, float* w, float* g, float* v, double eta,
                               double scale, cyp_hyper_f h, Py_ssize_t n)
 
     # the rule with the L2 term, one weight row of an online step; returns sum w^2 (old w)
-    double cyp_l2_row_step_d(int opt, double* w, double* v, double* back, const double* a,
-                             double d, double step, double lam, cyp_hyper_d h, Py_ssize_t n)
-    double cyp_l2_row_step_f(int opt, float* w, float* v, float* back, const float* a,
-                            float d, float step, float lam, cyp_hyper_f h, Py_ssize_t n)
+    double cyp_l2_row_step_d(int opt, double* w, double* v, const double* a, double step,
+                             double lam, cyp_hyper_d h, Py_ssize_t n)
+    double cyp_l2_row_step_f(int opt, float* w, float* v, const float* a, float step,
+                             float lam, cyp_hyper_f h, Py_ssize_t n)
     # iRprop- on an accumulated batch gradient (its own rule, batch mode only)
     void cyp_rprop_apply_d(double* w, double* g, double* sg, double* d,
                            const cyp_rprop_consts* c, Py_ssize_t n)
@@ -111,10 +117,10 @@ cdef extern from "cyprop_simd.h" nogil:
     double cyp_squared_error_weighted_f(const float*, const float*, const float*, float*,
                                         Py_ssize_t)
 
-    # the first layer's steps (eta delta) and bias updates after a sample
-    void cyp_first_steps_d(int opt, double* b, double* v, double* steps, const double* delta,
+    # a layer's steps (eta delta) and bias updates after a sample
+    void cyp_layer_steps_d(int opt, double* b, double* v, double* steps, const double* delta,
                            double eta, int train_bias, cyp_hyper_d h, Py_ssize_t n)
-    void cyp_first_steps_f(int opt, float* b, float* v, float* steps, const float* delta,
+    void cyp_layer_steps_f(int opt, float* b, float* v, float* steps, const float* delta,
                            double eta, int train_bias, cyp_hyper_f h, Py_ssize_t n)
 
     # the blocked schedule's products (cyprop_gemm_impl.h), used when

@@ -276,9 +276,6 @@ CYP_ALWAYS_INLINE void CYP_FN(cyp_rule_l2)(int opt, T *CYP_RESTRICT w, T *CYP_RE
     }
 }
 
-/* A weight row's online step with the L2 term: back[i] += w[i] * d with the
- * old w (back may be NULL: the first layer), then cyp_rule_l2 with
- * step * a[i]; *sq = sum w[i]^2 of the old row (in double, a vector sum). */
 #if CYP_TREE_DOT
 /* lanes[k % 16] += w[i]^2 (in double) for i0 <= i < n: whole chunks of 16,
  * then the rest into lanes[0 ..] (cyp_l2_row_step_opt's sum of squares). */
@@ -293,8 +290,28 @@ CYP_ALWAYS_INLINE void CYP_FN(cyp_square_lanes)(double *CYP_RESTRICT lanes,
 }
 #endif
 
+/* sum w[i]^2 over a row, in double, in the order of the fused loop of
+ * cyp_l2_row_step_opt: in the AVX-512 build 16 lanes (cyp_square_lanes)
+ * and a halving tree, elsewhere the vector sum of `omp simd reduction`. */
+static inline double CYP_FN(cyp_row_squares)(const T *CYP_RESTRICT w, Py_ssize_t n)
+{
+#if CYP_TREE_DOT
+    double lanes[16] = {0};
+    CYP_FN(cyp_square_lanes)(lanes, w, 0, n);
+    return cyp_sum_lanes_d(lanes);
+#else
+    double s = 0;
+    CYP_OMP_SIMD_SUM(s)
+    for (Py_ssize_t i = 0; i < n; i++) s += (double)w[i] * (double)w[i];
+    return s;
+#endif
+}
+
+/* A first-layer weight row's online step with the L2 term: cyp_rule_l2
+ * with step * a[i]; *sq = sum w[i]^2 of the old row (in double, in
+ * cyp_row_squares' order). */
 CYP_ALWAYS_INLINE void CYP_FN(cyp_l2_row_step_opt)(int opt, T *CYP_RESTRICT w,
-        T *CYP_RESTRICT v, T *CYP_RESTRICT back, const T *CYP_RESTRICT a, T d, T step,
+        T *CYP_RESTRICT v, const T *CYP_RESTRICT a, T step,
         T lam, CYP_FN(cyp_hyper) h, Py_ssize_t n, double *sq)
 {
 #if CYP_TREE_DOT
@@ -309,73 +326,39 @@ CYP_ALWAYS_INLINE void CYP_FN(cyp_l2_row_step_opt)(int opt, T *CYP_RESTRICT w,
          * loop vectorises better alone (per-sample Adam on digits 64-100-10:
          * 8.4 ms per epoch, fused 10.6-11.1 ms; plain SGD on 784-128-10 is
          * the other way round: fused 26-27 ms, two passes 36.6 ms) */
-        CYP_FN(cyp_square_lanes)(lanes, w, 0, n);
-        *sq = cyp_sum_lanes_d(lanes);
-        if (back) {
-            CYP_OMP_SIMD
-            for (Py_ssize_t i = 0; i < n; i++) {
-                back[i] += w[i] * d;
-                CYP_FN(cyp_rule_l2)(opt, w, v, i, step, a[i], lam, h);
-            }
-        } else {
-            CYP_OMP_SIMD
-            for (Py_ssize_t i = 0; i < n; i++)
-                CYP_FN(cyp_rule_l2)(opt, w, v, i, step, a[i], lam, h);
-        }
+        *sq = CYP_FN(cyp_row_squares)(w, n);
+        CYP_OMP_SIMD
+        for (Py_ssize_t i = 0; i < n; i++)
+            CYP_FN(cyp_rule_l2)(opt, w, v, i, step, a[i], lam, h);
         return;
     }
-    if (back) {
-        for (; i0 + 16 <= n; i0 += 16) {
-            CYP_OMP_SIMD
-            for (Py_ssize_t k = 0; k < 16; k++) {
-                lanes[k] += (double)w[i0 + k] * (double)w[i0 + k];
-                back[i0 + k] += w[i0 + k] * d;
-                CYP_FN(cyp_rule_l2)(opt, w, v, i0 + k, step, a[i0 + k], lam, h);
-            }
-        }
-    } else {
-        for (; i0 + 16 <= n; i0 += 16) {
-            CYP_OMP_SIMD
-            for (Py_ssize_t k = 0; k < 16; k++) {
-                lanes[k] += (double)w[i0 + k] * (double)w[i0 + k];
-                CYP_FN(cyp_rule_l2)(opt, w, v, i0 + k, step, a[i0 + k], lam, h);
-            }
+    for (; i0 + 16 <= n; i0 += 16) {
+        CYP_OMP_SIMD
+        for (Py_ssize_t k = 0; k < 16; k++) {
+            lanes[k] += (double)w[i0 + k] * (double)w[i0 + k];
+            CYP_FN(cyp_rule_l2)(opt, w, v, i0 + k, step, a[i0 + k], lam, h);
         }
     }
     CYP_FN(cyp_square_lanes)(lanes, w, i0, n);   /* the tail's squares (old row) */
-    if (back) {
-        CYP_OMP_SIMD
-        for (Py_ssize_t i = i0; i < n; i++) back[i] += w[i] * d;
-    }
     CYP_OMP_SIMD
     for (Py_ssize_t i = i0; i < n; i++) CYP_FN(cyp_rule_l2)(opt, w, v, i, step, a[i], lam, h);
     *sq = cyp_sum_lanes_d(lanes);
     return;
 #endif
     double s = 0;
-    if (back) {
-        CYP_OMP_SIMD_SUM(s)
-        for (Py_ssize_t i = 0; i < n; i++) {
-            s += (double)w[i] * (double)w[i];
-            back[i] += w[i] * d;
-            CYP_FN(cyp_rule_l2)(opt, w, v, i, step, a[i], lam, h);
-        }
-    } else {
-        CYP_OMP_SIMD_SUM(s)
-        for (Py_ssize_t i = 0; i < n; i++) {
-            s += (double)w[i] * (double)w[i];
-            CYP_FN(cyp_rule_l2)(opt, w, v, i, step, a[i], lam, h);
-        }
+    CYP_OMP_SIMD_SUM(s)
+    for (Py_ssize_t i = 0; i < n; i++) {
+        s += (double)w[i] * (double)w[i];
+        CYP_FN(cyp_rule_l2)(opt, w, v, i, step, a[i], lam, h);
     }
     *sq = s;
 }
 
 static inline double CYP_FN(cyp_l2_row_step)(int opt, T *CYP_RESTRICT w, T *CYP_RESTRICT v,
-        T *CYP_RESTRICT back, const T *CYP_RESTRICT a, T d, T step, T lam, CYP_FN(cyp_hyper) h,
-        Py_ssize_t n)
+        const T *CYP_RESTRICT a, T step, T lam, CYP_FN(cyp_hyper) h, Py_ssize_t n)
 {
     double sq = 0;
-    CYP_FOR_EACH_OPT(opt, CYP_FN(cyp_l2_row_step_opt), (w, v, back, a, d, step, lam, h, n, &sq))
+    CYP_FOR_EACH_OPT(opt, CYP_FN(cyp_l2_row_step_opt), (w, v, a, step, lam, h, n, &sq))
     return sq;
 }
 
@@ -441,18 +424,63 @@ CYP_ALWAYS_INLINE T CYP_FN(cyp_deferred_dot_opt)(int opt, T *CYP_RESTRICT w,
     return s;
 }
 
-/* Fused backward pass and update of one row, one pass over w:
- * back[i] += w[i] * d (with the old w) ; then the rule with step * a[i].
- * back may be NULL for the first layer (no input gradient needed). */
-CYP_ALWAYS_INLINE void CYP_FN(cyp_backprop_step_opt)(int opt, T *CYP_RESTRICT w,
-        T *CYP_RESTRICT v, T *CYP_RESTRICT back, const T *CYP_RESTRICT a,
-        T d, T step, CYP_FN(cyp_hyper) h, Py_ssize_t n)
+/* One row's update: the rule with step * a[i] on every w[i] (the first
+ * layer's pending update at the end of an epoch). */
+CYP_ALWAYS_INLINE void CYP_FN(cyp_row_step_opt)(int opt, T *CYP_RESTRICT w,
+        T *CYP_RESTRICT v, const T *CYP_RESTRICT a, T step, CYP_FN(cyp_hyper) h, Py_ssize_t n)
 {
-    if (back) {
-        CYP_SMALL_OR_SIMD(n, back[i] += w[i] * d; CYP_FN(cyp_rule)(opt, w, v, i, step, a[i], h))
-    } else {
-        CYP_SMALL_OR_SIMD(n, CYP_FN(cyp_rule)(opt, w, v, i, step, a[i], h))
+    CYP_SMALL_OR_SIMD(n, CYP_FN(cyp_rule)(opt, w, v, i, step, a[i], h))
+}
+
+/* The backward pass fused with the update of a layer above the first, on
+ * m columns of W (n_out rows of stride n_in; V alike or NULL), m at most
+ * CYP_DOT_LANES(T): back[k] = sum_j W[j][k] * delta[j] with the old W, j
+ * ascending from 0, then W[j][k] moves by the rule with steps[j] * a[k]
+ * (cyp_rule_l2 with lam when l2 is set).  back's and a's m values stay in
+ * registers through all the rows, so that the loop stores no stream but
+ * W's and V's own (see cyp_backprop_layer). */
+CYP_ALWAYS_INLINE void CYP_FN(cyp_layer_columns)(int opt, int l2, T *CYP_RESTRICT W,
+        T *CYP_RESTRICT V, T *CYP_RESTRICT back, const T *CYP_RESTRICT a,
+        const T *CYP_RESTRICT delta, const T *CYP_RESTRICT steps, T lam, CYP_FN(cyp_hyper) h,
+        Py_ssize_t n_in, Py_ssize_t n_out, Py_ssize_t m)
+{
+    T acc[CYP_DOT_LANES(T)], ak[CYP_DOT_LANES(T)];
+    CYP_OMP_SIMD
+    for (Py_ssize_t k = 0; k < m; k++) { acc[k] = 0; ak[k] = a[k]; }
+    for (Py_ssize_t j = 0; j < n_out; j++) {
+        T *CYP_RESTRICT w = W + j * n_in;
+        T *CYP_RESTRICT v = V ? V + j * n_in : NULL;
+        const T d = delta[j], step = steps[j];
+        if (l2) {
+            CYP_OMP_SIMD
+            for (Py_ssize_t k = 0; k < m; k++) {
+                acc[k] += w[k] * d;
+                CYP_FN(cyp_rule_l2)(opt, w, v, k, step, ak[k], lam, h);
+            }
+        } else {
+            CYP_OMP_SIMD
+            for (Py_ssize_t k = 0; k < m; k++) {
+                acc[k] += w[k] * d;
+                CYP_FN(cyp_rule)(opt, w, v, k, step, ak[k], h);
+            }
+        }
     }
+    CYP_OMP_SIMD
+    for (Py_ssize_t k = 0; k < m; k++) back[k] = acc[k];
+}
+
+CYP_ALWAYS_INLINE void CYP_FN(cyp_backprop_layer_opt)(int opt, int l2, T *CYP_RESTRICT W,
+        T *CYP_RESTRICT V, T *CYP_RESTRICT back, const T *CYP_RESTRICT a,
+        const T *CYP_RESTRICT delta, const T *CYP_RESTRICT steps, T lam, CYP_FN(cyp_hyper) h,
+        Py_ssize_t n_in, Py_ssize_t n_out)
+{
+    Py_ssize_t i = 0;
+    for (; i + CYP_DOT_LANES(T) <= n_in; i += CYP_DOT_LANES(T))
+        CYP_FN(cyp_layer_columns)(opt, l2, W + i, V ? V + i : NULL, back + i, a + i, delta,
+                                  steps, lam, h, n_in, n_out, CYP_DOT_LANES(T));
+    if (i < n_in)
+        CYP_FN(cyp_layer_columns)(opt, l2, W + i, V ? V + i : NULL, back + i, a + i, delta,
+                                  steps, lam, h, n_in, n_out, n_in - i);
 }
 
 /* Apply an accumulated gradient: the rule with step scale * (eta * g[i]),
@@ -530,10 +558,42 @@ static inline void CYP_FN(cyp_deferred_layer)(int opt, T *CYP_RESTRICT W, T *CYP
                      (W, V, in, steps, h, b, z, n_in, n_out))
 }
 
-static inline void CYP_FN(cyp_backprop_step)(int opt, T *CYP_RESTRICT w, T *CYP_RESTRICT v,
-        T *CYP_RESTRICT back, const T *CYP_RESTRICT a, T d, T step, CYP_FN(cyp_hyper) h, Py_ssize_t n)
+static inline void CYP_FN(cyp_row_step)(int opt, T *CYP_RESTRICT w, T *CYP_RESTRICT v,
+        const T *CYP_RESTRICT a, T step, CYP_FN(cyp_hyper) h, Py_ssize_t n)
 {
-    CYP_FOR_EACH_OPT(opt, CYP_FN(cyp_backprop_step_opt), (w, v, back, a, d, step, h, n))
+    CYP_FOR_EACH_OPT(opt, CYP_FN(cyp_row_step_opt), (w, v, a, step, h, n))
+}
+
+/* The backward pass fused with the update of a layer above the first, after
+ * one sample (the online kernels): back = W^T delta with the old W (each
+ * back[i] summed over the rows j ascending from 0), then row j of W (n_out
+ * rows of n_in; V, the velocity, alike or NULL) moves by the rule with
+ * steps[j] * a[i]; with the L2 term (l2_lam != 0) by cyp_rule_l2 instead,
+ * and *sq += each old row's sum of squares, rows in order (cyp_row_squares).
+ *
+ * Why by column blocks (issue 10, 4K aliasing): a pass over row j stores
+ * W_j and back while it loads back and a, and W_j's address modulo 4096
+ * steps by the row's length from row to row, so for some rows back or a
+ * lies just ahead of W_j's in-flight stores, wherever they are placed.
+ * Here each block of CYP_DOT_LANES(T) columns holds its values of back and
+ * a in registers through all the rows: the rows' loop loads and stores W
+ * and V only (V at a fixed distance from W, _aligned.OFFSETS).  The weights
+ * come out as from the row-by-row pass: each weight and each back[i] is
+ * computed by the same operations in the same order. */
+static inline void CYP_FN(cyp_backprop_layer)(int opt, T *CYP_RESTRICT W, T *CYP_RESTRICT V,
+        T *CYP_RESTRICT back, const T *CYP_RESTRICT a, const T *CYP_RESTRICT delta,
+        const T *CYP_RESTRICT steps, T l2_lam, double *sq, CYP_FN(cyp_hyper) h,
+        Py_ssize_t n_in, Py_ssize_t n_out)
+{
+    if (l2_lam != 0) {
+        /* the old rows' squares first, in a pass of their own (loads only) */
+        for (Py_ssize_t j = 0; j < n_out; j++) *sq += CYP_FN(cyp_row_squares)(W + j * n_in, n_in);
+        CYP_FOR_EACH_OPT(opt, CYP_FN(cyp_backprop_layer_opt),
+                         (1, W, V, back, a, delta, steps, l2_lam, h, n_in, n_out))
+    } else {
+        CYP_FOR_EACH_OPT(opt, CYP_FN(cyp_backprop_layer_opt),
+                         (0, W, V, back, a, delta, steps, l2_lam, h, n_in, n_out))
+    }
 }
 
 static inline void CYP_FN(cyp_apply_gradient)(int opt, T *CYP_RESTRICT w, T *CYP_RESTRICT g,
@@ -542,11 +602,11 @@ static inline void CYP_FN(cyp_apply_gradient)(int opt, T *CYP_RESTRICT w, T *CYP
     CYP_FOR_EACH_OPT(opt, CYP_FN(cyp_apply_gradient_opt), (w, g, v, eta, scale, h, n))
 }
 
-/* The first layer's steps and biases after a sample's backward pass:
+/* A layer's steps and biases after a sample's backward pass:
  * steps[j] = (T)eta * delta[j], and with train_bias the rule moves b[j] by
  * steps[j] (as cyp_update_one would, one bias at a time); a constant `opt`
  * per loop, so that it vectorises. */
-CYP_ALWAYS_INLINE void CYP_FN(cyp_first_steps_opt)(int opt, T *CYP_RESTRICT b,
+CYP_ALWAYS_INLINE void CYP_FN(cyp_layer_steps_opt)(int opt, T *CYP_RESTRICT b,
         T *CYP_RESTRICT v, T *CYP_RESTRICT steps, const T *CYP_RESTRICT delta, double eta,
         int train_bias, CYP_FN(cyp_hyper) h, Py_ssize_t n)
 {
@@ -563,11 +623,11 @@ CYP_ALWAYS_INLINE void CYP_FN(cyp_first_steps_opt)(int opt, T *CYP_RESTRICT b,
     }
 }
 
-static inline void CYP_FN(cyp_first_steps)(int opt, T *CYP_RESTRICT b, T *CYP_RESTRICT v,
+static inline void CYP_FN(cyp_layer_steps)(int opt, T *CYP_RESTRICT b, T *CYP_RESTRICT v,
         T *CYP_RESTRICT steps, const T *CYP_RESTRICT delta, double eta, int train_bias,
         CYP_FN(cyp_hyper) h, Py_ssize_t n)
 {
-    CYP_FOR_EACH_OPT(opt, CYP_FN(cyp_first_steps_opt), (b, v, steps, delta, eta, train_bias, h, n))
+    CYP_FOR_EACH_OPT(opt, CYP_FN(cyp_layer_steps_opt), (b, v, steps, delta, eta, train_bias, h, n))
 }
 
 /* One parameter (a bias), outside any row loop. */

@@ -12,7 +12,10 @@ buffers are therefore placed, not left to the allocator:
   them lie a fixed distance apart in every loop that walks them together;
 * the kernels' workspace is page aligned, and the online kernel copies each
   sample's input row into it at offsets it picks per weight row
-  (``_kernels`` ``input_streams`` reports them; see :func:`check_streams`).
+  (``_kernels`` ``input_streams`` reports them; see :func:`check_streams`);
+* the layers above the first are updated by column blocks whose share of
+  the ``W^T delta`` accumulator and of the activations stays in registers
+  (``cyp_backprop_layer`` in ``csrc``), so their loop streams W and V only.
 
 The distances, the one place they are stated (bytes, modulo 4096; "ahead"
 means a higher address than the store's, so a load runs ahead of the stores

@@ -82,7 +82,7 @@ cdef struct Slots:
     # backB, aT (widest * BLOCK), col (3 output columns), yB, mask (output * BLOCK).
     # Online: xc, the copies of the sample's input (see _plan_inputs), and
     # pick, their choice per first-layer row (bytes).
-    Py_ssize_t z, a, delta, delta_prev, back, pending
+    Py_ssize_t z, a, delta, delta_prev, back, pending, steps
     Py_ssize_t zB, aB, xB, dB, dpB, backB, aT, col, yB, mask, xc, pick
     Py_ssize_t end             # the workspace's length
 
@@ -322,14 +322,40 @@ cdef inline void _deferred_layer(const Step* st, floating* W, floating* V,
                              n_in, n_out)
 
 
-cdef inline void _backprop_step(const Step* st, floating* w, floating* v, floating* back,
-                                const floating* a, floating d, floating step,
-                                Py_ssize_t n) noexcept nogil:
-    # back += w * d (back may be NULL), then w moves by step * a
+cdef inline void _row_step(const Step* st, floating* w, floating* v, const floating* a,
+                           floating step, Py_ssize_t n) noexcept nogil:
+    # w moves by step * a (one row)
     if floating is float:
-        cyp_backprop_step_f(st.opt, w, v, back, a, d, step, _hyper_f(st, st.lr_t), n)
+        cyp_row_step_f(st.opt, w, v, a, step, _hyper_f(st, st.lr_t), n)
     else:
-        cyp_backprop_step_d(st.opt, w, v, back, a, d, step, _hyper_d(st, st.lr_t), n)
+        cyp_row_step_d(st.opt, w, v, a, step, _hyper_d(st, st.lr_t), n)
+
+
+cdef inline void _layer_steps(const Step* st, floating* b, floating* v_b, floating* steps,
+                              const floating* delta, bint train_bias,
+                              Py_ssize_t n) noexcept nogil:
+    # steps[j] = eta * delta[j]; the biases move by them (with train_bias)
+    if floating is float:
+        cyp_layer_steps_f(st.opt, b, v_b, steps, delta, st.eta, train_bias,
+                          _hyper_f(st, st.lr_t), n)
+    else:
+        cyp_layer_steps_d(st.opt, b, v_b, steps, delta, st.eta, train_bias,
+                          _hyper_d(st, st.lr_t), n)
+
+
+cdef inline void _backprop_layer(const Step* st, floating* W, floating* V, floating* back,
+                                 const floating* a_prev, const floating* delta,
+                                 const floating* steps, double* sq, Py_ssize_t n_in,
+                                 Py_ssize_t n_out) noexcept nogil:
+    # back = W^T delta (old W), then row j of W moves by steps[j] * a_prev
+    # (with the L2 term: plus eta * l2 * W, and *sq += ||old W||^2); column
+    # blocks, see cyp_backprop_layer in csrc
+    if floating is float:
+        cyp_backprop_layer_f(st.opt, W, V, back, a_prev, delta, steps,
+                             <float>(st.eta * st.l2), sq, _hyper_f(st, st.lr_t), n_in, n_out)
+    else:
+        cyp_backprop_layer_d(st.opt, W, V, back, a_prev, delta, steps, st.eta * st.l2, sq,
+                             _hyper_d(st, st.lr_t), n_in, n_out)
 
 
 cdef inline void _apply_gradient(const Step* st, floating* params, floating* grad,
@@ -357,21 +383,19 @@ cdef inline floating* _at(floating* base, Py_ssize_t offset) noexcept nogil:
     return NULL if base == NULL else base + offset
 
 
-cdef inline double _l2_row_step(const Step* st, floating* w, floating* v, floating* back,
-                                const floating* a, floating d, floating step,
-                                Py_ssize_t n) noexcept nogil:
-    """A weight row's online step with the L2 term (one sample, n = 1):
-    back += w * d (back may be NULL), then the rule with the step
-    ``u = step * a[i] + eta * l2 * w[i]`` (the old w).  Returns sum w[i]^2 of
-    the old row (the penalty's share).  Runs only with l2 > 0, so that the
-    rules without a penalty keep their exact arithmetic.  One vectorised
-    pass (cyp_l2_row_step in csrc: cyp_rule_l2, the rule chosen once per
-    row)."""
+cdef inline double _l2_row_step(const Step* st, floating* w, floating* v, const floating* a,
+                                floating step, Py_ssize_t n) noexcept nogil:
+    """A first-layer weight row's online step with the L2 term (one sample,
+    n = 1): the rule with the step ``u = step * a[i] + eta * l2 * w[i]`` (the
+    old w).  Returns sum w[i]^2 of the old row (the penalty's share).  Runs
+    only with l2 > 0, so that the rules without a penalty keep their exact
+    arithmetic.  One vectorised pass (cyp_l2_row_step in csrc: cyp_rule_l2,
+    the rule chosen once per row)."""
     if floating is float:
-        return cyp_l2_row_step_f(st.opt, w, v, back, a, d, step, <float>(st.eta * st.l2),
+        return cyp_l2_row_step_f(st.opt, w, v, a, step, <float>(st.eta * st.l2),
                                  _hyper_f(st, st.lr_t), n)
     else:
-        return cyp_l2_row_step_d(st.opt, w, v, back, a, d, step, st.eta * st.l2,
+        return cyp_l2_row_step_d(st.opt, w, v, a, step, st.eta * st.l2,
                                  _hyper_d(st, st.lr_t), n)
 
 
@@ -607,7 +631,7 @@ cdef inline double _sample_step(floating* params, floating* velocity, const Layo
                         L.sizes[0], L.sizes[1])
     else:
         _layer_z(L, 0, params, x, work + ws.z)
-    sample_loss = _sample_rest(params, velocity, L, ws, work, st, x, t, pending)
+    sample_loss = _sample_rest(params, velocity, L, ws, work, st, inputs, t, pending)
     if st.l2 == 0:   # (with the L2 term W_0 was updated already)
         pending_x[0] = x
     else:
@@ -617,7 +641,7 @@ cdef inline double _sample_step(floating* params, floating* velocity, const Layo
 
 cdef inline double _sample_rest(floating* params, floating* velocity, const Layout* L,
                                 const Slots* ws, floating* work, const Step* st,
-                                const floating* x, const floating* t,
+                                const cyp_inputs* inputs, const floating* t,
                                 floating* first_steps) noexcept nogil:
     """One online SGD sample once its first-layer z is in the z slot.
 
@@ -628,8 +652,9 @@ cdef inline double _sample_rest(floating* params, floating* velocity, const Layo
     to ``first_steps`` (sizes[1] long): the caller updates W_0 (the
     sequential schedule in the next sample's forward pass, the blocked one
     at the end of its block).  With the L2 term (``st.l2 != 0``, sequential
-    schedule only) W_0 is updated here instead, from the sample's input
-    ``x``, and ``first_steps`` is not written.  Returns the sample's loss.
+    schedule only) W_0 is updated here instead, from the sample's input in
+    ``inputs`` (the copy each row picks), and ``first_steps`` is not
+    written.  Returns the sample's loss.
     """
     cdef const Py_ssize_t* sizes = L.sizes
     cdef const Py_ssize_t* n_off = L.n_off
@@ -638,7 +663,8 @@ cdef inline double _sample_rest(floating* params, floating* velocity, const Layo
     cdef floating* delta = work + ws.delta
     cdef floating* delta_prev = work + ws.delta_prev
     cdef floating* back = work + ws.back
-    cdef Py_ssize_t l, j, i, n_in, n_out
+    cdef floating* steps = work + ws.steps
+    cdef Py_ssize_t l, j, n_in, n_out
     cdef floating* W
     cdef floating* b
     cdef floating* V
@@ -663,18 +689,8 @@ cdef inline double _sample_rest(floating* params, floating* velocity, const Layo
         V = _at(velocity, L.w_off[l])
         b = params + L.b_off[l]
         a_prev = a + n_off[l - 1]
-        for i in range(n_in):
-            back[i] = 0
-        for j in range(n_out):
-            step = <floating>st.eta * delta[j]
-            if st.l2 != 0:
-                sq += _l2_row_step(st, W + j * n_in, _at(V, j * n_in), back, a_prev, delta[j],
-                                   step, n_in)
-            else:
-                _backprop_step(st, W + j * n_in, _at(V, j * n_in), back, a_prev, delta[j],
-                               step, n_in)
-            if L.train_bias:
-                _update_one(st, b, _at(velocity, L.b_off[l]), j, step)
+        _layer_steps(st, b, _at(velocity, L.b_off[l]), steps, delta, L.train_bias, n_out)
+        _backprop_layer(st, W, V, back, a_prev, delta, steps, &sq, n_in, n_out)
         # delta of the layer below: (W^T delta) * f'(z)
         _hidden_delta(L.acts[l - 1], back, z + n_off[l - 1], a + n_off[l - 1],
                       delta_prev, n_in)
@@ -690,19 +706,15 @@ cdef inline double _sample_rest(floating* params, floating* velocity, const Layo
         b = params + L.b_off[0]
         for j in range(sizes[1]):
             step = <floating>st.eta * delta[j]
-            sq += _l2_row_step(st, W + j * n_in, _at(V, j * n_in), NULL, x, 0, step, n_in)
+            sq += _l2_row_step(st, W + j * n_in, _at(V, j * n_in),
+                               <const floating*>inputs.cur[inputs.pick[j]], step, n_in)
             if L.train_bias:
                 _update_one(st, b, _at(velocity, L.b_off[0]), j, step)
         # the sample's loss with the penalty l2 / (2 n) ||W||^2, n = 1
         return sample_loss + 0.5 * st.l2 * sq * st.l2_loss_scale
     # the first layer: biases now, W_0's steps for the caller
-    b = params + L.b_off[0]
-    if floating is float:
-        cyp_first_steps_f(st.opt, b, _at(velocity, L.b_off[0]), first_steps, delta, st.eta,
-                          L.train_bias, _hyper_f(st, st.lr_t), sizes[1])
-    else:
-        cyp_first_steps_d(st.opt, b, _at(velocity, L.b_off[0]), first_steps, delta, st.eta,
-                          L.train_bias, _hyper_d(st, st.lr_t), sizes[1])
+    _layer_steps(st, params + L.b_off[0], _at(velocity, L.b_off[0]), first_steps, delta,
+                 L.train_bias, sizes[1])
     return sample_loss
 
 
@@ -771,9 +783,8 @@ cdef inline void _apply_pending(floating* params, floating* velocity, const Layo
     if pending_x[0] == NULL:
         return
     for j in range(L.sizes[1]):
-        _backprop_step(st, params + L.w_off[0] + j * n_in,
-                       _at(velocity, L.w_off[0] + j * n_in), NULL, pending_x[0], 0,
-                       pending[j], n_in)
+        _row_step(st, params + L.w_off[0] + j * n_in, _at(velocity, L.w_off[0] + j * n_in),
+                  pending_x[0], pending[j], n_in)
     pending_x[0] = NULL
 
 
@@ -1045,6 +1056,7 @@ cdef inline Slots _slots(const Layout* L) noexcept nogil:
     s.delta_prev = n; n += L.widest
     s.back = n;       n += L.widest
     s.pending = n;    n += L.widest
+    s.steps = n;      n += L.widest
     s.zB = n;         n += L.n_nodes * BLOCK
     s.aB = n;         n += L.n_nodes * BLOCK
     s.xB = n;         n += n_x * BLOCK
