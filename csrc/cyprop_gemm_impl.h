@@ -84,10 +84,11 @@ CYP_ALWAYS_INLINE void CYP_FN(cyp_gemm_tile_xw)(const int ROWS, const int VECS,
 }
 
 /* out[s * ldo + r] = sum_i A[r][i] XbT[i][s] for rows r < n_rows of A and
- * s < m; with `lower`, only the columns s >= r are asked for (the vectors
- * wholly left of a row tile are skipped; the rest of each vector is filled). */
+ * s < m; with diag >= 0 (a Gram matrix's rows from row diag), only the
+ * columns s >= diag + r are asked for (the vectors wholly left of a row tile
+ * are skipped; the rest of each vector is filled); diag < 0: every column. */
 static void CYP_FN(cyp_gemm_rows_xw)(const T *CYP_RESTRICT A, Py_ssize_t lda, Py_ssize_t n_rows,
-        const T *CYP_RESTRICT XbT, Py_ssize_t kp, Py_ssize_t n_k, Py_ssize_t m, int lower,
+        const T *CYP_RESTRICT XbT, Py_ssize_t kp, Py_ssize_t n_k, Py_ssize_t m, Py_ssize_t diag,
         T *CYP_RESTRICT out, Py_ssize_t ldo)
 {
     const Py_ssize_t n_vec = (m + L_ - 1) / L_;
@@ -95,7 +96,7 @@ static void CYP_FN(cyp_gemm_rows_xw)(const T *CYP_RESTRICT A, Py_ssize_t lda, Py
         const int rows = n_rows - r >= 4 ? 4 : 1;
         const T *a = A + r * lda;
         T *o = out + r;
-        for (Py_ssize_t v = lower ? r / L_ : 0; v < n_vec; ) {
+        for (Py_ssize_t v = diag >= 0 ? (diag + r) / L_ : 0; v < n_vec; ) {
             const Py_ssize_t left = n_vec - v;
             const int vecs = left >= 4 ? 4 : (int)left;
             const Py_ssize_t c0 = v * L_;
@@ -130,11 +131,11 @@ CYP_ALWAYS_INLINE void CYP_FN(cyp_gemm_tile_rank)(const int ROWS, const int VECS
          * CYP_OWN_GEMM is 0 there; kept so that every build compiles alike) */
 
 static void CYP_FN(cyp_gemm_rows_xw)(const T *CYP_RESTRICT A, Py_ssize_t lda, Py_ssize_t n_rows,
-        const T *CYP_RESTRICT XbT, Py_ssize_t kp, Py_ssize_t n_k, Py_ssize_t m, int lower,
+        const T *CYP_RESTRICT XbT, Py_ssize_t kp, Py_ssize_t n_k, Py_ssize_t m, Py_ssize_t diag,
         T *CYP_RESTRICT out, Py_ssize_t ldo)
 {
     for (Py_ssize_t r = 0; r < n_rows; r++)
-        for (Py_ssize_t s = lower ? r : 0; s < m; s++) {
+        for (Py_ssize_t s = diag >= 0 ? diag + r : 0; s < m; s++) {
             T sum = 0;
             for (Py_ssize_t i = 0; i < n_k; i++)
                 sum += A[r * lda + i] * XbT[i * kp + s];
@@ -149,14 +150,19 @@ static inline void CYP_FN(cyp_gemm_xw)(const T *CYP_RESTRICT W, Py_ssize_t n_row
         const T *CYP_RESTRICT XbT, Py_ssize_t kp, Py_ssize_t n_k, Py_ssize_t m,
         T *CYP_RESTRICT P, Py_ssize_t ldp)
 {
-    CYP_FN(cyp_gemm_rows_xw)(W, n_k, n_rows, XbT, kp, n_k, m, 0, P, ldp);
+    CYP_FN(cyp_gemm_rows_xw)(W, n_k, n_rows, XbT, kp, n_k, m, -1, P, ldp);
 }
 
-/* G[s * m + r] = Xb[r] . Xb[s] for r <= s < m (entries above may be written too). */
+/* G[s * m + r] = Xb[r] . Xb[s] for r0 <= r < r1, r <= s < m (entries above
+ * may be written too): rows r0..r1 of the Gram matrix's lower triangle, the
+ * same bits whatever the split (rows in tiles of 4 from r0: split at
+ * multiples of 4 for the tiles of one call over all rows). */
 static inline void CYP_FN(cyp_gemm_gram)(const T *CYP_RESTRICT Xb, const T *CYP_RESTRICT XbT,
-        Py_ssize_t kp, Py_ssize_t n_k, Py_ssize_t m, T *CYP_RESTRICT G)
+        Py_ssize_t kp, Py_ssize_t n_k, Py_ssize_t m, Py_ssize_t r0, Py_ssize_t r1,
+        T *CYP_RESTRICT G)
 {
-    CYP_FN(cyp_gemm_rows_xw)(Xb, n_k, m, XbT, kp, n_k, m, 1, G, m);
+    if (r1 > r0)
+        CYP_FN(cyp_gemm_rows_xw)(Xb + r0 * n_k, n_k, r1 - r0, XbT, kp, n_k, m, r0, G + r0, m);
 }
 
 /* W[j][i] = beta W[j][i] - sum_s D[s * ldd + j] Xb[s][i], for j < n_rows,
@@ -193,20 +199,67 @@ static inline void CYP_FN(cyp_gemm_rank)(T *CYP_RESTRICT W, Py_ssize_t n_rows,
         }
 }
 
-/* XbT[i * kp + s] = Xb[s * n_k + i] for s < m, zero for m <= s < kp. */
+/* An 8 x 8 tile transposed in registers: out[c][r] = in[r][c], 24 two-input
+ * shuffles in three rounds (pairs of rows, pairs of pairs, halves).  Vectors
+ * of 8 values: zmm for double, ymm for float. */
+typedef T CYP_FN(cyp_v8) __attribute__((vector_size(8 * sizeof(T))));
+typedef T CYP_FN(cyp_v8u) __attribute__((vector_size(8 * sizeof(T)), aligned(sizeof(T))));
+#if defined(__clang__) || __GNUC__ >= 12
+#define CYP_SHUF8_(a, b, i0, i1, i2, i3, i4, i5, i6, i7)                        \
+    __builtin_shufflevector(a, b, i0, i1, i2, i3, i4, i5, i6, i7)
+#else
+#if CYP_T_IS_DOUBLE
+typedef long long cyp_mask8_d_ __attribute__((vector_size(64)));
+#define CYP_MASK8_ cyp_mask8_d_
+#else
+typedef int cyp_mask8_f_ __attribute__((vector_size(32)));
+#define CYP_MASK8_ cyp_mask8_f_
+#endif
+#define CYP_SHUF8_(a, b, i0, i1, i2, i3, i4, i5, i6, i7)                        \
+    __builtin_shuffle(a, b, (CYP_MASK8_){i0, i1, i2, i3, i4, i5, i6, i7})
+#endif
+CYP_ALWAYS_INLINE void CYP_FN(cyp_transpose8)(CYP_FN(cyp_v8) r[8])
+{
+    CYP_FN(cyp_v8) t[8], u[8];
+    for (int i = 0; i < 8; i += 2) {
+        t[i] = CYP_SHUF8_(r[i], r[i + 1], 0, 8, 2, 10, 4, 12, 6, 14);
+        t[i + 1] = CYP_SHUF8_(r[i], r[i + 1], 1, 9, 3, 11, 5, 13, 7, 15);
+    }
+    for (int i = 0; i < 8; i += (i % 4 == 1) ? 3 : 1) {   /* i = 0, 1, 4, 5 */
+        u[i] = CYP_SHUF8_(t[i], t[i + 2], 0, 1, 8, 9, 4, 5, 12, 13);
+        u[i + 2] = CYP_SHUF8_(t[i], t[i + 2], 2, 3, 10, 11, 6, 7, 14, 15);
+    }
+    for (int i = 0; i < 4; i++) {
+        r[i] = CYP_SHUF8_(u[i], u[i + 4], 0, 1, 2, 3, 8, 9, 10, 11);
+        r[i + 4] = CYP_SHUF8_(u[i], u[i + 4], 4, 5, 6, 7, 12, 13, 14, 15);
+    }
+}
+
+/* XbT[i * kp + s] = Xb[s * n_k + i] for s < m, zero for m <= s < kp: 8 x 8
+ * tiles in registers (samples past m read as zero), the columns past the
+ * last whole tile one at a time. */
 static inline void CYP_FN(cyp_gemm_transpose)(const T *CYP_RESTRICT Xb, Py_ssize_t m,
         Py_ssize_t n_k, T *CYP_RESTRICT XbT, Py_ssize_t kp)
 {
-    for (Py_ssize_t i0 = 0; i0 < n_k; i0 += 64) {
-        const Py_ssize_t i1 = i0 + 64 < n_k ? i0 + 64 : n_k;
-        for (Py_ssize_t i = i0; i < i1; i++)
-            for (Py_ssize_t s = m; s < kp; s++)
-                XbT[i * kp + s] = 0;
-        for (Py_ssize_t s = 0; s < m; s++)
-            for (Py_ssize_t i = i0; i < i1; i++)
-                XbT[i * kp + s] = Xb[s * n_k + i];
+    const Py_ssize_t i8 = n_k / 8 * 8;
+    for (Py_ssize_t s0 = 0; s0 < kp; s0 += 8) {
+        for (Py_ssize_t i0 = 0; i0 < i8; i0 += 8) {
+            CYP_FN(cyp_v8) r[8];
+            for (int a = 0; a < 8; a++)
+                r[a] = s0 + a < m ? (CYP_FN(cyp_v8))*(const CYP_FN(cyp_v8u) *)(Xb + (s0 + a) * n_k + i0)
+                                  : (CYP_FN(cyp_v8)){0};
+            CYP_FN(cyp_transpose8)(r);
+            for (int c = 0; c < 8; c++)
+                *(CYP_FN(cyp_v8u) *)(XbT + (i0 + c) * kp + s0) = r[c];
+        }
+        for (Py_ssize_t i = i8; i < n_k; i++)
+            for (Py_ssize_t s = s0; s < s0 + 8; s++)
+                XbT[i * kp + s] = s < m ? Xb[s * n_k + i] : 0;
     }
 }
+
+#undef CYP_SHUF8_
+#undef CYP_MASK8_
 #undef L_
 #undef CYP_TILE_SWITCH_
 #undef CYP_VECS_SWITCH_

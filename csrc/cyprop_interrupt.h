@@ -128,7 +128,7 @@ static inline int cyp_interrupted_clocked(cyp_interrupt *p)
 {
     /* (the clock here, the cold path only when a check is due: a call to the
      * cold function on every step made GCC treat the code after it as cold
-     * too, and the pipeline's sample loop lost 20% on two threads) */
+     * too, and the blocked schedule's two-thread sample loop lost 20%) */
     if (cyp_clock() < p->next_check)
         return 0;
     p->countdown = 1;

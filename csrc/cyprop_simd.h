@@ -184,6 +184,15 @@ CYP_ALWAYS_INLINE float cyp_exp_f(float x)
  * there on, now that the partial sums are added in one vector sum). */
 #define CYP_DOT_LANES(T) ((Py_ssize_t)(128 / sizeof(T)))
 
+/* Bytes in one vector register of the build (zmm, ymm, xmm). */
+#if defined(__AVX512F__)
+#define CYP_VEC_BYTES 64
+#elif defined(__AVX__)
+#define CYP_VEC_BYTES 32
+#else
+#define CYP_VEC_BYTES 16
+#endif
+
 /* Elementwise body over i < n: straight-line for n < 4 (shorter than one
  * AVX2 vector of doubles), else a vector loop. */
 #define CYP_SMALL_OR_SIMD(n, BODY)                                             \

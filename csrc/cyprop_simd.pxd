@@ -123,6 +123,16 @@ cdef extern from "cyprop_simd.h" nogil:
     void cyp_layer_steps_f(int opt, float* b, float* v, float* steps, const float* delta,
                            double eta, int train_bias, cyp_hyper_f h, Py_ssize_t n)
 
+    # 1 when every value is finite
+    int cyp_all_finite_d(const double* v, Py_ssize_t n)
+    int cyp_all_finite_f(const float* v, Py_ssize_t n)
+
+    # the blocked schedule's correction of z for the block's earlier steps
+    void cyp_sub_steps_d(double* z, const double* D, const double* coef, Py_ssize_t count,
+                         Py_ssize_t H)
+    void cyp_sub_steps_f(float* z, const float* D, const float* coef, Py_ssize_t count,
+                         Py_ssize_t H)
+
     # the blocked schedule's products (cyprop_gemm_impl.h), used when
     # CYP_OWN_GEMM is 1 (the AVX-512 build), SciPy's BLAS otherwise
     enum:
@@ -132,9 +142,9 @@ cdef extern from "cyprop_simd.h" nogil:
     void cyp_gemm_xw_f(const float* W, Py_ssize_t n_rows, const float* XbT, Py_ssize_t kp,
                        Py_ssize_t n_k, Py_ssize_t m, float* P, Py_ssize_t ldp)
     void cyp_gemm_gram_d(const double* Xb, const double* XbT, Py_ssize_t kp, Py_ssize_t n_k,
-                         Py_ssize_t m, double* G)
+                         Py_ssize_t m, Py_ssize_t r0, Py_ssize_t r1, double* G)
     void cyp_gemm_gram_f(const float* Xb, const float* XbT, Py_ssize_t kp, Py_ssize_t n_k,
-                         Py_ssize_t m, float* G)
+                         Py_ssize_t m, Py_ssize_t r0, Py_ssize_t r1, float* G)
     void cyp_gemm_rank_d(double* W, Py_ssize_t n_rows, const double* D, Py_ssize_t ldd,
                          const double* Xb, Py_ssize_t n_k, Py_ssize_t m, double beta)
     void cyp_gemm_rank_f(float* W, Py_ssize_t n_rows, const float* D, Py_ssize_t ldd,

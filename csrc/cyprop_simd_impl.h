@@ -637,12 +637,57 @@ static inline void CYP_FN(cyp_update_one)(int opt, T *CYP_RESTRICT w, T *CYP_RES
     CYP_FN(cyp_rule)(opt, w, v, k, step, (T)1, h);
 }
 
+/* 1 when every v[i] is finite, else 0: v - v is 0 for a finite value and
+ * NaN for NaN or an infinity, which compares unequal to 0 (a compare and an
+ * OR per element, vectorised; no chain of dependent adds). */
+static inline int CYP_FN(cyp_all_finite)(const T *CYP_RESTRICT v, Py_ssize_t n)
+{
+    int bad = 0;
+    CYP_PRAGMA(omp simd reduction(|:bad))
+    for (Py_ssize_t i = 0; i < n; i++) bad |= !(v[i] - v[i] == 0);
+    return !bad;
+}
+
 /* y[i] += x[i] * w  (a row's share of W^T delta; a lane block's z) */
 static inline void CYP_FN(cyp_axpy)(T *CYP_RESTRICT y, const T *CYP_RESTRICT x,
                                     T w, Py_ssize_t n)
 {
     CYP_OMP_SIMD
     for (Py_ssize_t i = 0; i < n; i++) y[i] += x[i] * w;
+}
+
+/* cyp_sub_steps on m (at most CYP_SUB_COLS(T)) values of z: held in
+ * registers through all the rows r. */
+#define CYP_SUB_COLS(T) ((Py_ssize_t)(8 * CYP_VEC_BYTES / sizeof(T)))
+CYP_ALWAYS_INLINE void CYP_FN(cyp_sub_steps_cols)(T *CYP_RESTRICT z, const T *CYP_RESTRICT D,
+        const T *CYP_RESTRICT coef, Py_ssize_t count, Py_ssize_t H, Py_ssize_t m)
+{
+    T acc[CYP_SUB_COLS(T)];
+    CYP_OMP_SIMD
+    for (Py_ssize_t k = 0; k < m; k++) acc[k] = z[k];
+    for (Py_ssize_t r = 0; r < count; r++) {
+        const T w = -coef[r];
+        CYP_OMP_SIMD
+        for (Py_ssize_t k = 0; k < m; k++) acc[k] += D[r * H + k] * w;
+    }
+    CYP_OMP_SIMD
+    for (Py_ssize_t k = 0; k < m; k++) z[k] = acc[k];
+}
+
+/* z[j] += D[r][j] * (-coef[r]) for r = 0 .. count-1 in that order (D's rows
+ * H long): the blocked schedule's correction of a sample's first-layer z
+ * for the steps of the block's earlier samples, which its weights have not
+ * taken yet.  Each z[j] gets the chain of cyp_axpy calls, r after r, but z
+ * stays in registers (8 vectors of it at a time: 8 independent chains)
+ * instead of being loaded and stored once per r. */
+static inline void CYP_FN(cyp_sub_steps)(T *CYP_RESTRICT z, const T *CYP_RESTRICT D,
+        const T *CYP_RESTRICT coef, Py_ssize_t count, Py_ssize_t H)
+{
+    Py_ssize_t j = 0;
+    for (; j + CYP_SUB_COLS(T) <= H; j += CYP_SUB_COLS(T))
+        CYP_FN(cyp_sub_steps_cols)(z + j, D + j, coef, count, H, CYP_SUB_COLS(T));
+    if (j < H)
+        CYP_FN(cyp_sub_steps_cols)(z + j, D + j, coef, count, H, H - j);
 }
 
 /* ---------------------------------------------------------------------------

@@ -19,10 +19,12 @@
 static inline int cyp_openmp(void) { return 1; }
 static inline int cyp_omp_max_threads(void) { return omp_get_max_threads(); }
 static inline int cyp_omp_num_procs(void) { return omp_get_num_procs(); }
+static inline int cyp_team_size(void) { return omp_get_num_threads(); }
 #else
 static inline int cyp_openmp(void) { return 0; }
 static inline int cyp_omp_max_threads(void) { return 1; }
 static inline int cyp_omp_num_procs(void) { return 1; }
+static inline int cyp_team_size(void) { return 1; }
 #endif
 
 #if defined(__GNUC__) || defined(__clang__)
@@ -33,17 +35,9 @@ static inline int cyp_flag_get(const int *p) { return *(const volatile int *)p; 
 static inline void cyp_flag_set(int *p, int v) { *(volatile int *)p = v; }
 #endif
 
-/* cyp_claim: the next task number of a parallel loop whose threads take
- * tasks as they come free (an atomic counter; which thread does a task never
- * changes what the task computes).  cyp_barrier: every thread of the
- * enclosing parallel region waits here (an orphaned `omp barrier`; nothing
- * without OpenMP, where the region has one thread). */
-#if defined(__GNUC__) || defined(__clang__)
-static inline int cyp_claim(int *p) { return __atomic_fetch_add(p, 1, __ATOMIC_RELAXED); }
-#elif defined(_MSC_VER)
-#include <intrin.h>
-static inline int cyp_claim(int *p) { return (int)_InterlockedIncrement((volatile long *)p) - 1; }
-#endif
+/* cyp_barrier: every thread of the enclosing parallel region waits here (an
+ * orphaned `omp barrier`; nothing without OpenMP, where the region has one
+ * thread). */
 #ifdef _OPENMP
 #if defined(_MSC_VER)
 static inline void cyp_barrier(void) { __pragma(omp barrier) }

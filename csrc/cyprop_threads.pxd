@@ -4,7 +4,7 @@ cdef extern from "cyprop_threads.h" nogil:
     int cyp_openmp()
     int cyp_omp_max_threads()
     int cyp_omp_num_procs()
+    int cyp_team_size()    # threads in the enclosing parallel region (1 outside)
     int cyp_flag_get(const int* p)
     void cyp_flag_set(int* p, int v)
-    int cyp_claim(int* p)
     void cyp_barrier()

@@ -222,3 +222,50 @@ def test_float32_network_accepts_float64_data_and_vice_versa():
     assert net64.predict(X.astype(np.float32)).dtype == np.float64
     net32.fit(X, Y, epochs=1)
     assert net32.parameters.dtype == np.float32
+
+
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
+@pytest.mark.parametrize("n_threads", [1, 2])
+@pytest.mark.parametrize("where", ["first", "middle", "last"])
+def test_blocked_schedule_checks_x_as_it_gathers_a_block(dtype, n_threads, where):
+    # The blocked schedule checks each block's rows itself (no pass of its
+    # own over X first): a NaN or infinity in any row, including the last,
+    # partial block, and whichever thread gathers it, must still give
+    # fit's ValueError with the weights and the caller's X unchanged; a
+    # shuffled order and several epochs too.
+    rng = np.random.default_rng(3)
+    n = 75   # blocks of 16: the last one holds 11 samples
+    X = rng.random((n, 40)).astype(dtype)
+    Y = np.eye(3, dtype=dtype)[rng.integers(0, 3, n)]
+    row = {"first": 0, "middle": 37, "last": n - 1}[where]
+    for bad in (np.nan, np.inf, -np.inf):
+        Xb = X.copy()
+        Xb[row, 39 if where == "last" else 5] = bad
+        kept = Xb.copy()
+        net = cyprop.Network([40, 9, 3], seed=1, dtype=dtype)
+        before = net.parameters.copy()
+        with pytest.raises(ValueError, match=r"X contains NaN or infinity"):
+            net.fit(Xb, Y, epochs=3, online_schedule="blocked", block_size=16,
+                    n_threads=n_threads, shuffle=(where == "middle"))
+        np.testing.assert_array_equal(net.parameters, before)
+        np.testing.assert_array_equal(Xb, kept, strict=True)
+    # the clean X trains (the check does not fire on finite values)
+    net = cyprop.Network([40, 9, 3], seed=1, dtype=dtype)
+    net.fit(X, Y, epochs=2, online_schedule="blocked", block_size=16, n_threads=n_threads)
+
+
+def test_validation_split_rows_are_checked_before_the_blocked_kernel():
+    # rows held out for validation never reach the blocked kernel, so fit
+    # checks X itself then
+    rng = np.random.default_rng(4)
+    X = rng.random((60, 40))
+    Y = np.eye(3)[rng.integers(0, 3, 60)]
+    net = cyprop.Network([40, 9, 3], seed=1)
+    before = net.parameters.copy()
+    for row in range(60):
+        Xb = X.copy()
+        Xb[row, 3] = np.nan
+        with pytest.raises(ValueError, match=r"X contains NaN or infinity"):
+            net.fit(Xb, Y, epochs=2, online_schedule="blocked", block_size=16,
+                    validation_fraction=0.2, n_iter_no_change=3)
+        np.testing.assert_array_equal(net.parameters, before)

@@ -241,16 +241,11 @@ def test_blocked_threads(sizes, momentum, dtype):
         many[n_threads] = first = fit(n_threads)
         assert np.array_equal(fit(n_threads), first)
         assert_close(first, one, 1e-12 if dtype == "float64" else 1e-5)
-    own = cyprop._kernels.kernels.own_products()
-    if own:
-        # the AVX-512 build: without momentum, more than one thread runs the
-        # two-thread pipeline, whose tasks are the same whichever thread takes
-        # them; with momentum the row split below: every count, the same bits
-        np.testing.assert_array_equal(many[2], many[3])
-    if momentum != 0 and own:
-        # with momentum the rows are split; the AVX-512 build's own products
-        # sum each element the same way in any split: one thread's bits
+    if cyprop._kernels.kernels.own_products():
+        # the AVX-512 build's own products sum each element the same way in
+        # any split of W0's rows: every count gives one thread's bits
         np.testing.assert_array_equal(many[2], one)
+        np.testing.assert_array_equal(many[3], one)
 
 
 @pytest.mark.skipif(not hasattr(__import__("os"), "fork"), reason="needs fork()")

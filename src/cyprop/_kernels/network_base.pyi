@@ -105,5 +105,5 @@ def train_epochs_blocked(
     block_size: int,
     epoch_loss: npt.NDArray[np.float64],  # (n_epochs,), changed in place
     z_trace: _F | None = ...,  # (n_epochs * n_samples, sizes[1]), changed in place
-    n_threads: int = ...,   # > 1: the pipeline (own products, no momentum) or rows of W0 split
+    n_threads: int = ...,   # > 1: W0's rows split; one thread runs each block's samples
 ) -> int: ...

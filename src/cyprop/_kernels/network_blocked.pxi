@@ -91,17 +91,23 @@ cdef inline void _gemm(char ta, char tb, int m, int n, int k, floating alpha,
 
 
 cdef inline void _gram_upper(int k, int n, const floating* A, const floating* AT,
-                             Py_ssize_t kp, floating* C) noexcept nogil:
+                             Py_ssize_t kp, floating* C, Py_ssize_t r0=0,
+                             Py_ssize_t r1=-1) noexcept nogil:
     """Upper triangle of A^T A for a column-major (n, k) A: C[r + s k] = a_r . a_s, r <= s.
 
-    AT (n x kp, row-major) is A's transpose, for the build's own kernel."""
+    AT (n x kp, row-major) is A's transpose, for the build's own kernel,
+    which can also fill only the rows r0 <= r < r1 (r1 < 0: k) of the
+    triangle's transposed storage (C[r + s k] for r0 <= r < r1), the same
+    bits as in one call when r0 is a multiple of 4; BLAS fills it whole."""
     cdef char uplo = c'U', trans = c'T'
     cdef floating one = 1, zero = 0
+    if r1 < 0:
+        r1 = k
     if CYP_OWN_GEMM:
         if floating is float:
-            cyp_gemm_gram_f(A, AT, kp, n, k, C)
+            cyp_gemm_gram_f(A, AT, kp, n, k, r0, r1, C)
         else:
-            cyp_gemm_gram_d(A, AT, kp, n, k, C)
+            cyp_gemm_gram_d(A, AT, kp, n, k, r0, r1, C)
     elif floating is float:
         _blas_ssyrk(&uplo, &trans, &k, &n, &one, <float*>A, &n, &zero, C, &k)
     else:
@@ -190,12 +196,16 @@ cdef inline Py_ssize_t _padded(Py_ssize_t k) noexcept nogil:
 
 cdef inline void _gather_block(const floating* X, const Py_ssize_t* ids, Py_ssize_t id_stride,
                                Py_ssize_t m, Py_ssize_t n_x, floating* Xb, floating* XbT,
-                               Py_ssize_t kp) noexcept nogil:
+                               Py_ssize_t kp, int* bad_input) noexcept nogil:
     """Rows ids[0], ids[id_stride], ... (m of them) of X into Xb (m x n_x), and,
-    for the build's own products, their transpose into XbT (n_x x kp)."""
+    for the build's own products, their transpose into XbT (n_x x kp).  Sets
+    ``bad_input[0]`` when a row holds NaN or infinity (checked here, in the
+    cache, instead of by a pass of its own over X before the kernel)."""
     cdef Py_ssize_t s
     for s in range(m):
         memcpy(Xb + s * n_x, X + ids[s * id_stride] * n_x, n_x * sizeof(floating))
+    if not _all_finite(Xb, m * n_x):
+        cyp_flag_set(bad_input, 1)
     if CYP_OWN_GEMM:
         if floating is float:
             cyp_gemm_transpose_f(Xb, m, n_x, XbT, kp)
@@ -206,10 +216,12 @@ cdef inline void _gather_block(const floating* X, const Py_ssize_t* ids, Py_ssiz
 cdef inline void _sub_steps(floating* z, const floating* D, const floating* coef,
                             Py_ssize_t count, Py_ssize_t H) noexcept nogil:
     """z -= coef[r] * D[r] for r < count (D's rows H long): the corrections
-    of a block's first-layer z for the steps its weights have not taken."""
-    cdef Py_ssize_t r
-    for r in range(count):
-        _axpy(z, D + r * H, -coef[r], H)
+    of a block's first-layer z for the steps its weights have not taken
+    (cyp_sub_steps: z held in registers through the rows of D)."""
+    if floating is float:
+        cyp_sub_steps_f(z, D, coef, count, H)
+    else:
+        cyp_sub_steps_d(z, D, coef, count, H)
 
 
 cdef inline double _block_sample(floating* params, floating* velocity, const Layout* L,
@@ -233,8 +245,7 @@ cdef inline double _block_sample(floating* params, floating* velocity, const Lay
 def blocked_workspace_size(const Py_ssize_t[::1] sizes, Py_ssize_t block_size):
     """Length of the ``block_work`` buffer of train_epochs_blocked."""
     cdef Py_ssize_t k = block_size, n_in = sizes[0], H = sizes[1]
-    return max(k * n_in + 4 * k * H + k * k + n_in * _padded(k),
-               _PIPE_SLOTS * _pipe_slot_size(k, n_in, H))
+    return max(k * n_in + 4 * k * H + k * k + n_in * _padded(k), 2 * _slot_size(k, n_in, H))
 
 
 
@@ -243,7 +254,8 @@ cdef inline double _blocked_block(floating* params, floating* velocity, const La
                                   const floating* X, const floating* Y,
                                   const Py_ssize_t* ids, Py_ssize_t id_stride, Py_ssize_t m,
                                   floating* block_work, double* coef,
-                                  floating* z_trace, Py_ssize_t n_chunks) noexcept nogil:
+                                  floating* z_trace, Py_ssize_t n_chunks,
+                                  int* bad_input) noexcept nogil:
     """Samples ids[0], ids[id_stride], ... (m of them) as one block; returns their summed loss.
 
     ``z_trace`` (m x H, or NULL) receives each sample's first-layer z.
@@ -271,7 +283,7 @@ cdef inline double _blocked_block(floating* params, floating* velocity, const La
     cdef double total = 0
     cdef floating cs
 
-    _gather_block(X, ids, id_stride, m, n_x, Xb, XbT, kp)
+    _gather_block(X, ids, id_stride, m, n_x, Xb, XbT, kp, bad_input)
     # P[s, j] = x_s . W0[j]: column-major P^T (H x m) = W0 (as n_x x H)^T Xb (n_x x m)
     _gemm_rows(nh, k, ni, W0, Xb, XbT, kp, P, n_chunks)
     if V0 != NULL:
@@ -318,139 +330,126 @@ cdef inline double _blocked_block(floating* params, floating* velocity, const La
 
 
 # ---------------------------------------------------------------------------
-# The two-thread pipeline (n_threads > 1, no momentum, the build's own
-# products: with OpenBLAS, its many small calls made the epoch slower than
-# the row split, 82 vs 76 ms on 784-128-10 float64, AVX2 build, Zen 5).  One epoch's blocks
-# b = 0, 1, ... go through phases; in phase b one thread runs block b's
-# samples (the part that is sequential by nature) while the others, and then
-# that thread too, take tasks from a shared counter: the rank update of
-# block b-1 (W0 becomes W^(b), the weights block b started from in the
-# sequential order), and on the same rows right after it Pre_{b+1} =
-# Xb_{b+1} W^(b)^T; the Gram matrix of block b+1; the cross products
-# C_{b+1}[s, r] = x_{b+1,s} . x_{b,r}; and the copy of block b+2's inputs.
-# Block b+1's samples then start from
+# Several threads on one epoch (n_threads > 1, no momentum): one OpenMP
+# region per epoch, W0's rows split between the threads for the whole epoch
+# (at multiples of _SPLIT_ROWS), each block b in two phases:
 #
-#   z_s = Pre_{b+1}[s] - sum_{r in b} C_{b+1}[s, r] D_b[r]
-#         - sum_{r < s in b+1} G_{b+1}[s, r] D_{b+1}[r] + b0
+#   A. thread 0 runs block b's samples (the part that is sequential by
+#      nature: it needs P_b and G_b, and writes the steps D_b); meanwhile the
+#      last thread copies block b+1's inputs (and their transpose) into the
+#      other slot and forms their Gram matrix G_{b+1};
+#   B. every thread updates its rows of W0 by the rank-m update of block b
+#      (D_b, Xb_b), then forms its rows' share of P_{b+1} = Xb_{b+1} W0^T.
 #
-# which is W^(b+1) x_s + b0 with W^(b+1) = W^(b) - D_b^T Xb_b: the same
-# per-sample SGD, summed in another order than the one-thread schedule
-# (whose bits it therefore does not repeat; every n_threads > 1 gives the
-# same bits, whichever thread takes which task).  Each block's buffers live
-# in one of _PIPE_SLOTS slots (block b in slot b % _PIPE_SLOTS: a phase
-# touches blocks b-1 .. b+2).
+# Each thread keeps its rows of W0 (784-128-10 float64: 400 KB each) in its
+# own core's cache from block to block, and each element of a product is
+# summed as in one call over all rows, so every n_threads gives the bits of
+# one thread's schedule (_blocked_block).  Block b's buffers live in slot
+# b % 2 (phase A of block b fills slot (b+1) % 2, which block b-1 has left).
 
-cdef enum:
-    _PIPE_SLOTS = 4
-    _PIPE_DATA_TASKS = 3
-    _PIPE_ROW_BYTES = 64   # a task's rows of W0: one cache line of each row of Pre
+cdef inline Py_ssize_t _slot_size(Py_ssize_t k, Py_ssize_t n_in, Py_ssize_t H) noexcept nogil:
+    """One slot: Xb (k x n_in), XbT (n_in x kp), P and D (k x H each), G (k x k)."""
+    return k * n_in + n_in * _padded(k) + 2 * k * H + k * k
 
 
-cdef inline Py_ssize_t _pipe_slot_size(Py_ssize_t k, Py_ssize_t n_in, Py_ssize_t H) noexcept nogil:
-    """One slot: Xb (k x n_in), XbT (n_in x kp), Pre and D (k x H each), G and C (k x k each)."""
-    return k * n_in + n_in * _padded(k) + 2 * k * H + 2 * k * k
-
-
-cdef struct _PipeSlot:
+cdef struct _Slot:
     void* Xb     # floating*; void* so that one struct serves both types
     void* XbT
-    void* Pre
+    void* P
     void* D
     void* G
-    void* C
 
 
-cdef inline _PipeSlot _pipe_slot(floating* block_work, Py_ssize_t b, Py_ssize_t k,
-                                 Py_ssize_t n_in, Py_ssize_t H) noexcept nogil:
-    cdef _PipeSlot sl
-    cdef floating* base = block_work + (b % _PIPE_SLOTS) * _pipe_slot_size(k, n_in, H)
+cdef inline _Slot _slot(floating* block_work, Py_ssize_t b, Py_ssize_t k,
+                        Py_ssize_t n_in, Py_ssize_t H) noexcept nogil:
+    cdef _Slot sl
+    cdef floating* base = block_work + (b % 2) * _slot_size(k, n_in, H)
     sl.Xb = base
     sl.XbT = base + k * n_in
-    sl.Pre = base + k * n_in + n_in * _padded(k)
-    sl.D = <floating*>sl.Pre + k * H
+    sl.P = base + k * n_in + n_in * _padded(k)
+    sl.D = <floating*>sl.P + k * H
     sl.G = <floating*>sl.D + k * H
-    sl.C = <floating*>sl.G + k * k
     return sl
 
 
-cdef inline void _pipe_copy(floating* block_work, const floating* X, const Py_ssize_t* ids,
-                            Py_ssize_t id_stride, Py_ssize_t b, Py_ssize_t m, Py_ssize_t k,
-                            Py_ssize_t n_in, Py_ssize_t H) noexcept nogil:
-    """Block b's inputs (its m samples from ids) into its slot: rows and transpose."""
-    cdef _PipeSlot sl = _pipe_slot(block_work, b, k, n_in, H)
+cdef inline void _slot_inputs(floating* block_work, const floating* X, const Py_ssize_t* ids,
+                              Py_ssize_t id_stride, Py_ssize_t n, Py_ssize_t k,
+                              Py_ssize_t n_in, Py_ssize_t H, Py_ssize_t b,
+                              bint gram, int* bad_input) noexcept nogil:
+    """Block b's inputs into its slot (rows and transpose), and with ``gram``
+    their Gram matrix."""
+    cdef _Slot sl = _slot(block_work, b, k, n_in, H)
+    cdef Py_ssize_t m = min(k, n - b * k)
     _gather_block(X, ids + b * k * id_stride, id_stride, m, n_in, <floating*>sl.Xb,
-                  <floating*>sl.XbT, _padded(k))
+                  <floating*>sl.XbT, _padded(k), bad_input)
+    if gram:
+        _gram_upper(<int>m, <int>n_in, <floating*>sl.Xb, <floating*>sl.XbT, _padded(k),
+                    <floating*>sl.G)
 
 
-cdef inline void _pipe_task(floating* W0, floating* block_work, const floating* X,
-                            const Py_ssize_t* ids, Py_ssize_t id_stride, Py_ssize_t n,
-                            Py_ssize_t k, Py_ssize_t n_in, Py_ssize_t H, Py_ssize_t b,
-                            Py_ssize_t n_blocks, int t) noexcept nogil:
-    """Task t of phase b (see above): row chunk t of W0 (_PIPE_ROW_BYTES of a row of Pre):
-    rank update of block b-1, then Pre_{b+1}; past the row chunks (t - n_rows
-    = 0, 1, 2): block b+1's Gram matrix, its cross products with block b,
-    block b+2's inputs."""
-    cdef Py_ssize_t m_next, m_prev, m_cur, h0, h1
-    cdef Py_ssize_t rows = _PIPE_ROW_BYTES // sizeof(floating)
-    cdef Py_ssize_t n_rows = (H + rows - 1) // rows
-    cdef _PipeSlot nxt, cur, prv
-    if t >= n_rows:
-        t -= n_rows
-        if b + 1 >= n_blocks:
-            return
+cdef inline Py_ssize_t _gram_row(Py_ssize_t t, Py_ssize_t team, Py_ssize_t m,
+                                 Py_ssize_t lanes) noexcept nogil:
+    """First row of thread t's share of an m-sample Gram matrix's lower
+    triangle, at a multiple of 4 rows (the own kernel's row tiles): about
+    equal shares of its vectors (row r of the triangle fills the vectors of
+    ``lanes`` columns from column r's on)."""
+    cdef Py_ssize_t n_vec = (m + lanes - 1) // lanes, total = 0, done = 0, r
+    if t >= team:
+        return m
+    for r in range(m):
+        total += n_vec - r // lanes
+    r = 0
+    while r < m and done * team < total * t:
+        done += n_vec - r // lanes
+        r += 1
+    return min(m, (r + 2) // 4 * 4)
+
+
+cdef inline void _slot_rows(floating* W0, floating* block_work, Py_ssize_t n, Py_ssize_t k,
+                            Py_ssize_t n_in, Py_ssize_t H, Py_ssize_t b, Py_ssize_t n_blocks,
+                            Py_ssize_t h0, Py_ssize_t h1, Py_ssize_t tid,
+                            Py_ssize_t team) noexcept nogil:
+    """Phase B of block b for thread tid of team, on rows h0..h1 of W0: the
+    rank update by block b's steps (b >= 0), then these rows' share of
+    P_{b+1}; with the build's own products also the thread's share of block
+    b+1's Gram matrix (its inputs are in place since phase A)."""
+    cdef _Slot cur, nxt
+    cdef Py_ssize_t m_next
+    if b >= 0 and h1 > h0:
+        cur = _slot(block_work, b, k, n_in, H)
+        _rank_rows(<int>n_in, <int>(h1 - h0), <int>min(k, n - b * k), <floating*>cur.Xb,
+                   <floating*>cur.D + h0, <int>H, <floating>1, W0 + h0 * n_in)
+    if b + 1 < n_blocks:
+        nxt = _slot(block_work, b + 1, k, n_in, H)
         m_next = min(k, n - (b + 1) * k)
-        nxt = _pipe_slot(block_work, b + 1, k, n_in, H)
-        if t == 0:
+        if h1 > h0:
+            _xw(<int>(h1 - h0), <int>m_next, <int>n_in, W0 + h0 * n_in, <floating*>nxt.Xb,
+                <floating*>nxt.XbT, _padded(k), <floating*>nxt.P + h0, <int>H)
+        if CYP_OWN_GEMM and b >= 0:
             _gram_upper(<int>m_next, <int>n_in, <floating*>nxt.Xb, <floating*>nxt.XbT,
-                        _padded(k), <floating*>nxt.G)
-        elif t == 1 and b >= 0:
-            cur = _pipe_slot(block_work, b, k, n_in, H)
-            m_cur = min(k, n - b * k)
-            # C[s k + r] = x_{b,r} . x_{b+1,s}: block b's rows against block b+1's
-            _xw(<int>m_cur, <int>m_next, <int>n_in, <floating*>cur.Xb, <floating*>nxt.Xb,
-                <floating*>nxt.XbT, _padded(k), <floating*>nxt.C, <int>k)
-        elif t == 2 and b >= 0 and b + 2 < n_blocks:
-            _pipe_copy(block_work, X, ids, id_stride, b + 2, min(k, n - (b + 2) * k), k, n_in, H)
-        return
-    h0 = t * rows
-    h1 = min(H, h0 + rows)
-    if b >= 1:   # W^(b) = W^(b-1) - D_{b-1}^T Xb_{b-1}, these rows
-        prv = _pipe_slot(block_work, b - 1, k, n_in, H)
-        m_prev = min(k, n - (b - 1) * k)
-        _rank_rows(<int>n_in, <int>(h1 - h0), <int>m_prev, <floating*>prv.Xb,
-                   <floating*>prv.D + h0, <int>H, <floating>1, W0 + h0 * n_in)
-    if b + 1 < n_blocks:   # Pre_{b+1} = Xb_{b+1} W^(b)^T, these rows
-        nxt = _pipe_slot(block_work, b + 1, k, n_in, H)
-        m_next = min(k, n - (b + 1) * k)
-        _xw(<int>(h1 - h0), <int>m_next, <int>n_in, W0 + h0 * n_in, <floating*>nxt.Xb,
-            <floating*>nxt.XbT, _padded(k), <floating*>nxt.Pre + h0, <int>H)
+                        _padded(k), <floating*>nxt.G,
+                        _gram_row(tid, team, m_next, 64 // sizeof(floating)),
+                        _gram_row(tid + 1, team, m_next, 64 // sizeof(floating)))
 
 
-cdef inline double _pipe_samples(floating* params, const Layout* L, const Slots* ws,
+cdef inline double _slot_samples(floating* params, const Layout* L, const Slots* ws,
                                  floating* work, const Step* st, const floating* Y,
                                  const Py_ssize_t* ids, Py_ssize_t id_stride, Py_ssize_t n,
                                  Py_ssize_t k, floating* block_work, Py_ssize_t b,
                                  floating* z_trace) noexcept nogil:
-    """Block b's samples, one after the other (see above); returns their summed loss."""
+    """Phase A of block b: its samples, one after the other, as _blocked_block
+    runs them; returns their summed loss."""
     cdef Py_ssize_t n_x = L.sizes[0], H = L.sizes[1], n_last = L.sizes[L.n_layers]
     cdef Py_ssize_t m = min(k, n - b * k), s, j
-    cdef _PipeSlot cur = _pipe_slot(block_work, b, k, n_x, H)
-    cdef _PipeSlot prv
-    cdef floating* Pre = <floating*>cur.Pre
+    cdef _Slot cur = _slot(block_work, b, k, n_x, H)
+    cdef floating* P = <floating*>cur.P
     cdef floating* D = <floating*>cur.D
     cdef floating* G = <floating*>cur.G
-    cdef floating* C = <floating*>cur.C
-    cdef floating* D_prev = NULL
     cdef floating* z = work + ws.z + L.n_off[0]
     cdef double total = 0
-    if b >= 1:
-        prv = _pipe_slot(block_work, b - 1, k, n_x, H)
-        D_prev = <floating*>prv.D
     for s in range(m):
         for j in range(H):
-            z[j] = Pre[s * H + j]
-        if D_prev != NULL:   # the previous block's steps (a full block: k samples)
-            _sub_steps(z, D_prev, C + s * k, k, H)
+            z[j] = P[s * H + j]
         _sub_steps(z, D, G + s * m, s, H)
         total += _block_sample(params, NULL, L, ws, work, st,
                                Y + ids[(b * k + s) * id_stride] * n_last, D + s * H,
@@ -458,65 +457,56 @@ cdef inline double _pipe_samples(floating* params, const Layout* L, const Slots*
     return total
 
 
-cdef inline double _blocked_epoch_pipelined(floating* params, const Layout* L, const Slots* ws,
-                                            floating* work, const Step* st,
-                                            const floating* X, const floating* Y,
-                                            const Py_ssize_t* ids, Py_ssize_t id_stride,
-                                            Py_ssize_t n, Py_ssize_t k, floating* block_work,
-                                            floating* z_trace, Py_ssize_t n_threads,
-                                            cyp_interrupt* intr) noexcept nogil:
-    """One epoch of n samples (ids[0], ids[id_stride], ...) in blocks of k, on
-    n_threads threads through the pipeline above; returns the summed loss.
-    Stops at a phase boundary when intr says so (the caller restores the
-    epoch's weights)."""
+cdef inline double _blocked_epoch_threads(floating* params, const Layout* L, const Slots* ws,
+                                          floating* work, const Step* st,
+                                          const floating* X, const floating* Y,
+                                          const Py_ssize_t* ids, Py_ssize_t id_stride,
+                                          Py_ssize_t n, Py_ssize_t k, floating* block_work,
+                                          floating* z_trace, Py_ssize_t n_threads,
+                                          cyp_interrupt* intr, int* bad_input) noexcept nogil:
+    """One epoch of n samples (ids[0], ids[id_stride], ...) in blocks of k on
+    n_threads threads, in the two phases above; returns the summed loss.
+    Stops after phase A of a block when intr says so (the caller restores
+    the epoch's weights)."""
     cdef Py_ssize_t n_x = L.sizes[0], H = L.sizes[1]
     cdef Py_ssize_t n_blocks = (n + k - 1) // k
-    cdef Py_ssize_t rows = _PIPE_ROW_BYTES // sizeof(floating)
-    cdef int n_tasks = <int>(_PIPE_DATA_TASKS + (H + rows - 1) // rows)
     cdef floating* W0 = params + L.w_off[0]
-    cdef int counters[4]   # per phase parity: tasks claimed, tasks taken from the top
-    cdef int stop_at = -2   # the phase after which every thread stops (Ctrl-C)
+    cdef int stop_at = -2   # the block after whose phase A every thread stops (Ctrl-C)
     cdef double total = 0
-    cdef int* ctr = counters
     cdef int* stop_p = &stop_at
     cdef double* total_p = &total
-    cdef Py_ssize_t b
-    cdef int t, lo
-    counters[0] = counters[1] = counters[2] = counters[3] = 0
-    _pipe_copy(block_work, X, ids, id_stride, 0, min(k, n), k, n_x, H)
-    if n_blocks > 1:
-        _pipe_copy(block_work, X, ids, id_stride, 1, min(k, n - k), k, n_x, H)
-    # Thread 0 takes tasks from the bottom (the first rows of W0), the others
-    # from the top (the data tasks, then the last rows), so that a row chunk
-    # tends to stay with one core's cache from phase to phase.
+    cdef Py_ssize_t b, tid, team, h0, h1
+    _slot_inputs(block_work, X, ids, id_stride, n, k, n_x, H, 0, True, bad_input)
     with parallel(num_threads=_team(n_threads)):
-        b = -1
-        while b <= n_blocks:
-            lo = 0
-            if threadid() == 0:
-                # the next phase's counters (this phase's are in use)
-                ctr[2 * ((b + 2) % 2)] = 0
-                ctr[2 * ((b + 2) % 2) + 1] = 0
-                if b >= 0 and b < n_blocks:
-                    if cyp_interrupted_clocked(intr):   # (a phase waits for the others)
-                        # the phase, not a yes/no: a thread still reading the
-                        # flag after the last barrier must not stop a phase early
-                        cyp_flag_set(stop_p, <int>b)
-                    else:
-                        total_p[0] += _pipe_samples(params, L, ws, work, st, Y, ids, id_stride,
-                                                    n, k, block_work, b, z_trace)
-            while True:
-                if cyp_claim(&ctr[2 * ((b + 1) % 2)]) >= n_tasks:
-                    break
-                if threadid() == 0:
-                    t = lo
-                    lo = lo + 1
+        tid = threadid()
+        team = cyp_team_size()
+        h0 = _split_row(tid, team, <int>H)
+        h1 = _split_row(tid + 1, team, <int>H)
+        _slot_rows(W0, block_work, n, k, n_x, H, -1, n_blocks, h0, h1, tid, team)   # P_0
+        cyp_barrier()
+        b = 0
+        while b < n_blocks:
+            # phase A
+            if tid == 0:
+                if cyp_interrupted_clocked(intr):   # (a phase waits for the others)
+                    # the block, not a yes/no: see the barrier below
+                    cyp_flag_set(stop_p, <int>b)
                 else:
-                    t = n_tasks - 1 - cyp_claim(&ctr[2 * ((b + 1) % 2) + 1])
-                _pipe_task(W0, block_work, X, ids, id_stride, n, k, n_x, H, b, n_blocks, t)
+                    total_p[0] += _slot_samples(params, L, ws, work, st, Y, ids, id_stride,
+                                                n, k, block_work, b, z_trace)
+            if tid == team - 1 and b + 1 < n_blocks:
+                # (with BLAS, the Gram matrix too; the own kernel's is split
+                # between the threads in phase B)
+                _slot_inputs(block_work, X, ids, id_stride, n, k, n_x, H, b + 1,
+                             not CYP_OWN_GEMM, bad_input)
             cyp_barrier()
+            # every thread reads the flag between the same two barriers: all stop
+            # after the same block's phase A, or none
             if cyp_flag_get(stop_p) == b:
                 break
+            # phase B
+            _slot_rows(W0, block_work, n, k, n_x, H, b, n_blocks, h0, h1, tid, team)
+            cyp_barrier()
             b = b + 1
     return total
 
@@ -534,7 +524,10 @@ def train_epochs_blocked(floating[::1] params, floating[::1] velocity, floating[
 
     The same contract as ``train_epochs(..., batch_size=0)`` (one epoch per
     row of ``order``, ``epoch_loss`` filled in, -1 or the first diverging
-    epoch returned with the weights restored), plus
+    epoch returned with the weights restored), except that the kernel checks
+    the rows of X it visits itself: it returns -2, with the weights of the
+    epoch's start, when one holds NaN or infinity (the caller need not check
+    X first when the epochs visit every row); plus
 
     Parameters
     ----------
@@ -544,16 +537,16 @@ def train_epochs_blocked(floating[::1] params, floating[::1] velocity, floating[
     z_trace : (n_epochs * n_samples, sizes[1]) or None; if given, changed in
         place: the first-layer pre-activations z of every sample as visited
         (for testing)
-    n_threads : more than 1: without momentum, in the build with its own
-        products (own_products()), each epoch runs the pipeline above (one
-        block's samples on one thread while the threads run the products
-        around it; the same bits for every n_threads > 1, another order of
-        sums than one thread); otherwise the products with the first layer's
-        weights (and velocity) split W0's rows between this many threads
-        (OpenMP), at multiples of 16 rows, every element of a product one
-        dot product as with one thread.  The BLAS must run single-threaded
-        (cyprop._threads.blas_single_threaded) when n_threads > 1 and the
-        build uses it.
+    n_threads : more than 1: W0's rows are split between this many threads
+        (OpenMP), at multiples of 16 rows, every element of a product one dot
+        product as with one thread.  Without momentum each epoch runs in one
+        parallel region (see _blocked_epoch_threads: one thread runs a
+        block's samples while another gathers the next block's inputs, then
+        every thread updates its rows and forms their share of the next
+        products); with momentum each block's products split the rows.  With
+        the build's own products every n_threads gives one thread's bits.
+        The BLAS must run single-threaded (cyprop._threads.blas_single_threaded)
+        when n_threads > 1 and the build uses it.
 
     load_blas() must have been called, unless own_products().
     """
@@ -616,6 +609,7 @@ def train_epochs_blocked(floating[::1] params, floating[::1] velocity, floating[
                 raise ValueError("sample order holds an index outside X")
 
     cdef cyp_interrupt intr  # Ctrl-C / cancel (csrc/cyprop_interrupt.h)
+    cdef int bad_input = 0   # a row of X with NaN or infinity (set by any thread)
     cyp_interrupt_init(&intr)
     with nogil:
         for e in range(n_epochs):
@@ -624,12 +618,12 @@ def train_epochs_blocked(floating[::1] params, floating[::1] velocity, floating[
                 memcpy(&backup[n_params], V, n_params * sizeof(floating))
             total = 0
             s = 0
-            if n_chunks > 1 and V == NULL and CYP_OWN_GEMM:
-                total = _blocked_epoch_pipelined(P, &L, &ws, W, &st, &X[0, 0], &Y[0, 0],
-                                                 &order[e, 0], id_stride, n_samples, k,
-                                                 &block_work[0],
-                                                 _at(zt, e * n_samples * sizes[1]), n_chunks,
-                                                 &intr)
+            if n_chunks > 1 and V == NULL:
+                total = _blocked_epoch_threads(P, &L, &ws, W, &st, &X[0, 0], &Y[0, 0],
+                                               &order[e, 0], id_stride, n_samples, k,
+                                               &block_work[0],
+                                               _at(zt, e * n_samples * sizes[1]), n_chunks,
+                                               &intr, &bad_input)
                 s = n_samples
             while s < n_samples:
                 # one block
@@ -637,15 +631,17 @@ def train_epochs_blocked(floating[::1] params, floating[::1] velocity, floating[
                 m = min(k, n_samples - s)
                 total += _blocked_block(P, V, &L, &ws, W, &st, &X[0, 0], &Y[0, 0],
                                         &order[e, s], id_stride, m, &block_work[0], &coef[0],
-                                        _at(zt, (e * n_samples + s) * sizes[1]), n_chunks)
+                                        _at(zt, (e * n_samples + s) * sizes[1]), n_chunks,
+                                        &bad_input)
                 s += m
             if not intr.stopped:
                 epoch_loss[e] = total / n_samples
-            if intr.stopped or not isfinite(epoch_loss[e]) or not _all_finite(P, n_params):
+            if intr.stopped or bad_input or not isfinite(epoch_loss[e]) \
+                    or not _all_finite(P, n_params):
                 memcpy(P, &backup[0], n_params * sizeof(floating))
                 if V != NULL:
                     memcpy(V, &backup[n_params], n_params * sizeof(floating))
-                failed = -1 if intr.stopped else e
+                failed = -2 if bad_input else -1 if intr.stopped else e
                 break
     cyp_interrupt_raise(&intr)  # Ctrl-C: the weights are those of the last completed epoch
     return failed
