@@ -35,6 +35,47 @@ static inline int cyp_flag_get(const int *p) { return *(const volatile int *)p; 
 static inline void cyp_flag_set(int *p, int v) { *(volatile int *)p = v; }
 #endif
 
+/* cyp_claim: the next task number of a parallel phase whose threads take
+ * tasks as they come free (an atomic counter; which thread does a task never
+ * changes what the task computes).
+ * cyp_publish / cyp_wait_for: one thread tells the others of its region that
+ * its step v is done (a release store: what it wrote before is visible to a
+ * thread that has seen v); they wait until the value is at least v (acquire
+ * loads), spinning with a pause, and yielding the CPU now and then (on a
+ * busy machine the thread waited for may need it). */
+#if defined(_MSC_VER) && !defined(__clang__)
+#include <intrin.h>
+#include <windows.h>
+static inline int cyp_claim(int *p) { return (int)_InterlockedIncrement((volatile long *)p) - 1; }
+static inline void cyp_publish(int *p, int v) { _ReadWriteBarrier(); *(volatile int *)p = v; }
+static inline int cyp_seen_(const int *p) { int v = *(const volatile int *)p; _ReadWriteBarrier(); return v; }
+static inline void cyp_pause_(void) { YieldProcessor(); }
+static inline void cyp_yield_(void) { SwitchToThread(); }
+#else
+#include <sched.h>
+static inline int cyp_claim(int *p) { return __atomic_fetch_add(p, 1, __ATOMIC_RELAXED); }
+static inline void cyp_publish(int *p, int v) { __atomic_store_n(p, v, __ATOMIC_RELEASE); }
+static inline int cyp_seen_(const int *p) { return __atomic_load_n(p, __ATOMIC_ACQUIRE); }
+static inline void cyp_pause_(void)
+{
+#if defined(__x86_64__) || defined(__i386__)
+    __builtin_ia32_pause();
+#elif defined(__aarch64__)
+    __asm__ __volatile__("yield");
+#endif
+}
+static inline void cyp_yield_(void) { sched_yield(); }
+#endif
+static inline void cyp_wait_for(const int *p, int v)
+{
+    for (unsigned spins = 1; cyp_seen_(p) < v; spins++) {
+        if (spins % 4096 == 0)
+            cyp_yield_();
+        else
+            cyp_pause_();
+    }
+}
+
 /* cyp_barrier: every thread of the enclosing parallel region waits here (an
  * orphaned `omp barrier`; nothing without OpenMP, where the region has one
  * thread). */

@@ -332,20 +332,27 @@ cdef inline double _blocked_block(floating* params, floating* velocity, const La
 # ---------------------------------------------------------------------------
 # Several threads on one epoch (n_threads > 1, no momentum): one OpenMP
 # region per epoch, W0's rows split between the threads for the whole epoch
-# (at multiples of _SPLIT_ROWS), each block b in two phases:
+# (at multiples of _SPLIT_ROWS), and per block b:
 #
-#   A. thread 0 runs block b's samples (the part that is sequential by
-#      nature: it needs P_b and G_b, and writes the steps D_b); meanwhile the
-#      last thread copies block b+1's inputs (and their transpose) into the
-#      other slot and forms their Gram matrix G_{b+1};
-#   B. every thread updates its rows of W0 by the rank-m update of block b
-#      (D_b, Xb_b), then forms its rows' share of P_{b+1} = Xb_{b+1} W0^T.
+#   thread 0 runs block b's samples (the part that is sequential by nature:
+#     it needs P_b and G_b, and writes the steps D_b), then says so;
+#   meanwhile the last thread copies block b+1's inputs (and their
+#     transpose) into the other slot, then says so;
+#   each thread, once D_b is there, applies block b's rank update to its
+#     rows of W0; once block b+1's inputs are there, forms its rows' share of
+#     P_{b+1} = Xb_{b+1} W0^T; then the threads take the row tiles of block
+#     b+1's Gram matrix as they come free (with the build's own products;
+#     with BLAS the last thread forms it after the copy);
+#   a barrier ends the block.
 #
+# The two signals (cyp_publish / cyp_wait_for) let thread 0 start on its
+# rows while the inputs are still being copied, and the Gram tiles even out
+# the rest: on 784-128-10 float32 the samples take about 2/3 of the copy.
 # Each thread keeps its rows of W0 (784-128-10 float64: 400 KB each) in its
 # own core's cache from block to block, and each element of a product is
 # summed as in one call over all rows, so every n_threads gives the bits of
 # one thread's schedule (_blocked_block).  Block b's buffers live in slot
-# b % 2 (phase A of block b fills slot (b+1) % 2, which block b-1 has left).
+# b % 2 (block b fills slot (b+1) % 2, which block b-1 has left).
 
 cdef inline Py_ssize_t _slot_size(Py_ssize_t k, Py_ssize_t n_in, Py_ssize_t H) noexcept nogil:
     """One slot: Xb (k x n_in), XbT (n_in x kp), P and D (k x H each), G (k x k)."""
@@ -387,49 +394,39 @@ cdef inline void _slot_inputs(floating* block_work, const floating* X, const Py_
                     <floating*>sl.G)
 
 
-cdef inline Py_ssize_t _gram_row(Py_ssize_t t, Py_ssize_t team, Py_ssize_t m,
-                                 Py_ssize_t lanes) noexcept nogil:
-    """First row of thread t's share of an m-sample Gram matrix's lower
-    triangle, at a multiple of 4 rows (the own kernel's row tiles): about
-    equal shares of its vectors (row r of the triangle fills the vectors of
-    ``lanes`` columns from column r's on)."""
-    cdef Py_ssize_t n_vec = (m + lanes - 1) // lanes, total = 0, done = 0, r
-    if t >= team:
-        return m
-    for r in range(m):
-        total += n_vec - r // lanes
-    r = 0
-    while r < m and done * team < total * t:
-        done += n_vec - r // lanes
-        r += 1
-    return min(m, (r + 2) // 4 * 4)
-
-
-cdef inline void _slot_rows(floating* W0, floating* block_work, Py_ssize_t n, Py_ssize_t k,
-                            Py_ssize_t n_in, Py_ssize_t H, Py_ssize_t b, Py_ssize_t n_blocks,
-                            Py_ssize_t h0, Py_ssize_t h1, Py_ssize_t tid,
-                            Py_ssize_t team) noexcept nogil:
-    """Phase B of block b for thread tid of team, on rows h0..h1 of W0: the
-    rank update by block b's steps (b >= 0), then these rows' share of
-    P_{b+1}; with the build's own products also the thread's share of block
-    b+1's Gram matrix (its inputs are in place since phase A)."""
-    cdef _Slot cur, nxt
-    cdef Py_ssize_t m_next
-    if b >= 0 and h1 > h0:
-        cur = _slot(block_work, b, k, n_in, H)
+cdef inline void _slot_rank(floating* W0, floating* block_work, Py_ssize_t n, Py_ssize_t k,
+                            Py_ssize_t n_in, Py_ssize_t H, Py_ssize_t b, Py_ssize_t h0,
+                            Py_ssize_t h1) noexcept nogil:
+    """Block b's rank update of rows h0..h1 of W0 (its steps D_b, its inputs)."""
+    cdef _Slot cur = _slot(block_work, b, k, n_in, H)
+    if h1 > h0:
         _rank_rows(<int>n_in, <int>(h1 - h0), <int>min(k, n - b * k), <floating*>cur.Xb,
                    <floating*>cur.D + h0, <int>H, <floating>1, W0 + h0 * n_in)
-    if b + 1 < n_blocks:
-        nxt = _slot(block_work, b + 1, k, n_in, H)
-        m_next = min(k, n - (b + 1) * k)
-        if h1 > h0:
-            _xw(<int>(h1 - h0), <int>m_next, <int>n_in, W0 + h0 * n_in, <floating*>nxt.Xb,
-                <floating*>nxt.XbT, _padded(k), <floating*>nxt.P + h0, <int>H)
-        if CYP_OWN_GEMM and b >= 0:
-            _gram_upper(<int>m_next, <int>n_in, <floating*>nxt.Xb, <floating*>nxt.XbT,
-                        _padded(k), <floating*>nxt.G,
-                        _gram_row(tid, team, m_next, 64 // sizeof(floating)),
-                        _gram_row(tid + 1, team, m_next, 64 // sizeof(floating)))
+
+
+cdef inline void _slot_products(floating* W0, floating* block_work, Py_ssize_t n,
+                                Py_ssize_t k, Py_ssize_t n_in, Py_ssize_t H, Py_ssize_t b,
+                                Py_ssize_t h0, Py_ssize_t h1) noexcept nogil:
+    """Rows h0..h1's share of block b's P_b = Xb_b W0^T."""
+    cdef _Slot sl = _slot(block_work, b, k, n_in, H)
+    if h1 > h0:
+        _xw(<int>(h1 - h0), <int>min(k, n - b * k), <int>n_in, W0 + h0 * n_in,
+            <floating*>sl.Xb, <floating*>sl.XbT, _padded(k), <floating*>sl.P + h0, <int>H)
+
+
+cdef inline void _slot_gram_tiles(floating* block_work, Py_ssize_t n, Py_ssize_t k,
+                                  Py_ssize_t n_in, Py_ssize_t H, Py_ssize_t b,
+                                  int* counter) noexcept nogil:
+    """Row tiles (4 rows) of block b's Gram matrix, each taken from ``counter``
+    by the first thread free (the own kernel's rows, the bits of one call)."""
+    cdef _Slot sl = _slot(block_work, b, k, n_in, H)
+    cdef Py_ssize_t m = min(k, n - b * k), r0
+    while True:
+        r0 = 4 * <Py_ssize_t>cyp_claim(counter)
+        if r0 >= m:
+            break
+        _gram_upper(<int>m, <int>n_in, <floating*>sl.Xb, <floating*>sl.XbT, _padded(k),
+                    <floating*>sl.G, r0, min(r0 + 4, m))
 
 
 cdef inline double _slot_samples(floating* params, const Layout* L, const Slots* ws,
@@ -465,47 +462,57 @@ cdef inline double _blocked_epoch_threads(floating* params, const Layout* L, con
                                           floating* z_trace, Py_ssize_t n_threads,
                                           cyp_interrupt* intr, int* bad_input) noexcept nogil:
     """One epoch of n samples (ids[0], ids[id_stride], ...) in blocks of k on
-    n_threads threads, in the two phases above; returns the summed loss.
-    Stops after phase A of a block when intr says so (the caller restores
-    the epoch's weights)."""
+    n_threads threads, as above; returns the summed loss.  Stops before a
+    block's rank update when intr says so (the caller restores the epoch's
+    weights)."""
     cdef Py_ssize_t n_x = L.sizes[0], H = L.sizes[1]
     cdef Py_ssize_t n_blocks = (n + k - 1) // k
     cdef floating* W0 = params + L.w_off[0]
-    cdef int stop_at = -2   # the block after whose phase A every thread stops (Ctrl-C)
+    cdef int stop_at = -2   # the block at which every thread stops (Ctrl-C)
+    cdef int signals[2]     # the last block whose steps D / next inputs are ready
+    cdef int gram_tiles[2]  # Gram row tiles taken, per block parity
     cdef double total = 0
     cdef int* stop_p = &stop_at
+    cdef int* steps_ready = &signals[0]
+    cdef int* inputs_ready = &signals[1]
+    cdef int* tiles = gram_tiles
     cdef double* total_p = &total
     cdef Py_ssize_t b, tid, team, h0, h1
+    signals[0] = signals[1] = -1
+    gram_tiles[0] = gram_tiles[1] = 0
     _slot_inputs(block_work, X, ids, id_stride, n, k, n_x, H, 0, True, bad_input)
     with parallel(num_threads=_team(n_threads)):
         tid = threadid()
         team = cyp_team_size()
         h0 = _split_row(tid, team, <int>H)
         h1 = _split_row(tid + 1, team, <int>H)
-        _slot_rows(W0, block_work, n, k, n_x, H, -1, n_blocks, h0, h1, tid, team)   # P_0
+        _slot_products(W0, block_work, n, k, n_x, H, 0, h0, h1)   # P_0
         cyp_barrier()
         b = 0
         while b < n_blocks:
-            # phase A
             if tid == 0:
-                if cyp_interrupted_clocked(intr):   # (a phase waits for the others)
-                    # the block, not a yes/no: see the barrier below
+                tiles[(b + 1) % 2] = 0   # the next block's (this one's may be in use)
+                if cyp_interrupted_clocked(intr):   # (a block waits for the others)
+                    # the block, not a yes/no: every thread stops at this one
                     cyp_flag_set(stop_p, <int>b)
                 else:
                     total_p[0] += _slot_samples(params, L, ws, work, st, Y, ids, id_stride,
                                                 n, k, block_work, b, z_trace)
+                cyp_publish(steps_ready, <int>b)
             if tid == team - 1 and b + 1 < n_blocks:
-                # (with BLAS, the Gram matrix too; the own kernel's is split
-                # between the threads in phase B)
+                # (with BLAS, the Gram matrix too)
                 _slot_inputs(block_work, X, ids, id_stride, n, k, n_x, H, b + 1,
                              not CYP_OWN_GEMM, bad_input)
-            cyp_barrier()
-            # every thread reads the flag between the same two barriers: all stop
-            # after the same block's phase A, or none
-            if cyp_flag_get(stop_p) == b:
+                cyp_publish(inputs_ready, <int>b)
+            cyp_wait_for(steps_ready, <int>b)
+            if cyp_flag_get(stop_p) == b:   # (set before the signal)
                 break
-            # phase B
-            _slot_rows(W0, block_work, n, k, n_x, H, b, n_blocks, h0, h1, tid, team)
+            _slot_rank(W0, block_work, n, k, n_x, H, b, h0, h1)
+            if b + 1 < n_blocks:
+                cyp_wait_for(inputs_ready, <int>b)
+                _slot_products(W0, block_work, n, k, n_x, H, b + 1, h0, h1)
+                if CYP_OWN_GEMM:
+                    _slot_gram_tiles(block_work, n, k, n_x, H, b + 1, &tiles[b % 2])
             cyp_barrier()
             b = b + 1
     return total
