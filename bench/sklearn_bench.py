@@ -11,7 +11,10 @@ setting of cyprop's runs in its kernels, one call per epoch.
 Every setting runs a fixed number of epochs (``tol=0`` and
 ``n_iter_no_change`` past the budget) from ``--seeds`` seeds on the same 75%
 split; the table gives the held-out accuracy (mean and spread over seeds)
-and the median time per epoch.
+and the median time per epoch.  ``--dtypes`` runs each setting on the
+digits as float64 and as float32: both libraries then train in float32
+(scikit-learn's MLP keeps float32 input in float32; cyprop.sklearn follows
+X's dtype by default).
 
 Usage::
 
@@ -78,6 +81,11 @@ def main():
                         help="thread budgets, each a table: 1 (threadpoolctl limits scikit-learn's "
                              "BLAS and cyprop's OpenMP to one thread) and all (both libraries' "
                              "defaults: BLAS threads, cyprop's n_threads=None)")
+    parser.add_argument("--dtypes", nargs="+", default=["float64", "float32"],
+                        choices=["float64", "float32"],
+                        help="the digits' dtype: both libraries train in the dtype of X "
+                             "(scikit-learn's MLP keeps float32 input in float32, and so does "
+                             "cyprop.sklearn with dtype=None)")
     args = parser.parse_args()
     from threadpoolctl import threadpool_limits
     import sklearn
@@ -94,14 +102,17 @@ def main():
     load_before = os.getloadavg()
     rows = []
     for threads in args.threads:
-        for name, params, epochs in SETTINGS:
-            with threadpool_limits(limits=1 if threads == "1" else None):
-                ours = measure(cyprop.sklearn, *split, params, epochs, args.seeds)
-                theirs = measure(neural_network, *split, params, epochs, args.seeds)
-            rows.append({"threads": threads, "setting": name,
-                         "parameters": {k: str(v) for k, v in params.items()},
-                         "epochs": epochs, "cyprop": ours, "sklearn": theirs,
-                         "speedup": theirs["epoch_seconds_median"] / ours["epoch_seconds_median"]})
+        for dtype in args.dtypes:
+            data = [split[0].astype(dtype), split[1].astype(dtype), split[2], split[3]]
+            for name, params, epochs in SETTINGS:
+                with threadpool_limits(limits=1 if threads == "1" else None):
+                    ours = measure(cyprop.sklearn, *data, params, epochs, args.seeds)
+                    theirs = measure(neural_network, *data, params, epochs, args.seeds)
+                rows.append({"threads": threads, "dtype": dtype, "setting": name,
+                             "parameters": {k: str(v) for k, v in params.items()},
+                             "epochs": epochs, "cyprop": ours, "sklearn": theirs,
+                             "speedup": theirs["epoch_seconds_median"]
+                             / ours["epoch_seconds_median"]})
     load_after = os.getloadavg()
     report = {"data": "digits, 1347 training / 450 test samples, inputs / 16",
               "cpu": cpu_model(), "machine": platform.machine(),
@@ -119,9 +130,9 @@ def main():
         f"{load_after[0]:.2f} after.  threads 1: threadpoolctl limits both libraries to one "
         "thread; all: their defaults (scikit-learn's BLAS threads, cyprop's n_threads=None).",
         "",
-        "| threads | setting | epochs | cyprop accuracy | scikit-learn accuracy | cyprop epoch | "
-        "scikit-learn epoch | speed-up |",
-        "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |",
+        "| threads | dtype | setting | epochs | cyprop accuracy | scikit-learn accuracy | "
+        "cyprop epoch | scikit-learn epoch | speed-up |",
+        "| --- | --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |",
     ]
 
     def span(m):
@@ -130,7 +141,7 @@ def main():
 
     for r in rows:
         c, s = r["cyprop"], r["sklearn"]
-        lines.append(f"| {r['threads']} | {r['setting']} | {r['epochs']} | "
+        lines.append(f"| {r['threads']} | {r['dtype']} | {r['setting']} | {r['epochs']} | "
                      f"{c['accuracy_mean']:.3f} ± {c['accuracy_std']:.3f} | "
                      f"{s['accuracy_mean']:.3f} ± {s['accuracy_std']:.3f} | "
                      f"{span(c)} | {span(s)} | {r['speedup']:.1f}x |")
