@@ -43,19 +43,25 @@ static inline void cyp_flag_set(int *p, int v) { *(volatile int *)p = v; }
  * thread that has seen v); they wait until the value is at least v (acquire
  * loads), spinning with a pause, and yielding the CPU now and then (on a
  * busy machine the thread waited for may need it). */
-#if defined(_MSC_VER) && !defined(__clang__)
+#if defined(__GNUC__) || defined(__clang__)
+static inline int cyp_claim(int *p) { return __atomic_fetch_add(p, 1, __ATOMIC_RELAXED); }
+static inline void cyp_publish(int *p, int v) { __atomic_store_n(p, v, __ATOMIC_RELEASE); }
+static inline int cyp_seen_(const int *p) { return __atomic_load_n(p, __ATOMIC_ACQUIRE); }
+#else   /* MSVC: volatile accesses are acquire / release on x86 and ARM64 (/volatile:ms) */
 #include <intrin.h>
-#include <windows.h>
 static inline int cyp_claim(int *p) { return (int)_InterlockedIncrement((volatile long *)p) - 1; }
 static inline void cyp_publish(int *p, int v) { _ReadWriteBarrier(); *(volatile int *)p = v; }
 static inline int cyp_seen_(const int *p) { int v = *(const volatile int *)p; _ReadWriteBarrier(); return v; }
+#endif
+#if defined(_WIN32)
+#ifndef WIN32_LEAN_AND_MEAN
+#define WIN32_LEAN_AND_MEAN
+#endif
+#include <windows.h>
 static inline void cyp_pause_(void) { YieldProcessor(); }
 static inline void cyp_yield_(void) { SwitchToThread(); }
 #else
 #include <sched.h>
-static inline int cyp_claim(int *p) { return __atomic_fetch_add(p, 1, __ATOMIC_RELAXED); }
-static inline void cyp_publish(int *p, int v) { __atomic_store_n(p, v, __ATOMIC_RELEASE); }
-static inline int cyp_seen_(const int *p) { return __atomic_load_n(p, __ATOMIC_ACQUIRE); }
 static inline void cyp_pause_(void)
 {
 #if defined(__x86_64__) || defined(__i386__)
