@@ -154,41 +154,6 @@ cdef inline void _rank_rows(int ni, int nh, int k, const floating* Xb, const flo
         _gemm(c'N', c'T', ni, nh, k, <floating>-1, Xb, ni, D, ldd, beta, W, ni)
 
 
-cdef inline void _gemm_rows(int nh, int k, int ni, const floating* W, const floating* Xb,
-                            const floating* XbT, Py_ssize_t kp,
-                            floating* P, Py_ssize_t n_chunks) noexcept nogil:
-    """P (k x nh, row-major) = Xb W^T: column-major P^T = W (as ni x nh)^T Xb,
-    W's rows (the hidden units) split across n_chunks threads."""
-    cdef Py_ssize_t c
-    cdef int h0, h1
-    if n_chunks <= 1:
-        _xw(nh, k, ni, W, Xb, XbT, kp, P, nh)
-        return
-    for c in prange(n_chunks, schedule='static', chunksize=1, num_threads=_team(n_chunks)):
-        h0 = _split_row(c, n_chunks, nh)
-        h1 = _split_row(c + 1, n_chunks, nh)
-        if h1 > h0:
-            _xw(h1 - h0, k, ni, W + <Py_ssize_t>h0 * ni, Xb, XbT, kp, P + h0, nh)
-
-
-cdef inline void _rank_update(int ni, int nh, int k, const floating* Xb,
-                              const floating* D, floating beta, floating* W,
-                              Py_ssize_t n_chunks) noexcept nogil:
-    """W (nh x ni, row-major) = beta W - D^T Xb: column-major W (as ni x
-    nh) = -Xb (ni x k) D^T (k x nh) + beta W, W's rows split across
-    n_chunks threads."""
-    cdef Py_ssize_t c
-    cdef int h0, h1
-    if n_chunks <= 1:
-        _rank_rows(ni, nh, k, Xb, D, nh, beta, W)
-        return
-    for c in prange(n_chunks, schedule='static', chunksize=1, num_threads=_team(n_chunks)):
-        h0 = _split_row(c, n_chunks, nh)
-        h1 = _split_row(c + 1, n_chunks, nh)
-        if h1 > h0:
-            _rank_rows(ni, h1 - h0, k, Xb, D + h0, nh, beta, W + <Py_ssize_t>h0 * ni)
-
-
 cdef inline Py_ssize_t _padded(Py_ssize_t k) noexcept nogil:
     """Columns of the block's transposed inputs XbT: k rounded up to 16, a
     whole number of 512-bit vectors in either type."""
@@ -224,6 +189,73 @@ cdef inline void _sub_steps(floating* z, const floating* D, const floating* coef
         cyp_sub_steps_d(z, D, coef, count, H)
 
 
+cdef inline void _block_coefficients(double* coef, double mu, Py_ssize_t k) noexcept nogil:
+    """coef[t] = mu^t, coef[k+1 + t] = a_t = 1 + mu + ... + mu^t and coef[2(k+1) + t]
+    = c_t = mu + ... + mu^t for t <= k (the momentum's sums; see the top)."""
+    cdef double* pw = coef
+    cdef double* ac = coef + (k + 1)
+    cdef double* cc = ac + (k + 1)
+    cdef Py_ssize_t t
+    pw[0] = 1
+    ac[0] = 1
+    cc[0] = 0
+    for t in range(1, k + 1):
+        pw[t] = pw[t - 1] * mu
+        ac[t] = ac[t - 1] + pw[t]
+        cc[t] = cc[t - 1] + pw[t]
+
+
+cdef inline void _block_z(floating* z, const floating* P, const floating* Q,
+                          const floating* D, const floating* G, Py_ssize_t s, Py_ssize_t m,
+                          Py_ssize_t H, const double* coef, Py_ssize_t k) noexcept nogil:
+    """Sample s's first-layer z (without the bias) from the block's products:
+    P[s] (+ c_s Q[s] with momentum: Q not NULL) less the steps of the
+    block's earlier samples, which its weights have not taken yet."""
+    cdef Py_ssize_t j, r
+    cdef const double* ac = coef + (k + 1)
+    cdef const double* cc = ac + (k + 1)
+    cdef floating cs
+    for j in range(H):
+        z[j] = P[s * H + j]
+    if Q == NULL:
+        _sub_steps(z, D, G + s * m, s, H)
+        return
+    cs = <floating>cc[s]
+    for j in range(H):
+        z[j] += cs * Q[s * H + j]
+    for r in range(s):
+        _axpy(z, D + r * H, <floating>(-ac[s - 1 - r]) * G[s * m + r], H)
+
+
+cdef inline void _block_update(floating* W0, floating* V0, const floating* Xb,
+                               const floating* D, floating* Ds, Py_ssize_t m, Py_ssize_t n_x,
+                               Py_ssize_t H, Py_ssize_t h0, Py_ssize_t h1, const double* coef,
+                               Py_ssize_t k) noexcept nogil:
+    """Rows h0..h1 of W0 (and of V0, not NULL with momentum) after a block of
+    m samples with first-layer steps D (m x H): the rank-m update, and with
+    momentum W0 += c_m V0 first and V0's own update after (Ds: scratch,
+    m x H; these rows' columns only are written)."""
+    cdef const double* pw = coef
+    cdef const double* ac = coef + (k + 1)
+    cdef const double* cc = ac + (k + 1)
+    cdef Py_ssize_t s, j
+    cdef int ni = <int>n_x, nh = <int>(h1 - h0), mm = <int>m
+    if h1 <= h0:
+        return
+    if V0 == NULL:
+        _rank_rows(ni, nh, mm, Xb, D + h0, <int>H, <floating>1, W0 + h0 * n_x)
+        return
+    _axpy(W0 + h0 * n_x, V0 + h0 * n_x, <floating>cc[m], (h1 - h0) * n_x)
+    for s in range(m):
+        for j in range(h0, h1):
+            Ds[s * H + j] = <floating>ac[m - 1 - s] * D[s * H + j]
+    _rank_rows(ni, nh, mm, Xb, Ds + h0, <int>H, <floating>1, W0 + h0 * n_x)
+    for s in range(m):
+        for j in range(h0, h1):
+            Ds[s * H + j] = <floating>pw[m - 1 - s] * D[s * H + j]
+    _rank_rows(ni, nh, mm, Xb, Ds + h0, <int>H, <floating>pw[m], V0 + h0 * n_x)
+
+
 cdef inline double _block_sample(floating* params, floating* velocity, const Layout* L,
                                  const Slots* ws, floating* work, const Step* st,
                                  const floating* y, floating* steps,
@@ -253,19 +285,17 @@ cdef inline double _blocked_block(floating* params, floating* velocity, const La
                                   const Slots* ws, floating* work, const Step* st,
                                   const floating* X, const floating* Y,
                                   const Py_ssize_t* ids, Py_ssize_t id_stride, Py_ssize_t m,
-                                  floating* block_work, double* coef,
-                                  floating* z_trace, Py_ssize_t n_chunks,
-                                  int* bad_input) noexcept nogil:
-    """Samples ids[0], ids[id_stride], ... (m of them) as one block; returns their summed loss.
+                                  Py_ssize_t k, floating* block_work, const double* coef,
+                                  floating* z_trace, int* bad_input) noexcept nogil:
+    """Samples ids[0], ids[id_stride], ... (m of them) as one block, on one
+    thread; returns their summed loss.
 
-    ``z_trace`` (m x H, or NULL) receives each sample's first-layer z.
-    The products with W0 and V0 run on n_chunks threads (W0's rows split).
+    ``z_trace`` (m x H, or NULL) receives each sample's first-layer z;
+    ``coef`` holds _block_coefficients for blocks of up to k samples.
     """
-    cdef const Py_ssize_t* n_off = L.n_off
     cdef Py_ssize_t n_x = L.sizes[0], H = L.sizes[1], n_last = L.sizes[L.n_layers]
-    cdef double mu = st.mu
-    cdef Py_ssize_t s, r, j
-    cdef int k = <int>m, ni = <int>n_x, nh = <int>H
+    cdef Py_ssize_t s
+    cdef int mm = <int>m, ni = <int>n_x, nh = <int>H
     cdef floating* W0 = params + L.w_off[0]
     cdef floating* V0 = _at(velocity, L.w_off[0])
     cdef floating* Xb = block_work
@@ -276,71 +306,40 @@ cdef inline double _blocked_block(floating* params, floating* velocity, const La
     cdef floating* Gm = Ds + m * H
     cdef floating* XbT = Gm + m * m     # n_x x kp, for the build's own products
     cdef Py_ssize_t kp = _padded(m)
-    cdef floating* z = work + ws.z
-    cdef double* pw = coef            # mu^t
-    cdef double* ac = coef + (m + 1)  # a_t = 1 + mu + ... + mu^t
-    cdef double* cc = ac + (m + 1)    # c_t = mu + ... + mu^t
+    cdef floating* z = work + ws.z + L.n_off[0]
     cdef double total = 0
-    cdef floating cs
 
     _gather_block(X, ids, id_stride, m, n_x, Xb, XbT, kp, bad_input)
     # P[s, j] = x_s . W0[j]: column-major P^T (H x m) = W0 (as n_x x H)^T Xb (n_x x m)
-    _gemm_rows(nh, k, ni, W0, Xb, XbT, kp, P, n_chunks)
+    _xw(nh, mm, ni, W0, Xb, XbT, kp, P, nh)
     if V0 != NULL:
-        _gemm_rows(nh, k, ni, V0, Xb, XbT, kp, Q, n_chunks)
-        pw[0] = 1
-        ac[0] = 1
-        cc[0] = 0
-        for s in range(1, m + 1):
-            pw[s] = pw[s - 1] * mu
-            ac[s] = ac[s - 1] + pw[s]
-            cc[s] = cc[s - 1] + pw[s]
+        _xw(nh, mm, ni, V0, Xb, XbT, kp, Q, nh)
     # Gm[s k + r] = x_r . x_s for r <= s
-    _gram_upper(k, ni, Xb, XbT, kp, Gm)
-
+    _gram_upper(mm, ni, Xb, XbT, kp, Gm)
     for s in range(m):
-        for j in range(H):
-            z[n_off[0] + j] = P[s * H + j]
-        if V0 != NULL:
-            cs = <floating>cc[s]
-            for j in range(H):
-                z[n_off[0] + j] += cs * Q[s * H + j]
-            for r in range(s):
-                _axpy(z + n_off[0], D + r * H, <floating>(-ac[s - 1 - r]) * Gm[s * m + r], H)
-        else:
-            _sub_steps(z + n_off[0], D, Gm + s * m, s, H)
+        _block_z(z, P, NULL if V0 == NULL else Q, D, Gm, s, m, H, coef, k)
         total += _block_sample(params, velocity, L, ws, work, st,
                                Y + ids[s * id_stride] * n_last, D + s * H,
                                _at(z_trace, s * H))
-
     # the rank-m update: W0 (as n_x x H, column-major) -= Xb (n_x x m) D^T (m x H)
-    if V0 == NULL:
-        _rank_update(ni, nh, k, Xb, D, <floating>1, W0, n_chunks)
-    else:
-        _axpy(W0, V0, <floating>cc[m], H * n_x)
-        for s in range(m):
-            for j in range(H):
-                Ds[s * H + j] = <floating>ac[m - 1 - s] * D[s * H + j]
-        _rank_update(ni, nh, k, Xb, Ds, <floating>1, W0, n_chunks)
-        for s in range(m):
-            for j in range(H):
-                Ds[s * H + j] = <floating>pw[m - 1 - s] * D[s * H + j]
-        _rank_update(ni, nh, k, Xb, Ds, <floating>pw[m], V0, n_chunks)
+    _block_update(W0, V0, Xb, D, Ds, m, n_x, H, 0, H, coef, k)
     return total
 
 
 # ---------------------------------------------------------------------------
-# Several threads on one epoch (n_threads > 1, no momentum): one OpenMP
+# Several threads on one epoch (n_threads > 1): one OpenMP
 # region per epoch, W0's rows split between the threads for the whole epoch
 # (at multiples of _SPLIT_ROWS), and per block b:
 #
 #   thread 0 runs block b's samples (the part that is sequential by nature:
-#     it needs P_b and G_b, and writes the steps D_b), then says so;
+#     it needs P_b, G_b (and Q_b with momentum), and writes the steps D_b),
+#     then says so;
 #   meanwhile the last thread copies block b+1's inputs (and their
 #     transpose) into the other slot, then says so;
 #   each thread, once D_b is there, applies block b's rank update to its
-#     rows of W0; once block b+1's inputs are there, forms its rows' share of
-#     P_{b+1} = Xb_{b+1} W0^T; then the threads take the row tiles of block
+#     rows of W0 (and of V0); once block b+1's inputs are there, forms its
+#     rows' share of P_{b+1} = Xb_{b+1} W0^T (and Q_{b+1} = Xb_{b+1} V0^T);
+#     then the threads take the row tiles of block
 #     b+1's Gram matrix as they come free (with the build's own products;
 #     with BLAS the last thread forms it after the copy);
 #   a barrier ends the block.
@@ -355,15 +354,17 @@ cdef inline double _blocked_block(floating* params, floating* velocity, const La
 # b % 2 (block b fills slot (b+1) % 2, which block b-1 has left).
 
 cdef inline Py_ssize_t _slot_size(Py_ssize_t k, Py_ssize_t n_in, Py_ssize_t H) noexcept nogil:
-    """One slot: Xb (k x n_in), XbT (n_in x kp), P and D (k x H each), G (k x k)."""
-    return k * n_in + n_in * _padded(k) + 2 * k * H + k * k
+    """One slot: Xb (k x n_in), XbT (n_in x kp), P, Q, D and Ds (k x H each), G (k x k)."""
+    return k * n_in + n_in * _padded(k) + 4 * k * H + k * k
 
 
 cdef struct _Slot:
     void* Xb     # floating*; void* so that one struct serves both types
     void* XbT
     void* P
+    void* Q      # momentum: the block's products with the velocity
     void* D
+    void* Ds     # momentum: scaled steps (scratch)
     void* G
 
 
@@ -374,8 +375,10 @@ cdef inline _Slot _slot(floating* block_work, Py_ssize_t b, Py_ssize_t k,
     sl.Xb = base
     sl.XbT = base + k * n_in
     sl.P = base + k * n_in + n_in * _padded(k)
-    sl.D = <floating*>sl.P + k * H
-    sl.G = <floating*>sl.D + k * H
+    sl.Q = <floating*>sl.P + k * H
+    sl.D = <floating*>sl.Q + k * H
+    sl.Ds = <floating*>sl.D + k * H
+    sl.G = <floating*>sl.Ds + k * H
     return sl
 
 
@@ -394,24 +397,28 @@ cdef inline void _slot_inputs(floating* block_work, const floating* X, const Py_
                     <floating*>sl.G)
 
 
-cdef inline void _slot_rank(floating* W0, floating* block_work, Py_ssize_t n, Py_ssize_t k,
-                            Py_ssize_t n_in, Py_ssize_t H, Py_ssize_t b, Py_ssize_t h0,
-                            Py_ssize_t h1) noexcept nogil:
-    """Block b's rank update of rows h0..h1 of W0 (its steps D_b, its inputs)."""
+cdef inline void _slot_rank(floating* W0, floating* V0, floating* block_work, Py_ssize_t n,
+                            Py_ssize_t k, Py_ssize_t n_in, Py_ssize_t H, Py_ssize_t b,
+                            Py_ssize_t h0, Py_ssize_t h1, const double* coef) noexcept nogil:
+    """Block b's update of rows h0..h1 of W0 (and V0) (_block_update)."""
     cdef _Slot cur = _slot(block_work, b, k, n_in, H)
-    if h1 > h0:
-        _rank_rows(<int>n_in, <int>(h1 - h0), <int>min(k, n - b * k), <floating*>cur.Xb,
-                   <floating*>cur.D + h0, <int>H, <floating>1, W0 + h0 * n_in)
+    _block_update(W0, V0, <floating*>cur.Xb, <floating*>cur.D, <floating*>cur.Ds,
+                  min(k, n - b * k), n_in, H, h0, h1, coef, k)
 
 
-cdef inline void _slot_products(floating* W0, floating* block_work, Py_ssize_t n,
+cdef inline void _slot_products(floating* W0, floating* V0, floating* block_work, Py_ssize_t n,
                                 Py_ssize_t k, Py_ssize_t n_in, Py_ssize_t H, Py_ssize_t b,
                                 Py_ssize_t h0, Py_ssize_t h1) noexcept nogil:
-    """Rows h0..h1's share of block b's P_b = Xb_b W0^T."""
+    """Rows h0..h1's share of block b's P_b = Xb_b W0^T (and Q_b = Xb_b V0^T)."""
     cdef _Slot sl = _slot(block_work, b, k, n_in, H)
-    if h1 > h0:
-        _xw(<int>(h1 - h0), <int>min(k, n - b * k), <int>n_in, W0 + h0 * n_in,
-            <floating*>sl.Xb, <floating*>sl.XbT, _padded(k), <floating*>sl.P + h0, <int>H)
+    cdef int m = <int>min(k, n - b * k)
+    if h1 <= h0:
+        return
+    _xw(<int>(h1 - h0), m, <int>n_in, W0 + h0 * n_in, <floating*>sl.Xb, <floating*>sl.XbT,
+        _padded(k), <floating*>sl.P + h0, <int>H)
+    if V0 != NULL:
+        _xw(<int>(h1 - h0), m, <int>n_in, V0 + h0 * n_in, <floating*>sl.Xb,
+            <floating*>sl.XbT, _padded(k), <floating*>sl.Q + h0, <int>H)
 
 
 cdef inline void _slot_gram_tiles(floating* block_work, Py_ssize_t n, Py_ssize_t k,
@@ -429,38 +436,38 @@ cdef inline void _slot_gram_tiles(floating* block_work, Py_ssize_t n, Py_ssize_t
                     <floating*>sl.G, r0, min(r0 + 4, m))
 
 
-cdef inline double _slot_samples(floating* params, const Layout* L, const Slots* ws,
-                                 floating* work, const Step* st, const floating* Y,
-                                 const Py_ssize_t* ids, Py_ssize_t id_stride, Py_ssize_t n,
-                                 Py_ssize_t k, floating* block_work, Py_ssize_t b,
+cdef inline double _slot_samples(floating* params, floating* velocity, const Layout* L,
+                                 const Slots* ws, floating* work, const Step* st,
+                                 const floating* Y, const Py_ssize_t* ids, Py_ssize_t id_stride,
+                                 Py_ssize_t n, Py_ssize_t k, floating* block_work,
+                                 Py_ssize_t b, const double* coef,
                                  floating* z_trace) noexcept nogil:
-    """Phase A of block b: its samples, one after the other, as _blocked_block
-    runs them; returns their summed loss."""
+    """Block b's samples, one after the other, as _blocked_block runs them;
+    returns their summed loss."""
     cdef Py_ssize_t n_x = L.sizes[0], H = L.sizes[1], n_last = L.sizes[L.n_layers]
-    cdef Py_ssize_t m = min(k, n - b * k), s, j
+    cdef Py_ssize_t m = min(k, n - b * k), s
     cdef _Slot cur = _slot(block_work, b, k, n_x, H)
-    cdef floating* P = <floating*>cur.P
     cdef floating* D = <floating*>cur.D
-    cdef floating* G = <floating*>cur.G
     cdef floating* z = work + ws.z + L.n_off[0]
     cdef double total = 0
     for s in range(m):
-        for j in range(H):
-            z[j] = P[s * H + j]
-        _sub_steps(z, D, G + s * m, s, H)
-        total += _block_sample(params, NULL, L, ws, work, st,
+        _block_z(z, <floating*>cur.P, NULL if velocity == NULL else <floating*>cur.Q, D,
+                 <floating*>cur.G, s, m, H, coef, k)
+        total += _block_sample(params, velocity, L, ws, work, st,
                                Y + ids[(b * k + s) * id_stride] * n_last, D + s * H,
                                _at(z_trace, (b * k + s) * H))
     return total
 
 
-cdef inline double _blocked_epoch_threads(floating* params, const Layout* L, const Slots* ws,
+cdef inline double _blocked_epoch_threads(floating* params, floating* velocity,
+                                          const Layout* L, const Slots* ws,
                                           floating* work, const Step* st,
                                           const floating* X, const floating* Y,
                                           const Py_ssize_t* ids, Py_ssize_t id_stride,
                                           Py_ssize_t n, Py_ssize_t k, floating* block_work,
-                                          floating* z_trace, Py_ssize_t n_threads,
-                                          cyp_interrupt* intr, int* bad_input) noexcept nogil:
+                                          const double* coef, floating* z_trace,
+                                          Py_ssize_t n_threads, cyp_interrupt* intr,
+                                          int* bad_input) noexcept nogil:
     """One epoch of n samples (ids[0], ids[id_stride], ...) in blocks of k on
     n_threads threads, as above; returns the summed loss.  Stops before a
     block's rank update when intr says so (the caller restores the epoch's
@@ -468,6 +475,7 @@ cdef inline double _blocked_epoch_threads(floating* params, const Layout* L, con
     cdef Py_ssize_t n_x = L.sizes[0], H = L.sizes[1]
     cdef Py_ssize_t n_blocks = (n + k - 1) // k
     cdef floating* W0 = params + L.w_off[0]
+    cdef floating* V0 = _at(velocity, L.w_off[0])
     cdef int stop_at = -2   # the block at which every thread stops (Ctrl-C)
     cdef int signals[2]     # the last block whose steps D / next inputs are ready
     cdef int gram_tiles[2]  # Gram row tiles taken, per block parity
@@ -486,7 +494,7 @@ cdef inline double _blocked_epoch_threads(floating* params, const Layout* L, con
         team = cyp_team_size()
         h0 = _split_row(tid, team, <int>H)
         h1 = _split_row(tid + 1, team, <int>H)
-        _slot_products(W0, block_work, n, k, n_x, H, 0, h0, h1)   # P_0
+        _slot_products(W0, V0, block_work, n, k, n_x, H, 0, h0, h1)   # P_0 (Q_0)
         cyp_barrier()
         b = 0
         while b < n_blocks:
@@ -496,8 +504,8 @@ cdef inline double _blocked_epoch_threads(floating* params, const Layout* L, con
                     # the block, not a yes/no: every thread stops at this one
                     cyp_flag_set(stop_p, <int>b)
                 else:
-                    total_p[0] += _slot_samples(params, L, ws, work, st, Y, ids, id_stride,
-                                                n, k, block_work, b, z_trace)
+                    total_p[0] += _slot_samples(params, velocity, L, ws, work, st, Y, ids,
+                                                id_stride, n, k, block_work, b, coef, z_trace)
                 cyp_publish(steps_ready, <int>b)
             if tid == team - 1 and b + 1 < n_blocks:
                 # (with BLAS, the Gram matrix too)
@@ -507,10 +515,10 @@ cdef inline double _blocked_epoch_threads(floating* params, const Layout* L, con
             cyp_wait_for(steps_ready, <int>b)
             if cyp_flag_get(stop_p) == b:   # (set before the signal)
                 break
-            _slot_rank(W0, block_work, n, k, n_x, H, b, h0, h1)
+            _slot_rank(W0, V0, block_work, n, k, n_x, H, b, h0, h1, coef)
             if b + 1 < n_blocks:
                 cyp_wait_for(inputs_ready, <int>b)
-                _slot_products(W0, block_work, n, k, n_x, H, b + 1, h0, h1)
+                _slot_products(W0, V0, block_work, n, k, n_x, H, b + 1, h0, h1)
                 if CYP_OWN_GEMM:
                     _slot_gram_tiles(block_work, n, k, n_x, H, b + 1, &tiles[b % 2])
             cyp_barrier()
@@ -546,12 +554,12 @@ def train_epochs_blocked(floating[::1] params, floating[::1] velocity, floating[
         (for testing)
     n_threads : more than 1: W0's rows are split between this many threads
         (OpenMP), at multiples of 16 rows, every element of a product one dot
-        product as with one thread.  Without momentum each epoch runs in one
-        parallel region (see _blocked_epoch_threads: one thread runs a
-        block's samples while another gathers the next block's inputs, then
-        every thread updates its rows and forms their share of the next
-        products); with momentum each block's products split the rows.  With
-        the build's own products every n_threads gives one thread's bits.
+        product as with one thread.  Each epoch runs in one parallel region
+        (see _blocked_epoch_threads: one thread runs a block's samples while
+        another gathers the next block's inputs, then every thread updates
+        its rows, and the velocity's, and forms their share of the next
+        products).  With the build's own products every n_threads gives one
+        thread's bits.
         The BLAS must run single-threaded (cyprop._threads.blas_single_threaded)
         when n_threads > 1 and the build uses it.
 
@@ -617,6 +625,7 @@ def train_epochs_blocked(floating[::1] params, floating[::1] velocity, floating[
 
     cdef cyp_interrupt intr  # Ctrl-C / cancel (csrc/cyprop_interrupt.h)
     cdef int bad_input = 0   # a row of X with NaN or infinity (set by any thread)
+    _block_coefficients(&coef[0], momentum, k)
     cyp_interrupt_init(&intr)
     with nogil:
         for e in range(n_epochs):
@@ -625,10 +634,10 @@ def train_epochs_blocked(floating[::1] params, floating[::1] velocity, floating[
                 memcpy(&backup[n_params], V, n_params * sizeof(floating))
             total = 0
             s = 0
-            if n_chunks > 1 and V == NULL:
-                total = _blocked_epoch_threads(P, &L, &ws, W, &st, &X[0, 0], &Y[0, 0],
+            if n_chunks > 1:
+                total = _blocked_epoch_threads(P, V, &L, &ws, W, &st, &X[0, 0], &Y[0, 0],
                                                &order[e, 0], id_stride, n_samples, k,
-                                               &block_work[0],
+                                               &block_work[0], &coef[0],
                                                _at(zt, e * n_samples * sizes[1]), n_chunks,
                                                &intr, &bad_input)
                 s = n_samples
@@ -637,8 +646,8 @@ def train_epochs_blocked(floating[::1] params, floating[::1] velocity, floating[
                 if cyp_interrupted(&intr): break
                 m = min(k, n_samples - s)
                 total += _blocked_block(P, V, &L, &ws, W, &st, &X[0, 0], &Y[0, 0],
-                                        &order[e, s], id_stride, m, &block_work[0], &coef[0],
-                                        _at(zt, (e * n_samples + s) * sizes[1]), n_chunks,
+                                        &order[e, s], id_stride, m, k, &block_work[0],
+                                        &coef[0], _at(zt, (e * n_samples + s) * sizes[1]),
                                         &bad_input)
                 s += m
             if not intr.stopped:
