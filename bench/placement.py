@@ -11,7 +11,8 @@ placement runs ``--repeat`` times (the minimum counts); the script reports per
 task the min / median / max over placements and max/min, plus every run's
 addresses modulo 4096 (parameters, X, and, where cyprop has them, the
 velocity and the workspace it places), and writes them to
-``bench/results/<date>-<machine>-placement.json`` (``--out``).
+``bench/results/<date>-<machine>-placement.json`` (``--out``; with
+``CYPROP_SIMD`` forcing a build, ``...-placement-<build>.json``).
 
     python bench/placement.py                    # all tasks (a few minutes, quiet machine)
     python bench/placement.py --quick            # smaller problems, a smoke run
@@ -222,7 +223,11 @@ def main(argv=None):
     if not args.no_write:
         out = pathlib.Path(args.out)
         out.mkdir(parents=True, exist_ok=True)
-        path = out / f"{meta['date']}-{meta['machine']}-placement{'-quick' if args.quick else ''}.json"
+        # a build forced with CYPROP_SIMD gets its own file, beside the one of
+        # the build the dispatcher picks
+        forced = os.environ.get("CYPROP_SIMD", "auto").strip().lower() not in ("", "auto")
+        path = out / (f"{meta['date']}-{meta['machine']}-placement"
+                      f"{'-' + meta['simd'] if forced else ''}{'-quick' if args.quick else ''}.json")
         path.write_text(json.dumps({"meta": meta, "results": results}, indent=1) + "\n")
         print(f"written: {path}")
     return 0
