@@ -278,7 +278,7 @@ CYP_ALWAYS_INLINE void CYP_FN(cyp_rule_l2)(int opt, T *CYP_RESTRICT w, T *CYP_RE
 
 #if CYP_TREE_DOT
 /* lanes[k % 16] += w[i]^2 (in double) for i0 <= i < n: whole chunks of 16,
- * then the rest into lanes[0 ..] (cyp_l2_row_step_opt's sum of squares). */
+ * then the rest into lanes[0 ..] (cyp_row_squares). */
 CYP_ALWAYS_INLINE void CYP_FN(cyp_square_lanes)(double *CYP_RESTRICT lanes,
         const T *CYP_RESTRICT w, Py_ssize_t i0, Py_ssize_t n)
 {
@@ -290,9 +290,11 @@ CYP_ALWAYS_INLINE void CYP_FN(cyp_square_lanes)(double *CYP_RESTRICT lanes,
 }
 #endif
 
-/* sum w[i]^2 over a row, in double, in the order of the fused loop of
- * cyp_l2_row_step_opt: in the AVX-512 build 16 lanes (cyp_square_lanes)
- * and a halving tree, elsewhere the vector sum of `omp simd reduction`. */
+/* sum w[i]^2 over a row, in double, for the L2 term's share of an online
+ * sample's loss, in the order the earlier row-by-row step fused into its
+ * update loop (so the reported losses kept their bits): in the AVX-512 build
+ * 16 lanes (cyp_square_lanes) and a halving tree, elsewhere the vector sum of
+ * `omp simd reduction`. */
 static inline double CYP_FN(cyp_row_squares)(const T *CYP_RESTRICT w, Py_ssize_t n)
 {
 #if CYP_TREE_DOT
@@ -307,60 +309,6 @@ static inline double CYP_FN(cyp_row_squares)(const T *CYP_RESTRICT w, Py_ssize_t
 #endif
 }
 
-/* A first-layer weight row's online step with the L2 term: cyp_rule_l2
- * with step * a[i]; *sq = sum w[i]^2 of the old row (in double, in
- * cyp_row_squares' order). */
-CYP_ALWAYS_INLINE void CYP_FN(cyp_l2_row_step_opt)(int opt, T *CYP_RESTRICT w,
-        T *CYP_RESTRICT v, const T *CYP_RESTRICT a, T step,
-        T lam, CYP_FN(cyp_hyper) h, Py_ssize_t n, double *sq)
-{
-#if CYP_TREE_DOT
-    /* AVX-512: the old row's squares summed in 16 lanes (cyp_square_lanes) and a halving tree
-     * (GCC compiled the fused reduction below, there, as a serial chain of
-     * scalar adds through the stack, once per row) */
-    double lanes[16] = {0};
-    Py_ssize_t i0 = 0;
-    if (opt == CYP_OPT_ADAM) {
-        /* Adam waits on its square roots and divisions: summing the squares
-         * in a pass of their own first costs nothing there, and the update
-         * loop vectorises better alone (per-sample Adam on digits 64-100-10:
-         * 8.4 ms per epoch, fused 10.6-11.1 ms; plain SGD on 784-128-10 is
-         * the other way round: fused 26-27 ms, two passes 36.6 ms) */
-        *sq = CYP_FN(cyp_row_squares)(w, n);
-        CYP_OMP_SIMD
-        for (Py_ssize_t i = 0; i < n; i++)
-            CYP_FN(cyp_rule_l2)(opt, w, v, i, step, a[i], lam, h);
-        return;
-    }
-    for (; i0 + 16 <= n; i0 += 16) {
-        CYP_OMP_SIMD
-        for (Py_ssize_t k = 0; k < 16; k++) {
-            lanes[k] += (double)w[i0 + k] * (double)w[i0 + k];
-            CYP_FN(cyp_rule_l2)(opt, w, v, i0 + k, step, a[i0 + k], lam, h);
-        }
-    }
-    CYP_FN(cyp_square_lanes)(lanes, w, i0, n);   /* the tail's squares (old row) */
-    CYP_OMP_SIMD
-    for (Py_ssize_t i = i0; i < n; i++) CYP_FN(cyp_rule_l2)(opt, w, v, i, step, a[i], lam, h);
-    *sq = cyp_sum_lanes_d(lanes);
-    return;
-#endif
-    double s = 0;
-    CYP_OMP_SIMD_SUM(s)
-    for (Py_ssize_t i = 0; i < n; i++) {
-        s += (double)w[i] * (double)w[i];
-        CYP_FN(cyp_rule_l2)(opt, w, v, i, step, a[i], lam, h);
-    }
-    *sq = s;
-}
-
-static inline double CYP_FN(cyp_l2_row_step)(int opt, T *CYP_RESTRICT w, T *CYP_RESTRICT v,
-        const T *CYP_RESTRICT a, T step, T lam, CYP_FN(cyp_hyper) h, Py_ssize_t n)
-{
-    double sq = 0;
-    CYP_FOR_EACH_OPT(opt, CYP_FN(cyp_l2_row_step_opt), (w, v, a, step, lam, h, n, &sq))
-    return sq;
-}
 
 /* The rule on w[i + k] (step * a_old[i + k]), then acc[k] += w[i + k] *
  * x[i + k], over the whole chunks of CYP_DOT_LANES(T) values from i = 0;
@@ -451,12 +399,16 @@ CYP_ALWAYS_INLINE void CYP_FN(cyp_layer_columns)(int opt, int l2, T *CYP_RESTRIC
         T *CYP_RESTRICT w = W + j * n_in;
         T *CYP_RESTRICT v = V ? V + j * n_in : NULL;
         const T d = delta[j], step = steps[j];
-        if (l2) {
+        if (l2 && back) {
             CYP_OMP_SIMD
             for (Py_ssize_t k = 0; k < m; k++) {
                 acc[k] += w[k] * d;
                 CYP_FN(cyp_rule_l2)(opt, w, v, k, step, ak[k], lam, h);
             }
+        } else if (l2) {   /* the first layer: no W^T delta */
+            CYP_OMP_SIMD
+            for (Py_ssize_t k = 0; k < m; k++)
+                CYP_FN(cyp_rule_l2)(opt, w, v, k, step, ak[k], lam, h);
         } else {
             CYP_OMP_SIMD
             for (Py_ssize_t k = 0; k < m; k++) {
@@ -465,8 +417,10 @@ CYP_ALWAYS_INLINE void CYP_FN(cyp_layer_columns)(int opt, int l2, T *CYP_RESTRIC
             }
         }
     }
-    CYP_OMP_SIMD
-    for (Py_ssize_t k = 0; k < m; k++) back[k] = acc[k];
+    if (back) {
+        CYP_OMP_SIMD
+        for (Py_ssize_t k = 0; k < m; k++) back[k] = acc[k];
+    }
 }
 
 CYP_ALWAYS_INLINE void CYP_FN(cyp_backprop_layer_opt)(int opt, int l2, T *CYP_RESTRICT W,
@@ -476,11 +430,11 @@ CYP_ALWAYS_INLINE void CYP_FN(cyp_backprop_layer_opt)(int opt, int l2, T *CYP_RE
 {
     Py_ssize_t i = 0;
     for (; i + CYP_DOT_LANES(T) <= n_in; i += CYP_DOT_LANES(T))
-        CYP_FN(cyp_layer_columns)(opt, l2, W + i, V ? V + i : NULL, back + i, a + i, delta,
-                                  steps, lam, h, n_in, n_out, CYP_DOT_LANES(T));
+        CYP_FN(cyp_layer_columns)(opt, l2, W + i, V ? V + i : NULL, back ? back + i : NULL,
+                                  a + i, delta, steps, lam, h, n_in, n_out, CYP_DOT_LANES(T));
     if (i < n_in)
-        CYP_FN(cyp_layer_columns)(opt, l2, W + i, V ? V + i : NULL, back + i, a + i, delta,
-                                  steps, lam, h, n_in, n_out, n_in - i);
+        CYP_FN(cyp_layer_columns)(opt, l2, W + i, V ? V + i : NULL, back ? back + i : NULL,
+                                  a + i, delta, steps, lam, h, n_in, n_out, n_in - i);
 }
 
 /* Apply an accumulated gradient: the rule with step scale * (eta * g[i]),
@@ -570,6 +524,8 @@ static inline void CYP_FN(cyp_row_step)(int opt, T *CYP_RESTRICT w, T *CYP_RESTR
  * rows of n_in; V, the velocity, alike or NULL) moves by the rule with
  * steps[j] * a[i]; with the L2 term (l2_lam != 0) by cyp_rule_l2 instead,
  * and *sq += each old row's sum of squares, rows in order (cyp_row_squares).
+ * With the L2 term back may be NULL (the first layer, whose online update
+ * is then not deferred): the same update, no W^T delta.
  *
  * Why by column blocks (issue 10, 4K aliasing): a pass over row j stores
  * W_j and back while it loads back and a, and W_j's address modulo 4096
