@@ -147,10 +147,12 @@ def test_adam_kernel_rollback_restores_m_v_and_t():
     n = net.parameters.size
 
     def run(epochs):
-        params, state = net.parameters.copy(), np.zeros(2 * n)
+        state_size = k.second_offset(n, 8) + n   # m, then v placed (see _aligned)
+        params, state = net.parameters.copy(), np.zeros(state_size)
         adam = {"beta_1": 0.9, "beta_2": 0.999, "epsilon": 1e-8, "t": 0.0}
         order = np.tile(np.arange(4, dtype=np.intp), (epochs, 1))
-        failed = k.train_epochs(params, np.zeros(n), state, np.empty(3 * n), net._workspace(),
+        failed = k.train_epochs(params, np.zeros(n), state, np.empty(n + state_size),
+                                net._workspace(),
                                 *net._layout_args(), net._loss_code, True, X, Y, order, 1e76,
                                 0.0, 4, np.empty(epochs), False, 0.0, 1.0, adam)
         return failed, params, state, adam["t"]

@@ -209,3 +209,30 @@ def test_fit_does_not_depend_on_where_X_lies(dtype, momentum):
             ref = net.parameters.copy()
         else:
             np.testing.assert_array_equal(net.parameters, ref)
+
+
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
+def test_second_optimizer_state_is_placed_whatever_the_parameter_count(dtype):
+    # Adam's v and iRprop-'s step sizes start at OFFSETS["second"] modulo
+    # 4096 whatever n_params (they followed m / the signs at n_params, whose
+    # byte length put them anywhere); the kernels compute the same offset
+    from cyprop import _aligned
+    from cyprop._kernels import kernels
+    itemsize = np.dtype(dtype).itemsize
+    for n in [0, 1, 5, 7, 255, 256, 511, 512, 513, 1000, 7510, 101770, 4096 * 3 + 17]:
+        second = _aligned.second_offset(n, dtype)
+        assert second == kernels.second_offset(n, itemsize)
+        assert n <= second < n + 4096 // itemsize
+        if n:   # (an empty slice's address means nothing)
+            buf = _aligned.zeros(second + n, dtype, "velocity")
+            assert _aligned.residue(buf[second:]) == _aligned.OFFSETS["second"]
+    # and a fit's Adam state is laid out so
+    net = cyprop.Network([13, 7, 3], seed=0, dtype=dtype)
+    X = np.random.default_rng(0).random((20, 13))
+    Y = np.eye(3)[np.arange(20) % 3]
+    net.fit(X, Y, epochs=2, optimizer="adam", learning_rate=0.01)
+    state = net._train_state[0]
+    second = _aligned.second_offset(net.n_parameters, dtype)
+    assert state.size == second + net.n_parameters
+    assert _aligned.residue(state) == _aligned.OFFSETS["velocity"]
+    assert _aligned.residue(state[second:]) == _aligned.OFFSETS["second"]

@@ -120,8 +120,9 @@ def test_rprop_rolls_back_a_diverging_epoch_with_its_state():
     nets, states = [], []
     for epochs in (50, epoch - 1):
         trial = cyprop.Network([3, 5, 2], "identity", "identity", seed=0)
-        state = np.zeros(2 * n)
-        state[n:] = 0.1
+        second = kernels.second_offset(n, 8)   # the step sizes' place (see _aligned)
+        state = np.zeros(second + n)
+        state[second:] = 0.1
         scratch = FitScratch(trial, epochs, X.shape[0], state)
         order = np.tile(np.arange(X.shape[0]), (epochs, 1))
         failed = kernels.train_epochs(trial.parameters, scratch.grad, state, scratch.backup,

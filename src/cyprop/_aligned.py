@@ -36,6 +36,7 @@ an ordinary array, so every place that owns such a buffer allocates it here.
 import numpy as np
 
 __all__ = ["PAGE", "ALIGN", "OFFSETS", "STORE_WINDOW", "LOAD_AHEAD", "empty", "zeros",
+           "second_offset",
            "residue", "forward_distance", "check_streams"]
 
 PAGE = 4096
@@ -92,6 +93,28 @@ def empty(n, dtype, offset=0):
     raw = np.empty(nbytes + PAGE, dtype=np.uint8)
     start = (offset - raw.ctypes.data) % PAGE
     return raw[start:start + nbytes].view(dtype)
+
+
+def second_offset(n, dtype):
+    """Where an optimizer's second state starts in its state buffer (elements).
+
+    Adam keeps m then v, iRprop- the gradient signs then the step sizes, in
+    one buffer allocated at ``OFFSETS["velocity"]``.  The second part starts
+    at the smallest offset ``>= n`` (the first part's length: the number of
+    parameters) whose byte offset is 2048 modulo 4096, so that it lies at
+    ``OFFSETS["second"]`` (3072) whatever ``n``, at least
+    :data:`STORE_WINDOW` bytes from the parameters', the first state's and
+    the gradient's streams both ways.  The kernels compute the same offset
+    (``_kernels`` ``second_offset``).
+
+    Returns
+    -------
+    int
+        The offset; the buffer holds ``second_offset(n, dtype) + n`` values.
+    """
+    size = np.dtype(dtype).itemsize
+    want = (OFFSETS["second"] - OFFSETS["velocity"]) % PAGE
+    return int(n) + ((want - int(n) * size) % PAGE) // size
 
 
 def zeros(n, dtype, offset=0):

@@ -37,7 +37,7 @@ class FitScratch:
         # each at its fixed offset modulo 4096 (cyprop._aligned)
         self.grad = _aligned.zeros(n_params if batch else 0, net.dtype, "grad")
         self.velocity = velocity
-        # the parameters, then the optimizer state (n_params; 2 * n_params for Adam and rprop)
+        # the parameters, then the optimizer state (n_params; more for Adam and rprop)
         self.backup = _aligned.empty(n_params + max(n_params, velocity.size), net.dtype, "backup")
         self.work = net._workspace()
         self.losses = allocate(epochs, np.float64, "epochs", "the loss of every epoch")

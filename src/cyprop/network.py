@@ -808,7 +808,7 @@ class Network:
         state = getattr(self, "_train_state", None)
         last_adam = state[2] if state is not None and len(state) > 2 else None
         if adam is not None:
-            size = 2 * self._params.size
+            size = _aligned.second_offset(self._params.size, self.dtype) + self._params.size
             if warm_start and last_adam is not None and state[0].size == size:
                 adam["t"] = last_adam["t"]
                 return state[0]
@@ -837,16 +837,17 @@ class Network:
         return w
 
     def _rprop_state(self, warm_start, step_init):
-        """iRprop-'s state, ``[signs | step sizes]`` (2 * n_parameters): the
-        previous rprop fit's with ``warm_start``, else signs 0 and steps
-        ``step_init``."""
+        """iRprop-'s state, ``[signs | step sizes]`` (the step sizes from
+        ``_aligned.second_offset``): the previous rprop fit's with
+        ``warm_start``, else signs 0 and steps ``step_init``."""
         kept = getattr(self, "_rprop_kept", None)
         state = getattr(self, "_train_state", None)
         if warm_start and kept is not None and state is not None and state[0] is kept:
             return kept
         n = self._params.size
-        velocity = _aligned.zeros(2 * n, self.dtype, "velocity")
-        velocity[n:] = step_init
+        second = _aligned.second_offset(n, self.dtype)
+        velocity = _aligned.zeros(second + n, self.dtype, "velocity")
+        velocity[second:] = step_init
         return velocity
 
     def _end_epoch(self, controls, history, n, X_val, Y_val, val_weight=None):

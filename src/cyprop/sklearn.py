@@ -79,6 +79,7 @@ except ImportError as exc:  # scikit-learn missing, or older than 1.6 (no valida
     raise ImportError("cyprop.sklearn needs scikit-learn >= 1.6: pip install 'cyprop[sklearn]' "
                       f"({exc})") from None
 
+from . import _aligned
 from . import network as _network
 from ._threads import resolve_n_threads
 from .network import Network
@@ -135,8 +136,11 @@ class _Optimizer:
         if self.solver == "adam":
             self.adam = {"beta_1": float(est.beta_1), "beta_2": float(est.beta_2),
                          "epsilon": float(est.epsilon), "t": 0.0}
-        size = 2 * n_params if self.adam else n_params if self.momentum else 0
-        self.state = np.zeros(size, dtype=dtype)   # the velocity, or Adam's m then v
+        # the velocity, or Adam's m then v (from _aligned.second_offset), placed
+        # as the network's own fits place them
+        size = (_aligned.second_offset(n_params, dtype) + n_params if self.adam
+                else n_params if self.momentum else 0)
+        self.state = _aligned.zeros(size, dtype, "velocity")
 
     def iteration_ends(self, t):
         if self.solver == "sgd" and self.schedule == "invscaling":

@@ -101,7 +101,7 @@ cdef struct Step:
     double t               # updates taken so far
     double lr_t            # eta * sqrt(1 - beta_2^t) / (1 - beta_1^t) of update t
     double lr_pending      # that of the deferred first-layer update (update t - 1)
-    Py_ssize_t stride      # the second moments sit n_params after the first (in velocity)
+    Py_ssize_t stride      # where the second state starts in velocity (_second_offset)
     cyp_rprop_consts rprop     # iRprop-'s constants (opt == CYP_OPT_RPROP)
 
 
@@ -371,11 +371,26 @@ cdef inline void _apply_gradient(const Step* st, floating* params, floating* gra
 
 cdef inline void _rprop_apply(const Step* st, floating* params, floating* grad,
                               floating* state, Py_ssize_t n) noexcept nogil:
-    # iRprop- along the batch's gradient; state = [signs (n) | step sizes (n)]; grad = 0
+    # iRprop- along the batch's gradient; state = [signs (n) | step sizes (n) from
+    # st.stride]; grad = 0
     if floating is float:
-        cyp_rprop_apply_f(params, grad, state, state + n, &st.rprop, n)
+        cyp_rprop_apply_f(params, grad, state, state + st.stride, &st.rprop, n)
     else:
-        cyp_rprop_apply_d(params, grad, state, state + n, &st.rprop, n)
+        cyp_rprop_apply_d(params, grad, state, state + st.stride, &st.rprop, n)
+
+
+cdef inline Py_ssize_t _second_offset(Py_ssize_t n, Py_ssize_t itemsize) noexcept nogil:
+    # where an optimizer's second state starts in its buffer: the smallest
+    # offset >= n at 2048 bytes modulo 4096 (cyprop._aligned.second_offset)
+    return n + ((2048 - (n * itemsize) % 4096 + 4096) % 4096) // itemsize
+
+
+def second_offset(Py_ssize_t n, Py_ssize_t itemsize):
+    """The offset (elements) of Adam's v / iRprop-'s step sizes in the state
+    buffer for n parameters of itemsize bytes (the same as cyprop._aligned's)."""
+    if n < 0 or itemsize not in (4, 8):
+        raise ValueError("second_offset: n >= 0 and itemsize 4 or 8")
+    return _second_offset(n, itemsize)
 
 
 cdef inline floating* _at(floating* base, Py_ssize_t offset) noexcept nogil:
@@ -1161,8 +1176,11 @@ def train_epochs(floating[::1] params, floating[::1] grad, floating[::1] velocit
     grad : (n_params,) float array, scratch (and zero on return); empty in
         online mode (``batch_size == 0``)
     velocity : (n_params,) float array, changed in place; empty without momentum.
-        With Adam (2 * n_params,): the first moments m, then the second v
-    backup : (2 * n_params,) scratch (3 * n_params with Adam): the weights at
+        With Adam (second_offset(n_params) + n_params,): the first moments m,
+        then the second v from second_offset(n_params) (placed 2048 bytes
+        modulo 4096 after the buffer's start; the gap is unused)
+    backup : (2 * n_params,) scratch (n_params + the velocity's length with
+        Adam or rprop): the weights at
         the start of an epoch, then the velocity (or m and v), so a diverging
         epoch can be undone
     work : (workspace_size(sizes),) scratch
@@ -1202,9 +1220,10 @@ def train_epochs(floating[::1] params, floating[::1] grad, floating[::1] velocit
         step_max)`` (batch and mini-batch modes): each update moves every
         parameter by its own step size against the sign of the batch's
         gradient (L2 term included), ignoring ``eta`` and ``momentum``.
-        ``velocity`` is then (2 * n_params,), changed in place: the signs of
-        the gradients last used, then the step sizes (start them at 0 and
-        the initial step); ``backup`` must be (3 * n_params,)
+        ``velocity`` is then (second_offset(n_params) + n_params,), changed
+        in place: the signs of the gradients last used, then from
+        second_offset(n_params) the step sizes (start them at 0 and the
+        initial step); ``backup`` must be n_params longer
     sample_weight : None, or (n_samples,) weights >= 0 (indexed like X's
         rows; the caller checks them): scikit-learn's convention, each
         update of a batch of samples B steps along the weighted mean
@@ -1237,7 +1256,7 @@ def train_epochs(floating[::1] params, floating[::1] grad, floating[::1] velocit
     cdef double total
     cdef Py_ssize_t failed = -1
     cdef const floating* pending_x = NULL
-    cdef Py_ssize_t n_state = n_params   # velocity elements to back up (2 n_params: Adam)
+    cdef Py_ssize_t n_state = n_params   # velocity elements to back up (Adam, rprop: more)
     cdef double t_start = 0
     # n_threads > 1 (batch modes): per-chunk gradients and workspaces, losses, sample ids
     cdef Py_ssize_t n_chunks = 1
@@ -1267,12 +1286,13 @@ def train_epochs(floating[::1] params, floating[::1] grad, floating[::1] velocit
     st.opt = (CYP_OPT_SGD if momentum == 0 else
               CYP_OPT_NESTEROV if nesterov else CYP_OPT_MOMENTUM)
     st.adam_eta = st.beta_1 = st.beta_2 = st.eps = st.t = st.lr_t = st.lr_pending = 0
-    st.stride = n_params
+    st.stride = _second_offset(n_params, sizeof(floating))
     if adam is not None:
         _adam_step_setup(&st, adam, eta, momentum)
-        n_state = 2 * n_params
+        n_state = st.stride + n_params
         if velocity.shape[0] < n_state or backup.shape[0] < n_params + n_state:
-            raise ValueError("Adam needs velocity of 2 * n_params and backup of 3 * n_params")
+            raise ValueError(f"Adam needs velocity of second_offset(n_params) + n_params = "
+                             f"{n_state} values and backup of {n_params + n_state}")
     elif momentum == 0:
         V = NULL
     if n_threads < 1:
@@ -1280,7 +1300,7 @@ def train_epochs(floating[::1] params, floating[::1] grad, floating[::1] velocit
     if rprop is not None:
         st.rprop.increase, st.rprop.decrease, st.rprop.step_min, st.rprop.step_max = rprop
         st.opt = CYP_OPT_RPROP
-        n_state = 2 * n_params
+        n_state = st.stride + n_params
         if batch_size == 0:
             raise ValueError("rprop needs batch_size > 0 (batch or mini-batch mode)")
         if velocity.shape[0] < n_state or backup.shape[0] < n_params + n_state:
