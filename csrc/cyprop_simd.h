@@ -184,6 +184,11 @@ CYP_ALWAYS_INLINE float cyp_exp_f(float x)
  * there on, now that the partial sums are added in one vector sum). */
 #define CYP_DOT_LANES(T) ((Py_ssize_t)(128 / sizeof(T)))
 
+/* The online L2 path updates a first layer of at least this many inputs row
+ * by row (cyp_l2_row_step), a narrower one by column blocks
+ * (cyp_backprop_layer); see cyp_l2_row_step_opt. */
+#define CYP_L2_ROW_MIN 128
+
 /* Bytes in one vector register of the build (zmm, ymm, xmm). */
 #if defined(__AVX512F__)
 #define CYP_VEC_BYTES 64

@@ -85,6 +85,14 @@ cdef extern from "cyprop_simd.h" nogil:
     void cyp_apply_gradient_f(int opt, float* w, float* g, float* v, double eta,
                               double scale, cyp_hyper_f h, Py_ssize_t n)
 
+    # the rule with the L2 term, one first-layer row of an online step (long
+    # rows: CYP_L2_ROW_MIN inputs and more); returns sum w^2 (old w)
+    enum:
+        CYP_L2_ROW_MIN
+    double cyp_l2_row_step_d(int opt, double* w, double* v, const double* a, double step,
+                             double lam, cyp_hyper_d h, Py_ssize_t n)
+    double cyp_l2_row_step_f(int opt, float* w, float* v, const float* a, float step,
+                             float lam, cyp_hyper_f h, Py_ssize_t n)
     # iRprop- on an accumulated batch gradient (its own rule, batch mode only)
     void cyp_rprop_apply_d(double* w, double* g, double* sg, double* d,
                            const cyp_rprop_consts* c, Py_ssize_t n)

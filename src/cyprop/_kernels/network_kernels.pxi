@@ -398,6 +398,21 @@ cdef inline floating* _at(floating* base, Py_ssize_t offset) noexcept nogil:
     return NULL if base == NULL else base + offset
 
 
+cdef inline double _l2_row_step(const Step* st, floating* w, floating* v, const floating* a,
+                                floating step, Py_ssize_t n) noexcept nogil:
+    """A first-layer weight row's online step with the L2 term (one sample,
+    n = 1): the rule with the step ``u = step * a[i] + eta * l2 * w[i]`` (the
+    old w).  Returns sum w[i]^2 of the old row (the penalty's share).  One
+    vectorised pass (cyp_l2_row_step in csrc: cyp_rule_l2, the rule chosen
+    once per row); for rows of CYP_L2_ROW_MIN inputs and more."""
+    if floating is float:
+        return cyp_l2_row_step_f(st.opt, w, v, a, step, <float>(st.eta * st.l2),
+                                 _hyper_f(st, st.lr_t), n)
+    else:
+        return cyp_l2_row_step_d(st.opt, w, v, a, step, st.eta * st.l2,
+                                 _hyper_d(st, st.lr_t), n)
+
+
 cdef inline double _add_l2_gradient(const Layout* L, const floating* params, floating* grad,
                                     double l2) noexcept nogil:
     """grad += l2 * W over every weight matrix (not the biases), added to a
@@ -663,7 +678,7 @@ cdef inline double _sample_rest(floating* params, floating* velocity, const Layo
     cdef floating* delta_prev = work + ws.delta_prev
     cdef floating* back = work + ws.back
     cdef floating* steps = work + ws.steps
-    cdef Py_ssize_t l, n_in, n_out
+    cdef Py_ssize_t l, j, n_in, n_out
     cdef floating* W
     cdef floating* b
     cdef floating* V
@@ -703,9 +718,16 @@ cdef inline double _sample_rest(floating* params, floating* velocity, const Layo
         V = _at(velocity, L.w_off[0])
         b = params + L.b_off[0]
         _layer_steps(st, b, _at(velocity, L.b_off[0]), steps, delta, L.train_bias, sizes[1])
-        # (by column blocks, x in registers: any copy of it will do)
-        _backprop_layer(st, W, V, NULL, <const floating*>inputs.cur[0], delta, steps, &sq,
-                        n_in, sizes[1])
+        if n_in >= CYP_L2_ROW_MIN:
+            # long rows: one fused pass each (the squares in the same loop),
+            # reading the copy of x the row picks (see _plan_inputs)
+            for j in range(sizes[1]):
+                sq += _l2_row_step(st, W + j * n_in, _at(V, j * n_in),
+                                   <const floating*>inputs.cur[inputs.pick[j]], steps[j], n_in)
+        else:
+            # short rows by column blocks (x in registers: any copy will do)
+            _backprop_layer(st, W, V, NULL, <const floating*>inputs.cur[0], delta, steps, &sq,
+                            n_in, sizes[1])
         # the sample's loss with the penalty l2 / (2 n) ||W||^2, n = 1
         return sample_loss + 0.5 * st.l2 * sq * st.l2_loss_scale
     # the first layer: biases now, W_0's steps for the caller
