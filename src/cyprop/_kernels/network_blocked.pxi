@@ -277,53 +277,8 @@ cdef inline double _block_sample(floating* params, floating* velocity, const Lay
 def blocked_workspace_size(const Py_ssize_t[::1] sizes, Py_ssize_t block_size):
     """Length of the ``block_work`` buffer of train_epochs_blocked."""
     cdef Py_ssize_t k = block_size, n_in = sizes[0], H = sizes[1]
-    return max(k * n_in + 4 * k * H + k * k + n_in * _padded(k), 2 * _slot_size(k, n_in, H))
+    return 2 * _slot_size(k, n_in, H)
 
-
-
-cdef inline double _blocked_block(floating* params, floating* velocity, const Layout* L,
-                                  const Slots* ws, floating* work, const Step* st,
-                                  const floating* X, const floating* Y,
-                                  const Py_ssize_t* ids, Py_ssize_t id_stride, Py_ssize_t m,
-                                  Py_ssize_t k, floating* block_work, const double* coef,
-                                  floating* z_trace, int* bad_input) noexcept nogil:
-    """Samples ids[0], ids[id_stride], ... (m of them) as one block, on one
-    thread; returns their summed loss.
-
-    ``z_trace`` (m x H, or NULL) receives each sample's first-layer z;
-    ``coef`` holds _block_coefficients for blocks of up to k samples.
-    """
-    cdef Py_ssize_t n_x = L.sizes[0], H = L.sizes[1], n_last = L.sizes[L.n_layers]
-    cdef Py_ssize_t s
-    cdef int mm = <int>m, ni = <int>n_x, nh = <int>H
-    cdef floating* W0 = params + L.w_off[0]
-    cdef floating* V0 = _at(velocity, L.w_off[0])
-    cdef floating* Xb = block_work
-    cdef floating* P = Xb + m * n_x
-    cdef floating* Q = P + m * H
-    cdef floating* D = Q + m * H
-    cdef floating* Ds = D + m * H
-    cdef floating* Gm = Ds + m * H
-    cdef floating* XbT = Gm + m * m     # n_x x kp, for the build's own products
-    cdef Py_ssize_t kp = _padded(m)
-    cdef floating* z = work + ws.z + L.n_off[0]
-    cdef double total = 0
-
-    _gather_block(X, ids, id_stride, m, n_x, Xb, XbT, kp, bad_input)
-    # P[s, j] = x_s . W0[j]: column-major P^T (H x m) = W0 (as n_x x H)^T Xb (n_x x m)
-    _xw(nh, mm, ni, W0, Xb, XbT, kp, P, nh)
-    if V0 != NULL:
-        _xw(nh, mm, ni, V0, Xb, XbT, kp, Q, nh)
-    # Gm[s k + r] = x_r . x_s for r <= s
-    _gram_upper(mm, ni, Xb, XbT, kp, Gm)
-    for s in range(m):
-        _block_z(z, P, NULL if V0 == NULL else Q, D, Gm, s, m, H, coef, k)
-        total += _block_sample(params, velocity, L, ws, work, st,
-                               Y + ids[s * id_stride] * n_last, D + s * H,
-                               _at(z_trace, s * H))
-    # the rank-m update: W0 (as n_x x H, column-major) -= Xb (n_x x m) D^T (m x H)
-    _block_update(W0, V0, Xb, D, Ds, m, n_x, H, 0, H, coef, k)
-    return total
 
 
 # ---------------------------------------------------------------------------
@@ -459,6 +414,32 @@ cdef inline double _slot_samples(floating* params, floating* velocity, const Lay
     return total
 
 
+cdef inline double _blocked_block(floating* params, floating* velocity, const Layout* L,
+                                  const Slots* ws, floating* work, const Step* st,
+                                  const floating* X, const floating* Y,
+                                  const Py_ssize_t* ids, Py_ssize_t id_stride, Py_ssize_t n,
+                                  Py_ssize_t k, Py_ssize_t b, floating* block_work,
+                                  const double* coef, floating* z_trace,
+                                  int* bad_input) noexcept nogil:
+    """Block b of an epoch of n samples (ids[0], ids[id_stride], ...) in
+    blocks of k, on one thread, through the same slot steps as the threads
+    take (_blocked_epoch_threads); returns the block's summed loss.
+
+    ``z_trace`` (n x H, or NULL) receives each sample's first-layer z;
+    ``coef`` holds _block_coefficients for blocks of up to k samples.
+    """
+    cdef Py_ssize_t n_x = L.sizes[0], H = L.sizes[1]
+    cdef floating* W0 = params + L.w_off[0]
+    cdef floating* V0 = _at(velocity, L.w_off[0])
+    cdef double total
+    _slot_inputs(block_work, X, ids, id_stride, n, k, n_x, H, b, True, bad_input)
+    _slot_products(W0, V0, block_work, n, k, n_x, H, b, 0, H)
+    total = _slot_samples(params, velocity, L, ws, work, st, Y, ids, id_stride, n, k,
+                          block_work, b, coef, z_trace)
+    _slot_rank(W0, V0, block_work, n, k, n_x, H, b, 0, H, coef)
+    return total
+
+
 cdef inline double _blocked_epoch_threads(floating* params, floating* velocity,
                                           const Layout* L, const Slots* ws,
                                           floating* work, const Step* st,
@@ -570,7 +551,7 @@ def train_epochs_blocked(floating[::1] params, floating[::1] velocity, floating[
     cdef Step st
     cdef Py_ssize_t n_params = params.shape[0]
     cdef Py_ssize_t n_epochs = order.shape[0], n_samples = order.shape[1]
-    cdef Py_ssize_t e, s, m, k = block_size
+    cdef Py_ssize_t e, s, k = block_size
     cdef Py_ssize_t id_stride = order.strides[1] // <Py_ssize_t>sizeof(Py_ssize_t)
     cdef floating* P = &params[0]
     cdef floating* V = _ptr_or_null(velocity)
@@ -644,12 +625,11 @@ def train_epochs_blocked(floating[::1] params, floating[::1] velocity, floating[
             while s < n_samples:
                 # one block
                 if cyp_interrupted(&intr): break
-                m = min(k, n_samples - s)
                 total += _blocked_block(P, V, &L, &ws, W, &st, &X[0, 0], &Y[0, 0],
-                                        &order[e, s], id_stride, m, k, &block_work[0],
-                                        &coef[0], _at(zt, (e * n_samples + s) * sizes[1]),
-                                        &bad_input)
-                s += m
+                                        &order[e, 0], id_stride, n_samples, k, s // k,
+                                        &block_work[0], &coef[0],
+                                        _at(zt, e * n_samples * sizes[1]), &bad_input)
+                s += k
             if not intr.stopped:
                 epoch_loss[e] = total / n_samples
             if intr.stopped or bad_input or not isfinite(epoch_loss[e]) \
