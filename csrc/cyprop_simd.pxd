@@ -74,12 +74,14 @@ cdef extern from "cyprop_simd.h" nogil:
                         cyp_hyper_d h, Py_ssize_t n)
     void cyp_row_step_f(int opt, float* w, float* v, const float* a, float step,
                         cyp_hyper_f h, Py_ssize_t n)
-    void cyp_backprop_layer_d(int opt, double* W, double* V, double* back, const double* a,
-                              const double* delta, const double* steps, double l2_lam,
-                              double* sq, cyp_hyper_d h, Py_ssize_t n_in, Py_ssize_t n_out)
-    void cyp_backprop_layer_f(int opt, float* W, float* V, float* back, const float* a,
-                              const float* delta, const float* steps, float l2_lam,
-                              double* sq, cyp_hyper_f h, Py_ssize_t n_in, Py_ssize_t n_out)
+    void cyp_backprop_layer_d(int opt, int l2, double* W, double* V, double* back,
+                              const double* a, const double* delta, const double* steps,
+                              double lam, double* sq, cyp_hyper_d h, Py_ssize_t n_in,
+                              Py_ssize_t n_out)
+    void cyp_backprop_layer_f(int opt, int l2, float* W, float* V, float* back,
+                              const float* a, const float* delta, const float* steps,
+                              float lam, double* sq, cyp_hyper_f h, Py_ssize_t n_in,
+                              Py_ssize_t n_out)
     void cyp_apply_gradient_d(int opt, double* w, double* g, double* v, double eta,
                               double scale, cyp_hyper_d h, Py_ssize_t n)
     void cyp_apply_gradient_f(int opt, float* w, float* g, float* v, double eta,

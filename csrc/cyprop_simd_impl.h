@@ -583,7 +583,7 @@ static inline void CYP_FN(cyp_row_step)(int opt, T *CYP_RESTRICT w, T *CYP_RESTR
  * one sample (the online kernels): back = W^T delta with the old W (each
  * back[i] summed over the rows j ascending from 0), then row j of W (n_out
  * rows of n_in; V, the velocity, alike or NULL) moves by the rule with
- * steps[j] * a[i]; with the L2 term (l2_lam != 0) by cyp_rule_l2 instead,
+ * steps[j] * a[i]; with the L2 term (l2 set; lam = eta * l2) by cyp_rule_l2 instead,
  * and *sq += each old row's sum of squares, rows in order (cyp_row_squares).
  * With the L2 term back may be NULL (the first layer, whose online update
  * is then not deferred): the same update, no W^T delta.
@@ -597,19 +597,19 @@ static inline void CYP_FN(cyp_row_step)(int opt, T *CYP_RESTRICT w, T *CYP_RESTR
  * and V only (V at a fixed distance from W, _aligned.OFFSETS).  The weights
  * come out as from the row-by-row pass: each weight and each back[i] is
  * computed by the same operations in the same order. */
-static inline void CYP_FN(cyp_backprop_layer)(int opt, T *CYP_RESTRICT W, T *CYP_RESTRICT V,
-        T *CYP_RESTRICT back, const T *CYP_RESTRICT a, const T *CYP_RESTRICT delta,
-        const T *CYP_RESTRICT steps, T l2_lam, double *sq, CYP_FN(cyp_hyper) h,
-        Py_ssize_t n_in, Py_ssize_t n_out)
+static inline void CYP_FN(cyp_backprop_layer)(int opt, int l2, T *CYP_RESTRICT W,
+        T *CYP_RESTRICT V, T *CYP_RESTRICT back, const T *CYP_RESTRICT a,
+        const T *CYP_RESTRICT delta, const T *CYP_RESTRICT steps, T lam, double *sq,
+        CYP_FN(cyp_hyper) h, Py_ssize_t n_in, Py_ssize_t n_out)
 {
-    if (l2_lam != 0) {
+    if (l2) {
         /* the old rows' squares first, in a pass of their own (loads only) */
         for (Py_ssize_t j = 0; j < n_out; j++) *sq += CYP_FN(cyp_row_squares)(W + j * n_in, n_in);
         CYP_FOR_EACH_OPT(opt, CYP_FN(cyp_backprop_layer_opt),
-                         (1, W, V, back, a, delta, steps, l2_lam, h, n_in, n_out))
+                         (1, W, V, back, a, delta, steps, lam, h, n_in, n_out))
     } else {
         CYP_FOR_EACH_OPT(opt, CYP_FN(cyp_backprop_layer_opt),
-                         (0, W, V, back, a, delta, steps, l2_lam, h, n_in, n_out))
+                         (0, W, V, back, a, delta, steps, lam, h, n_in, n_out))
     }
 }
 

@@ -351,11 +351,11 @@ cdef inline void _backprop_layer(const Step* st, floating* W, floating* V, float
     # (with the L2 term: plus eta * l2 * W, and *sq += ||old W||^2); column
     # blocks, see cyp_backprop_layer in csrc
     if floating is float:
-        cyp_backprop_layer_f(st.opt, W, V, back, a_prev, delta, steps,
+        cyp_backprop_layer_f(st.opt, st.l2 != 0, W, V, back, a_prev, delta, steps,
                              <float>(st.eta * st.l2), sq, _hyper_f(st, st.lr_t), n_in, n_out)
     else:
-        cyp_backprop_layer_d(st.opt, W, V, back, a_prev, delta, steps, st.eta * st.l2, sq,
-                             _hyper_d(st, st.lr_t), n_in, n_out)
+        cyp_backprop_layer_d(st.opt, st.l2 != 0, W, V, back, a_prev, delta, steps,
+                             st.eta * st.l2, sq, _hyper_d(st, st.lr_t), n_in, n_out)
 
 
 cdef inline void _apply_gradient(const Step* st, floating* params, floating* grad,
