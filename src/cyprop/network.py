@@ -511,16 +511,17 @@ class Network:
             products; the weights agree with "sequential" up to the order of
             floating-point sums (about 1e-14 relative per epoch in float64,
             1e-5 in float32).  The AVX-512 build runs the products itself;
-            the other builds need SciPy (its BLAS).  On more than one thread
-            without momentum, one thread runs each block's samples while
-            another gathers the next block's inputs, then every thread updates
-            its share of the first layer's rows (with the AVX-512 build's own
-            products every ``n_threads`` gives the bits of one thread).  The
-            blocked schedule checks each row of X for NaN and infinity as it
-            gathers a block (a ``ValueError``, the weights unchanged).  "auto" takes "blocked" for a
-            wide first layer (at least 256 inputs and 64 units) when the
-            products are available and the optimizer is plain SGD or
-            classical momentum, "sequential" otherwise.
+            the other builds need SciPy (its BLAS).  On more than one thread,
+            one thread runs each block's samples while another gathers the
+            next block's inputs, then every thread updates its share of the
+            first layer's rows (and of their velocity; with the AVX-512
+            build's own products every ``n_threads`` gives the bits of one
+            thread).  The blocked schedule checks each row of X for NaN and
+            infinity as it gathers a block (a ``ValueError``, the weights
+            unchanged).  "auto" takes "blocked" for a wide first layer (at
+            least 256 inputs and 64 units) when the products are available
+            and the optimizer is plain SGD or classical momentum,
+            "sequential" otherwise.
         block_size : int, optional
             Samples per block of the blocked schedule (default 32).
         l2 : float >= 0, default 0
