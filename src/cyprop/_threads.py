@@ -144,7 +144,9 @@ def show_config(file=None):
     OpenMP), ``available_threads`` (what ``n_threads=None``/``-1`` use),
     ``cores`` (cores this process may run on) and ``blocked_products``
     (what runs the blocked online schedule's matrix products: ``"own"``, the
-    AVX-512 build's, ``"scipy"``, SciPy's BLAS, or None without SciPy).
+    AVX-512 build's, ``"scipy"``, SciPy's BLAS, or None without SciPy) and
+    ``flush_denormals`` (whether ``Network.fit(flush_denormals=True)`` can
+    flush subnormals to zero on this platform).
     """
     from ._kernels import kernels, simd
 
@@ -156,14 +158,16 @@ def show_config(file=None):
         products = "scipy" if blas_available() else None
     info = {"simd": simd, "openmp": omp > 0, "openmp_threads": omp,
             "available_threads": available_threads(), "cores": _available_cores(),
-            "blocked_products": products}
+            "blocked_products": products, "flush_denormals": kernels.can_flush_denormals()}
     described = {"own": "the AVX-512 build's own", "scipy": "SciPy's BLAS",
                  None: "none (SciPy not installed: online_schedule='auto' stays sequential)"}
     lines = [f"cyprop kernels: {simd}",
              f"OpenMP: {'yes, ' + str(omp) + ' threads' if omp else 'no (every fit runs on one thread)'}",
              f"n_threads=None/-1 use: {info['available_threads']} thread(s)"
              f" of {info['cores']} core(s)",
-             f"blocked online schedule's products: {described[products]}"]
+             f"blocked online schedule's products: {described[products]}",
+             "subnormals flushed to zero while training: "
+             f"{'yes' if info['flush_denormals'] else 'no (not on this platform)'}"]
     print("\n".join(lines), file=file)
     return info
 

@@ -41,7 +41,12 @@ Extras over scikit-learn: ``activation`` also takes cyprop's ``"sigmoid"``
 "float32", or None to follow ``X`` as scikit-learn does); ``n_threads``
 (None: as :meth:`cyprop.Network.fit`, both cores for batches big enough to
 pay, else one; -1: all; k: k threads) for ``"sgd"``/``"adam"`` with
-batches.  scikit-learn's MLP threads through its BLAS instead.
+batches.  scikit-learn's MLP threads through its BLAS instead;
+``flush_denormals`` (default True: the "sgd" and "adam" kernels train with subnormals
+flushed to zero, see :meth:`cyprop.Network.fit`; the weights differ from
+scikit-learn's IEEE arithmetic only by values below the smallest normal
+number, and per-sample Adam no longer slows down as dead units' moments
+decay).
 
 Not supported: sparse ``X`` is accepted but densified; ``MLPRegressor``'s
 ``loss="poisson"`` raises a ``ValueError``.
@@ -191,6 +196,7 @@ class _BaseMLP(BaseEstimator):
         "dtype": [StrOptions({"float64", "float32"}), None],
         "n_threads": [Options(Integral, {-1}), Interval(Integral, 1, None, closed="left"),
                       None],
+        "flush_denormals": ["boolean"],
     }
 
     # the network's loss; set by the subclasses
@@ -202,7 +208,7 @@ class _BaseMLP(BaseEstimator):
                  random_state=None, tol=1e-4, verbose=False, warm_start=False, momentum=0.9,
                  nesterovs_momentum=True, early_stopping=False, validation_fraction=0.1,
                  beta_1=0.9, beta_2=0.999, epsilon=1e-8, n_iter_no_change=10, max_fun=15000,
-                 dtype=None, n_threads=None):
+                 dtype=None, n_threads=None, flush_denormals=True):
         self.hidden_layer_sizes = hidden_layer_sizes
         self.activation = activation
         self.solver = solver
@@ -228,6 +234,7 @@ class _BaseMLP(BaseEstimator):
         self.max_fun = max_fun
         self.dtype = dtype
         self.n_threads = n_threads
+        self.flush_denormals = flush_denormals
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
@@ -438,7 +445,8 @@ class _BaseMLP(BaseEstimator):
                     sample_idx.astype(np.intp).reshape(1, -1),
                     eta_adam if opt.adam else opt.learning_rate, opt.momentum, kernel_batch,
                     epoch_loss, opt.nesterov, float(self.alpha), float(n_out), opt.adam,
-                    n_threads=n_threads, sample_weight=sw_train)
+                    n_threads=n_threads, sample_weight=sw_train,
+                    flush_denormals=bool(self.flush_denormals))
                 if failed >= 0:
                     raise ValueError("Solver produced non-finite parameter weights. The "
                                      "input data may contain large values and need to be "
@@ -739,7 +747,7 @@ class MLPRegressor(RegressorMixin, _BaseMLP):
                  random_state=None, tol=1e-4, verbose=False, warm_start=False, momentum=0.9,
                  nesterovs_momentum=True, early_stopping=False, validation_fraction=0.1,
                  beta_1=0.9, beta_2=0.999, epsilon=1e-8, n_iter_no_change=10, max_fun=15000,
-                 dtype=None, n_threads=None):
+                 dtype=None, n_threads=None, flush_denormals=True):
         super().__init__(hidden_layer_sizes, activation, solver=solver, alpha=alpha,
                          batch_size=batch_size, learning_rate=learning_rate,
                          learning_rate_init=learning_rate_init, power_t=power_t,
@@ -748,7 +756,7 @@ class MLPRegressor(RegressorMixin, _BaseMLP):
                          nesterovs_momentum=nesterovs_momentum, early_stopping=early_stopping,
                          validation_fraction=validation_fraction, beta_1=beta_1, beta_2=beta_2,
                          epsilon=epsilon, n_iter_no_change=n_iter_no_change, max_fun=max_fun,
-                         dtype=dtype, n_threads=n_threads)
+                         dtype=dtype, n_threads=n_threads, flush_denormals=flush_denormals)
         self.loss = loss
 
     def _out_activation(self):

@@ -17,6 +17,7 @@ LOSSES: dict[str, int]
 def cpu_has_avx2_fma() -> bool: ...
 def cpu_has_avx512() -> bool: ...
 def xcr0() -> int: ...
+def can_flush_denormals() -> bool: ...   # x86 with SSE, 64-bit ARM
 def openmp_threads() -> int: ...   # 0: built without OpenMP
 def openmp_after_fork() -> None: ...   # forked child: parallel loops on one thread
 def fast_log(x: npt.NDArray[np.float64], out: npt.NDArray[np.float64]) -> None: ...
@@ -49,6 +50,7 @@ def train_epochs(
     n_threads: int = ...,   # batch modes: chunks of each batch, one thread each
     rprop: tuple[float, float, float, float] | None = ...,  # iRprop-'s constants
     sample_weight: _F | None = ...,  # (n_samples,) >= 0, indexed like X's rows
+    flush_denormals: bool = ...,  # subnormals flushed to zero on every thread
 ) -> int: ...
 def gradients(
     params: _F, grad: _F, work: _F, sizes: _Idx, w_off: _Idx, b_off: _Idx, n_off: _Idx,
@@ -106,4 +108,5 @@ def train_epochs_blocked(
     epoch_loss: npt.NDArray[np.float64],  # (n_epochs,), changed in place
     z_trace: _F | None = ...,  # (n_epochs * n_samples, sizes[1]), changed in place
     n_threads: int = ...,   # > 1: W0's rows split; one thread runs each block's samples
+    flush_denormals: bool = ...,  # subnormals flushed to zero on every thread
 ) -> int: ...

@@ -447,12 +447,13 @@ cdef inline double _blocked_epoch_threads(floating* params, floating* velocity,
                                           const Py_ssize_t* ids, Py_ssize_t id_stride,
                                           Py_ssize_t n, Py_ssize_t k, floating* block_work,
                                           const double* coef, floating* z_trace,
-                                          Py_ssize_t n_threads, cyp_interrupt* intr,
-                                          int* bad_input) noexcept nogil:
+                                          Py_ssize_t n_threads, int flush,
+                                          cyp_interrupt* intr, int* bad_input) noexcept nogil:
     """One epoch of n samples (ids[0], ids[id_stride], ...) in blocks of k on
     n_threads threads, as above; returns the summed loss.  Stops before a
     block's rank update when intr says so (the caller restores the epoch's
-    weights)."""
+    weights).  ``flush``: every thread runs with subnormals flushed to zero
+    (csrc/cyprop_fpmode.h), as the caller does."""
     cdef Py_ssize_t n_x = L.sizes[0], H = L.sizes[1]
     cdef Py_ssize_t n_blocks = (n + k - 1) // k
     cdef floating* W0 = params + L.w_off[0]
@@ -467,10 +468,12 @@ cdef inline double _blocked_epoch_threads(floating* params, floating* velocity,
     cdef int* tiles = gram_tiles
     cdef double* total_p = &total
     cdef Py_ssize_t b, tid, team, h0, h1
+    cdef cyp_fp_mode mode
     signals[0] = signals[1] = -1
     gram_tiles[0] = gram_tiles[1] = 0
     _slot_inputs(block_work, X, ids, id_stride, n, k, n_x, H, 0, True, bad_input)
     with parallel(num_threads=_team(n_threads)):
+        mode = cyp_fp_flush(flush)
         tid = threadid()
         team = cyp_team_size()
         h0 = _split_row(tid, team, <int>H)
@@ -504,6 +507,7 @@ cdef inline double _blocked_epoch_threads(floating* params, floating* velocity,
                     _slot_gram_tiles(block_work, n, k, n_x, H, b + 1, &tiles[b % 2])
             cyp_barrier()
             b = b + 1
+        cyp_fp_restore(mode)
     return total
 
 
@@ -515,7 +519,8 @@ def train_epochs_blocked(floating[::1] params, floating[::1] velocity, floating[
                          const floating[:, ::1] X, const floating[:, ::1] Y,
                          const Py_ssize_t[:, :] order, double eta, double momentum,
                          Py_ssize_t block_size, double[::1] epoch_loss,
-                         floating[:, ::1] z_trace=None, int n_threads=1):
+                         floating[:, ::1] z_trace=None, int n_threads=1,
+                         bint flush_denormals=True):
     """Online SGD with the blocked first-layer schedule; see train_epochs.
 
     The same contract as ``train_epochs(..., batch_size=0)`` (one epoch per
@@ -543,6 +548,8 @@ def train_epochs_blocked(floating[::1] params, floating[::1] velocity, floating[
         thread's bits.
         The BLAS must run single-threaded (cyprop._threads.blas_single_threaded)
         when n_threads > 1 and the build uses it.
+    flush_denormals : subnormals flushed to zero on every thread, as in
+        train_epochs
 
     load_blas() must have been called, unless own_products().
     """
@@ -559,6 +566,7 @@ def train_epochs_blocked(floating[::1] params, floating[::1] velocity, floating[
     cdef double total
     cdef Py_ssize_t failed = -1
     cdef floating* zt = NULL
+    cdef cyp_fp_mode fp_mode
 
     if not _products_ready():
         raise RuntimeError("train_epochs_blocked needs load_blas() first")
@@ -608,6 +616,7 @@ def train_epochs_blocked(floating[::1] params, floating[::1] velocity, floating[
     cdef int bad_input = 0   # a row of X with NaN or infinity (set by any thread)
     _block_coefficients(&coef[0], momentum, k)
     cyp_interrupt_init(&intr)
+    fp_mode = cyp_fp_flush(flush_denormals)
     with nogil:
         for e in range(n_epochs):
             memcpy(&backup[0], P, n_params * sizeof(floating))
@@ -620,7 +629,7 @@ def train_epochs_blocked(floating[::1] params, floating[::1] velocity, floating[
                                                &order[e, 0], id_stride, n_samples, k,
                                                &block_work[0], &coef[0],
                                                _at(zt, e * n_samples * sizes[1]), n_chunks,
-                                               &intr, &bad_input)
+                                               flush_denormals, &intr, &bad_input)
                 s = n_samples
             while s < n_samples:
                 # one block
@@ -639,6 +648,7 @@ def train_epochs_blocked(floating[::1] params, floating[::1] velocity, floating[
                     memcpy(V, &backup[n_params], n_params * sizeof(floating))
                 failed = -2 if bad_input else -1 if intr.stopped else e
                 break
+    cyp_fp_restore(fp_mode)
     cyp_interrupt_raise(&intr)  # Ctrl-C: the weights are those of the last completed epoch
     return failed
 

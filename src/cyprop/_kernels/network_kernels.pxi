@@ -28,6 +28,7 @@ from cython.parallel cimport prange, parallel, threadid
 from cyprop_simd cimport *
 from cyprop_interrupt cimport *
 from cyprop_threads cimport *
+from cyprop_fpmode cimport *
 
 # Codes shared with cyprop.network (exported below as dicts).
 cdef enum:
@@ -139,6 +140,13 @@ def openmp_threads():
     built without OpenMP (every loop runs on the calling thread), otherwise
     OpenMP's ``omp_get_max_threads()`` (which follows OMP_NUM_THREADS)."""
     return cyp_omp_max_threads() if cyp_openmp() else 0
+
+
+def can_flush_denormals():
+    """Whether this build can flush subnormals to zero while training (x86
+    with SSE, 64-bit ARM; csrc/cyprop_fpmode.h): elsewhere ``flush_denormals``
+    changes nothing."""
+    return bool(cyp_fp_can_flush())
 
 
 def xcr0():
@@ -1007,9 +1015,10 @@ cdef double _split_batch(floating* params, floating* grad, const Layout* L, cons
                          floating* work, floating* extra, double* chunk_loss,
                          const floating* X, const floating* Y, const Py_ssize_t* ids,
                          Py_ssize_t nb, Py_ssize_t lanes, Py_ssize_t n_chunks,
-                         Py_ssize_t n_params, cyp_interrupt* intr) noexcept nogil:
+                         Py_ssize_t n_params, int flush, cyp_interrupt* intr) noexcept nogil:
     """Add the gradients of samples ids[:nb] to ``grad`` (zero on entry) on up to
-    n_chunks threads; return their summed loss.
+    n_chunks threads; return their summed loss.  ``flush``: every thread runs
+    with subnormals flushed to zero (csrc/cyprop_fpmode.h), as the caller does.
 
     ``extra`` holds n_chunks - 1 slots of n_params + ws.end elements (a
     gradient buffer, then a workspace) for chunks 1..n_chunks-1;
@@ -1023,9 +1032,11 @@ cdef double _split_batch(floating* params, floating* grad, const Layout* L, cons
     cdef floating* Gd
     cdef int stop = 0
     cdef double total = 0
+    cdef cyp_fp_mode mode
     if n_chunks > n_blocks:
         n_chunks = n_blocks
     for c in prange(n_chunks, schedule='static', chunksize=1, num_threads=_team(n_chunks)):
+        mode = cyp_fp_flush(flush)
         lo = min(c * n_blocks // n_chunks * lanes, nb)
         hi = min((c + 1) * n_blocks // n_chunks * lanes, nb)
         if c == 0:
@@ -1036,11 +1047,13 @@ cdef double _split_batch(floating* params, floating* grad, const Layout* L, cons
             memset(G, 0, n_params * sizeof(floating))
             chunk_loss[c] = _chunk_gradient(params, G, L, ws, G + n_params, X, Y, ids, lo, hi,
                                             lanes, False, intr, &stop)
+        cyp_fp_restore(mode)
     if stop:
         return 0
     # grad += chunk 1's buffer, then chunk 2's, ...: each thread one slice of
     # the parameters, every element summed in chunk order
     for c in prange(n_chunks, schedule='static', chunksize=1, num_threads=_team(n_chunks)):
+        mode = cyp_fp_flush(flush)
         lo = c * n_params // n_chunks
         hi = (c + 1) * n_params // n_chunks
         G = grad + lo
@@ -1048,6 +1061,7 @@ cdef double _split_batch(floating* params, floating* grad, const Layout* L, cons
             Gd = extra + (d - 1) * slot + lo
             for k in range(hi - lo):
                 G[k] = G[k] + Gd[k]
+        cyp_fp_restore(mode)
     for c in range(n_chunks):
         total += chunk_loss[c]
     return total
@@ -1189,7 +1203,7 @@ def train_epochs(floating[::1] params, floating[::1] grad, floating[::1] velocit
                  Py_ssize_t batch_size, double[::1] epoch_loss, bint nesterov=False,
                  double l2=0.0, double l2_loss_scale=1.0, dict adam=None,
                  int n_threads=1, rprop=None,
-                 const floating[::1] sample_weight=None):
+                 const floating[::1] sample_weight=None, bint flush_denormals=True):
     """Run ``order.shape[0]`` epochs of training; update ``params`` in place.
 
     Parameters
@@ -1254,6 +1268,13 @@ def train_epochs(floating[::1] params, floating[::1] grad, floating[::1] velocit
         summed loss; a batch of weight 0 is skipped (no step, no loss).
         Online (|B| = 1) the weight cancels but in the L2 term, ``l2 / w_s``.
         Weighted batches run on one thread (``n_threads`` is ignored).
+    flush_denormals : run with subnormal numbers flushed to zero, on every
+        thread (csrc/cyprop_fpmode.h; the callers' modes are restored on
+        return).  Without it, optimizer state decaying through the subnormal
+        range (a dead unit's Adam moments or velocity) takes the CPU's slow
+        path; with it, such values and any result below the smallest normal
+        number become zero, so results can differ from IEEE arithmetic's in
+        values below 2.2e-308 (float64) or 1.2e-38 (float32).
 
     Returns
     -------
@@ -1289,6 +1310,7 @@ def train_epochs(floating[::1] params, floating[::1] grad, floating[::1] velocit
     cdef double r, wsum, btotal
     cdef Step st_w                       # one weighted online sample's step
     cdef cyp_inputs inputs   # online: the copies of the sample's input (_plan_inputs)
+    cdef cyp_fp_mode fp_mode
 
     _prologue(&L, &ws, sizes, w_off, b_off, n_off, acts, n_params, work.shape[0],
               X.shape[0], X.shape[1], Y.shape[0], Y.shape[1])
@@ -1359,6 +1381,7 @@ def train_epochs(floating[::1] params, floating[::1] grad, floating[::1] velocit
 
     cdef cyp_interrupt intr  # Ctrl-C / cancel (csrc/cyprop_interrupt.h)
     cyp_interrupt_init(&intr)
+    fp_mode = cyp_fp_flush(flush_denormals)
     with nogil:
         if G != NULL:
             memset(G, 0, n_params * sizeof(floating))
@@ -1401,7 +1424,7 @@ def train_epochs(floating[::1] params, floating[::1] grad, floating[::1] velocit
                             batch_ids[q] = order[e, start + q]
                         total += _split_batch(P, G, &L, &ws, W, extra, chunk_loss, &X[0, 0],
                                               &Y[0, 0], batch_ids, batch_end - start, lanes,
-                                              n_chunks, n_params, &intr)
+                                              n_chunks, n_params, flush_denormals, &intr)
                         s = batch_end
                     while s < batch_end:
                         m = min(lanes, batch_end - s)
@@ -1464,6 +1487,7 @@ def train_epochs(floating[::1] params, floating[::1] grad, floating[::1] velocit
                 st.t = t_start
                 failed = -1 if intr.stopped else e
                 break
+    cyp_fp_restore(fp_mode)
     if adam is not None:
         adam["t"] = st.t
     free(extra)
