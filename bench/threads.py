@@ -2,9 +2,10 @@
 """Online SGD at matrix-multiply speed, and both cores on one fit (issue 11).
 
     python bench/threads.py [--quick] [--threads 1,2] [--samples N] [--reps R]
-                            [--tables online batch] [--json FILE]
+                            [--tables online batch threshold online-split]
+                            [--json FILE]
 
-Two tables, every row timed in this one run (best of ``--reps`` wall-clock
+Three tables (a fourth on request), every row timed in this one run (best of ``--reps`` wall-clock
 runs, cyprop's online rows round-robin over ``ROUNDS`` rounds; CPU model
 printed at the top):
 
@@ -47,6 +48,13 @@ threshold
     ``batch_size * n_params``): 64-32-10 and 64-128-10 in mini-batches of
     8 ... 512 samples, 1 thread against the largest ``--threads`` value;
     the table gives each batch's work and the speed-up.
+
+online-split (on request)
+    the sequential online schedule with its first layer's rows split
+    between the threads (``cyprop._threads.MIN_ONLINE_SPLIT``, in
+    ``online_split_work``: ``n_in * n_hidden``, times 8 with Adam): SGD and
+    Adam, with and without L2, from 64-32-10 to 784-128-10, 2,000 samples,
+    1 thread against the largest ``--threads`` value, alternating.
 
 This is a smoke-runnable script (``--quick``: 1,000 samples, 1 repetition):
 the timings mean something only on a quiet machine.
@@ -296,6 +304,46 @@ def threshold_rows(threads, reps):
     return rows
 
 
+ONLINE_SPLIT_CASES = [   # network, optimizer, l2 (the sequential online schedule)
+    ([64, 32, 10], "adam", 0.0),
+    ([64, 100, 10], "sgd", 0.0),
+    ([64, 100, 10], "sgd", 1e-4),
+    ([64, 100, 10], "adam", 0.0),
+    ([64, 100, 10], "adam", 1e-4),
+    ([256, 128, 10], "adam", 0.0),
+    ([784, 128, 10], "sgd", 1e-4),
+    ([784, 128, 10], "adam", 1e-4),
+]
+
+
+def online_split_rows(threads, reps, n=2000):
+    """Online training with the sequential schedule (the first layer's rows
+    split between the threads): 1 thread against the most, per network and
+    optimizer, one epoch over n samples (relu hidden, softmax output; 1 and n
+    threads alternate, best of reps), with the work
+    cyprop._threads.online_split_work weighs them by."""
+    from cyprop._threads import online_split_work
+
+    rows = []
+    t_max = max(threads)
+    rng = np.random.default_rng(0)
+    for sizes, optimizer, l2 in ONLINE_SPLIT_CASES:
+        X = rng.normal(size=(n, sizes[0]))
+        labels = rng.integers(0, sizes[-1], n)
+        proto = cyprop.Network(sizes, "relu", "softmax", "cross_entropy", seed=0)
+        times = {1: [], t_max: []}
+        for _ in range(reps):
+            for t in (1, t_max):
+                times[t].append(best_time(lambda: proto.copy().fit(
+                    X, labels, epochs=1, learning_rate=0.001, optimizer=optimizer, l2=l2,
+                    online_schedule="sequential", n_threads=t, seed=1), 1))
+        t1, tn = min(times[1]), min(times[t_max])
+        rows.append({"network": "-".join(map(str, sizes)), "optimizer": optimizer, "l2": l2,
+                     "work": online_split_work(sizes, optimizer == "adam"),
+                     "t1": t1, "tn": tn, "speedup": t1 / tn})
+    return rows
+
+
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--quick", action="store_true")
@@ -303,7 +351,7 @@ def main(argv=None):
     ap.add_argument("--samples", type=int, default=None)
     ap.add_argument("--reps", type=int, default=None)
     ap.add_argument("--tables", nargs="+", default=["online", "batch", "threshold"],
-                    choices=["online", "batch", "threshold"])
+                    choices=["online", "batch", "threshold", "online-split"])
     ap.add_argument("--json", default=None)
     args = ap.parse_args(argv)
     threads = [int(t) for t in args.threads.split(",")]
@@ -350,6 +398,18 @@ def main(argv=None):
                 print(f"| {r['network']} | {r['batch_size']} | {r['work']:,} | {r['t1']:.4f} | "
                       f"{r['tn']:.4f} | {r['speedup']:.2f}x |")
             out["threshold"] = rows
+        if "online-split" in args.tables:
+            print(f"\n## Online, sequential schedule: the first layer's rows split (1 vs "
+                  f"{max(threads)} threads, MIN_ONLINE_SPLIT = "
+                  f"{cyprop._threads.MIN_ONLINE_SPLIT:,})\n")
+            print("| network | optimizer | l2 | work | 1 thread (ms) | "
+                  f"{max(threads)} threads (ms) | speed-up |")
+            print("|---|---|---:|---:|---:|---:|---:|")
+            rows = online_split_rows(threads, reps)
+            for r in rows:
+                print(f"| {r['network']} | {r['optimizer']} | {r['l2']:g} | {r['work']:,} | "
+                      f"{1e3 * r['t1']:.2f} | {1e3 * r['tn']:.2f} | {r['speedup']:.2f}x |")
+            out["online_split"] = rows
     if args.json:
         Path(args.json).write_text(json.dumps(out, indent=1))
     return 0

@@ -95,6 +95,9 @@ cdef extern from "cyprop_simd.h" nogil:
                              double lam, cyp_hyper_d h, Py_ssize_t n)
     double cyp_l2_row_step_f(int opt, float* w, float* v, const float* a, float step,
                              float lam, cyp_hyper_f h, Py_ssize_t n)
+    # sum w^2 of a row, in double (the L2 term's share of an online step)
+    double cyp_row_squares_d(const double* w, Py_ssize_t n)
+    double cyp_row_squares_f(const float* w, Py_ssize_t n)
     # iRprop- on an accumulated batch gradient (its own rule, batch mode only)
     void cyp_rprop_apply_d(double* w, double* g, double* sg, double* d,
                            const cyp_rprop_consts* c, Py_ssize_t n)

@@ -584,8 +584,8 @@ static inline void CYP_FN(cyp_row_step)(int opt, T *CYP_RESTRICT w, T *CYP_RESTR
  * back[i] summed over the rows j ascending from 0), then row j of W (n_out
  * rows of n_in; V, the velocity, alike or NULL) moves by the rule with
  * steps[j] * a[i]; with the L2 term (l2 set; lam = eta * l2) by cyp_rule_l2 instead,
- * and *sq += each old row's sum of squares, rows in order (cyp_row_squares).
- * With the L2 term back may be NULL (the first layer, whose online update
+ * and *sq += each old row's sum of squares, rows in order (cyp_row_squares;
+ * sq NULL: no squares).  With the L2 term back may be NULL (the first layer, whose online update
  * is then not deferred): the same update, no W^T delta.
  *
  * Why by column blocks (issue 10, 4K aliasing): a pass over row j stores
@@ -603,8 +603,10 @@ static inline void CYP_FN(cyp_backprop_layer)(int opt, int l2, T *CYP_RESTRICT W
         CYP_FN(cyp_hyper) h, Py_ssize_t n_in, Py_ssize_t n_out)
 {
     if (l2) {
-        /* the old rows' squares first, in a pass of their own (loads only) */
-        for (Py_ssize_t j = 0; j < n_out; j++) *sq += CYP_FN(cyp_row_squares)(W + j * n_in, n_in);
+        /* the old rows' squares first, in a pass of their own (loads only;
+         * none when sq is NULL: the caller took them) */
+        if (sq)
+            for (Py_ssize_t j = 0; j < n_out; j++) *sq += CYP_FN(cyp_row_squares)(W + j * n_in, n_in);
         CYP_FOR_EACH_OPT(opt, CYP_FN(cyp_backprop_layer_opt),
                          (1, W, V, back, a, delta, steps, lam, h, n_in, n_out))
     } else {

@@ -151,3 +151,27 @@ def test_estimator_passes_it_on():
     assert b.get_params()["flush_denormals"] is True
     for wa, wb in zip(a.coefs_, b.coefs_):
         np.testing.assert_array_equal(wa, wb)
+
+
+@pytest.mark.skipif(openmp_threads() < 2, reason="needs OpenMP with two threads")
+def test_workers_made_during_a_flushed_fit_get_the_callers_mode():
+    # OpenMP makes its worker threads in the first parallel region, from a
+    # calling thread that is flushing then; the workers inherit its mode, and
+    # must still end each kernel in the caller's (IEEE) mode.  A fresh
+    # process, so that the first region is a flushed fit's.
+    import subprocess
+    import sys
+
+    script = (
+        "import numpy as np, cyprop\n"
+        "rng = np.random.default_rng(0)\n"
+        "net = cyprop.Network([4, 8, 2], seed=0)\n"
+        "net.fit(rng.normal(size=(64, 4)), rng.uniform(size=(64, 2)), mode='batch', n_threads=2)\n"
+        "import test_denormals as t\n"
+        "v = t._worker_sum(False)\n"
+        "assert abs(v) >= t.TINY['float64'], v\n"
+        "print('ok')\n")
+    here = __import__("os").path.dirname(__file__)
+    out = subprocess.run([sys.executable, "-c", script], cwd=here, capture_output=True,
+                         text=True, timeout=120)
+    assert out.returncode == 0 and "ok" in out.stdout, out.stderr

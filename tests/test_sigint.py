@@ -50,6 +50,16 @@ CASES = {
         except KeyboardInterrupt:
             check(net); print("interrupted", flush=True)
     """,
+    "fit-online-two-threads": """
+        net = Network([784, 128, 10], seed=0)  # the first layer's rows split, Adam
+        X = rng.random((100, 784)); Y = np.eye(10)[rng.integers(0, 10, 100)]
+        go()
+        try:
+            net.fit(X, Y, epochs=10**6, optimizer="adam", online_schedule="sequential",
+                    n_threads=2)
+        except KeyboardInterrupt:
+            check(net); print("interrupted", flush=True)
+    """,
     "fit-batch-two-threads": """
         net = Network([784, 512, 10], seed=0)  # one full batch: seconds of work, 2 threads
         X = rng.random((20000, 784)); Y = np.eye(10)[rng.integers(0, 10, 20000)]

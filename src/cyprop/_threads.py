@@ -16,11 +16,19 @@ loop.
   cores this process may use), but one thread for a batch too small for the
   split to pay (fewer than :data:`MIN_SPLIT_WORK` multiply-adds per batch,
   ``batch_size * n_params``; online: ``block_size * n_in * n_hidden`` of
-  the blocked schedule's products, 0 for the sequential one), and inside
+  the blocked schedule's products), one thread for the sequential online
+  schedule when its first layer is too small (fewer than
+  :data:`MIN_ONLINE_SPLIT` by :func:`online_split_work`), and one inside
   :func:`cyprop.sweep` (which already runs one fit per core);
 - ``-1``: :func:`available_threads`, whatever the batch size;
 - a positive integer: that many chunks per batch (at most
   :data:`MAX_THREADS`).
+
+The sequential online schedule splits the first layer's rows instead (at
+multiples of 16 rows; see ``network_online_threads.pxi``): the samples stay in
+order, each thread updates its rows of ``W_0`` and forms their part of the
+next sample's ``z``, and thread 0 runs the layers above.  Every
+``n_threads`` gives the bits of one thread there.
 
 :func:`show_config` reports whether this build has OpenMP.
 """
@@ -30,8 +38,9 @@ import os
 import threading
 import warnings
 
-__all__ = ["MAX_THREADS", "MIN_SPLIT_WORK", "available_threads", "openmp_threads",
-           "resolve_n_threads", "show_config", "blas_single_threaded"]
+__all__ = ["MAX_THREADS", "MIN_ONLINE_SPLIT", "MIN_SPLIT_WORK", "available_threads",
+           "online_split_work", "openmp_threads", "resolve_n_threads", "show_config",
+           "blas_single_threaded"]
 
 MAX_THREADS = 1024
 """The largest ``n_threads`` accepted."""
@@ -84,6 +93,25 @@ def _available_cores():
         return os.cpu_count() or 1
 
 
+MIN_ONLINE_SPLIT = 50_000
+"""``n_threads=None`` splits the sequential online schedule's first layer
+only when :func:`online_split_work` is at least this: each sample then
+costs two hand-overs between cores (a round trip of 70-170 ns on the machine
+below, about 520 ns when the VM places its two vCPUs far apart), which the
+halved first layer must pay for.  Measured with ``bench/threads.py --tables
+online-split`` on an AMD EPYC (family 26, Zen 5, AVX-512, 2 cores), 2
+threads against 1: Adam 64-32-10 (16,384) 1.25x, 64-100-10 (51,200)
+1.16-1.23x, 256-128-10 1.79x, 784-128-10 1.96x; SGD 64-100-10 (6,400)
+1.18x, 784-128-10 with L2 (100,352) 1.74x."""
+
+
+def online_split_work(layer_sizes, adam=False):
+    """The sequential online schedule's work per sample that splits between
+    threads: the first layer's weights ``n_in * n_hidden``, times 8 with Adam
+    (a square root and a division per weight, about 8 times SGD's update)."""
+    return int(layer_sizes[0]) * int(layer_sizes[1]) * (8 if adam else 1)
+
+
 def available_threads():
     """Threads ``n_threads=None`` or ``-1`` can use: 1 without OpenMP, otherwise
     ``min(omp_get_max_threads(), cores available to this process)``."""
@@ -93,7 +121,7 @@ def available_threads():
     return max(1, min(omp, _available_cores()))
 
 
-def resolve_n_threads(n_threads, batch, n_params, block_work=0):
+def resolve_n_threads(n_threads, batch, n_params, block_work=0, online_work=0):
     """The kernel's ``n_threads`` for a fit (see the module docstring).
 
     Parameters
@@ -105,7 +133,10 @@ def resolve_n_threads(n_threads, batch, n_params, block_work=0):
     block_work : int
         Online mode with the blocked schedule: multiply-adds of one block's
         product with the first layer (``block_size * n_in * n_hidden``); 0
-        for the sequential schedule, which runs on one thread.
+        for the sequential schedule.
+    online_work : int
+        Online mode with the sequential schedule: :func:`online_split_work`
+        (0: one thread for ``None``).
 
     Raises
     ------
@@ -123,6 +154,8 @@ def resolve_n_threads(n_threads, batch, n_params, block_work=0):
             raise ValueError(f"n_threads must be None, -1 or an integer from 1 to {MAX_THREADS}, "
                              f"got {n_threads}")
     if n_threads is None:
+        if batch == 0 and not block_work:
+            return available_threads() if online_work >= MIN_ONLINE_SPLIT else 1
         work = batch * n_params if batch else block_work
         if work < MIN_SPLIT_WORK:
             return 1

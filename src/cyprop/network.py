@@ -24,7 +24,7 @@ from ._blocked import resolve_schedule
 from ._kernels import kernels as _k
 from ._fit_plan import EpochChunks, FitScratch, SampleOrders
 from ._options import DTYPES as _DTYPE_NAMES
-from ._threads import blas_single_threaded, resolve_n_threads
+from ._threads import blas_single_threaded, online_split_work, resolve_n_threads
 from ._options import HIDDEN_ACTIVATIONS, LOSSES, MODES, OPTIMIZERS, OUTPUT_ACTIVATIONS
 from ._validate import (_all_finite, as_count, as_flag, as_float_array, as_real, as_seed,
                         check_choice, check_memory)
@@ -599,9 +599,16 @@ class Network:
             blocked online schedule splits its matrix products with the
             first layer's weights between the threads (the same weights as
             one thread: each element is the same BLAS dot product; SciPy's
-            BLAS itself runs single-threaded during a blocked fit); the
-            sequential online schedule runs on one thread.  A build without
-            OpenMP runs everything on one thread.
+            BLAS itself runs single-threaded during a blocked fit).  The
+            sequential online schedule splits the first layer's rows between
+            the threads (at multiples of 16 rows; the samples stay in order:
+            each thread updates its rows and forms their part of the next
+            sample's ``z``, thread 0 runs the layers above), with the bits of
+            one thread for every count; ``None`` splits it when
+            ``n_in * n_hidden`` (times 8 with Adam) is at least
+            ``cyprop._threads.MIN_ONLINE_SPLIT``, and not with
+            ``sample_weight``.  A build without OpenMP runs everything on one
+            thread.
         flush_denormals : bool, default True
             Train with subnormal numbers flushed to zero, as TensorFlow and
             XLA do on CPUs: a result below the smallest normal number
@@ -702,8 +709,11 @@ class Network:
             # need the check first
             if not _all_finite(X_given):
                 raise ValueError("X contains NaN or infinity")
-        n_threads = resolve_n_threads(n_threads, batch, self._params.size,
-                                      samples_per_block * self.layer_sizes[0] * self.layer_sizes[1])
+        n_threads = resolve_n_threads(
+            n_threads, batch, self._params.size,
+            samples_per_block * self.layer_sizes[0] * self.layer_sizes[1],
+            online_split_work(self.layer_sizes, adam is not None)
+            if batch == 0 and sample_weight is None else 0)
         if rprop is not None:
             velocity = self._rprop_state(warm_start, rprop[4])
         else:

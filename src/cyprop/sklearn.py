@@ -86,7 +86,7 @@ except ImportError as exc:  # scikit-learn missing, or older than 1.6 (no valida
 
 from . import _aligned
 from . import network as _network
-from ._threads import resolve_n_threads
+from ._threads import online_split_work, resolve_n_threads
 from .network import Network
 
 __all__ = ["MLPClassifier", "MLPRegressor", "EXPECTED_FAILED_CHECKS"]
@@ -432,7 +432,10 @@ class _BaseMLP(BaseEstimator):
         epoch_loss = np.empty(1)
         backup = np.empty(params.size + max(params.size, opt.state.size), dtype=params.dtype)
         kernel_batch = 0 if batch_size == 1 else batch_size
-        n_threads = resolve_n_threads(self.n_threads, kernel_batch, params.size)
+        n_threads = resolve_n_threads(
+            self.n_threads, kernel_batch, params.size, 0,
+            online_split_work(net.layer_sizes, opt.adam is not None)
+            if kernel_batch == 0 and sw_train is None else 0)
         eta_adam = opt.learning_rate_init
         try:
             self.n_iter_ = 0

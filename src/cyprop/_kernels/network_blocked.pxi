@@ -448,12 +448,14 @@ cdef inline double _blocked_epoch_threads(floating* params, floating* velocity,
                                           Py_ssize_t n, Py_ssize_t k, floating* block_work,
                                           const double* coef, floating* z_trace,
                                           Py_ssize_t n_threads, int flush,
-                                          cyp_interrupt* intr, int* bad_input) noexcept nogil:
+                                          cyp_fp_mode caller_mode, cyp_interrupt* intr,
+                                          int* bad_input) noexcept nogil:
     """One epoch of n samples (ids[0], ids[id_stride], ...) in blocks of k on
     n_threads threads, as above; returns the summed loss.  Stops before a
     block's rank update when intr says so (the caller restores the epoch's
     weights).  ``flush``: every thread runs with subnormals flushed to zero
-    (csrc/cyprop_fpmode.h), as the caller does."""
+    (csrc/cyprop_fpmode.h), as the caller does; then the others take
+    ``caller_mode`` (_fp_leave)."""
     cdef Py_ssize_t n_x = L.sizes[0], H = L.sizes[1]
     cdef Py_ssize_t n_blocks = (n + k - 1) // k
     cdef floating* W0 = params + L.w_off[0]
@@ -507,7 +509,7 @@ cdef inline double _blocked_epoch_threads(floating* params, floating* velocity,
                     _slot_gram_tiles(block_work, n, k, n_x, H, b + 1, &tiles[b % 2])
             cyp_barrier()
             b = b + 1
-        cyp_fp_restore(mode)
+        _fp_leave(mode, caller_mode)
     return total
 
 
@@ -629,7 +631,7 @@ def train_epochs_blocked(floating[::1] params, floating[::1] velocity, floating[
                                                &order[e, 0], id_stride, n_samples, k,
                                                &block_work[0], &coef[0],
                                                _at(zt, e * n_samples * sizes[1]), n_chunks,
-                                               flush_denormals, &intr, &bad_input)
+                                               flush_denormals, fp_mode, &intr, &bad_input)
                 s = n_samples
             while s < n_samples:
                 # one block

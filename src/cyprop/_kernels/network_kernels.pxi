@@ -678,6 +678,34 @@ cdef inline double _sample_rest(floating* params, floating* velocity, const Layo
     ``inputs`` (the copy each row picks), and ``first_steps`` is not
     written.  Returns the sample's loss.
     """
+    cdef double sample_loss, sq = 0
+    cdef floating* steps
+    cdef floating* first_delta
+    if st.l2 == 0:
+        return _sample_upper(params, velocity, L, ws, work, st, t, first_steps, &sq,
+                             &first_delta)
+    # with the L2 term the first layer is updated now, not deferred (its
+    # penalty share needs the old W_0, read in this same pass)
+    steps = work + ws.steps
+    sample_loss = _sample_upper(params, velocity, L, ws, work, st, t, steps, &sq, &first_delta)
+    _first_layer_l2(params, velocity, L, st, inputs, steps, 0, L.sizes[1], &sq, NULL)
+    # the sample's loss with the penalty l2 / (2 n) ||W||^2, n = 1
+    return sample_loss + 0.5 * st.l2 * sq * st.l2_loss_scale
+
+
+cdef inline double _sample_upper(floating* params, floating* velocity, const Layout* L,
+                                 const Slots* ws, floating* work, const Step* st,
+                                 const floating* t, floating* first_steps,
+                                 double* sq, floating** first_delta) noexcept nogil:
+    """_sample_rest but the first layer's weights: activates the first
+    layer, runs the layers above it forward, the backward pass fused with
+    the update of every layer above the first (with the L2 term, ``*sq +=``
+    their old rows' sums of squares, the output layer's first), updates the
+    first layer's biases and writes its steps eta * delta_j to
+    ``first_steps`` (with ``first_steps`` NULL, neither: the threaded
+    epoch's threads do it for their rows).  ``*first_delta``: where the
+    first layer's delta is.  Returns the sample's loss without the
+    penalty."""
     cdef const Py_ssize_t* sizes = L.sizes
     cdef const Py_ssize_t* n_off = L.n_off
     cdef floating* z = work + ws.z
@@ -686,13 +714,13 @@ cdef inline double _sample_rest(floating* params, floating* velocity, const Layo
     cdef floating* delta_prev = work + ws.delta_prev
     cdef floating* back = work + ws.back
     cdef floating* steps = work + ws.steps
-    cdef Py_ssize_t l, j, n_in, n_out
+    cdef Py_ssize_t l, n_in, n_out
     cdef floating* W
     cdef floating* b
     cdef floating* V
     cdef floating* swap
     cdef const floating* a_prev
-    cdef double sample_loss, sq = 0
+    cdef double sample_loss
 
     # forward pass through the layers above the first
     _activate(L.acts[0], z + n_off[0], a + n_off[0], sizes[1])
@@ -711,37 +739,62 @@ cdef inline double _sample_rest(floating* params, floating* velocity, const Layo
         b = params + L.b_off[l]
         a_prev = a + n_off[l - 1]
         _layer_steps(st, b, _at(velocity, L.b_off[l]), steps, delta, L.train_bias, n_out)
-        _backprop_layer(st, W, V, back, a_prev, delta, steps, &sq, n_in, n_out)
+        _backprop_layer(st, W, V, back, a_prev, delta, steps, sq, n_in, n_out)
         # delta of the layer below: (W^T delta) * f'(z)
         _hidden_delta(L.acts[l - 1], back, z + n_off[l - 1], a + n_off[l - 1],
                       delta_prev, n_in)
         swap = delta
         delta = delta_prev
         delta_prev = swap
-    if st.l2 != 0:
-        # with the L2 term the first layer is updated now, not deferred (its
-        # penalty share needs the old W_0, read in this same pass)
-        n_in = sizes[0]
-        W = params + L.w_off[0]
-        V = _at(velocity, L.w_off[0])
-        b = params + L.b_off[0]
-        _layer_steps(st, b, _at(velocity, L.b_off[0]), steps, delta, L.train_bias, sizes[1])
-        if n_in >= CYP_L2_ROW_MIN:
-            # long rows: one fused pass each (the squares in the same loop),
-            # reading the copy of x the row picks (see _plan_inputs)
-            for j in range(sizes[1]):
-                sq += _l2_row_step(st, W + j * n_in, _at(V, j * n_in),
-                                   <const floating*>inputs.cur[inputs.pick[j]], steps[j], n_in)
-        else:
-            # short rows by column blocks (x in registers: any copy will do)
-            _backprop_layer(st, W, V, NULL, <const floating*>inputs.cur[0], delta, steps, &sq,
-                            n_in, sizes[1])
-        # the sample's loss with the penalty l2 / (2 n) ||W||^2, n = 1
-        return sample_loss + 0.5 * st.l2 * sq * st.l2_loss_scale
     # the first layer: biases now, W_0's steps for the caller
-    _layer_steps(st, params + L.b_off[0], _at(velocity, L.b_off[0]), first_steps, delta,
-                 L.train_bias, sizes[1])
+    first_delta[0] = delta
+    if first_steps != NULL:
+        _layer_steps(st, params + L.b_off[0], _at(velocity, L.b_off[0]), first_steps, delta,
+                     L.train_bias, sizes[1])
     return sample_loss
+
+
+cdef inline void _first_layer_l2(floating* params, floating* velocity, const Layout* L,
+                                 const Step* st, const cyp_inputs* inputs,
+                                 const floating* steps, Py_ssize_t h0, Py_ssize_t h1,
+                                 double* sq, double* row_sq) noexcept nogil:
+    """An online sample's update of W_0's rows h0..h1-1 with the L2 term:
+    row j moves by the rule with ``steps[j] * x + eta * l2 * W_0[j]`` (x the
+    sample's input, in the copy the row picks: see _plan_inputs).  The old
+    rows' sums of squares go to ``*sq`` in row order, or with ``row_sq``
+    (not NULL) to ``row_sq[j]`` (the threaded epoch: thread 0 adds them in
+    row order)."""
+    cdef Py_ssize_t j, n_in = L.sizes[0]
+    cdef floating* W = params + L.w_off[0]
+    cdef floating* V = _at(velocity, L.w_off[0])
+    cdef double r
+    if n_in >= CYP_L2_ROW_MIN:
+        # long rows: one fused pass each (the squares in the same loop),
+        # reading the copy of x the row picks (see _plan_inputs)
+        for j in range(h0, h1):
+            r = _l2_row_step(st, W + j * n_in, _at(V, j * n_in),
+                             <const floating*>inputs.cur[inputs.pick[j]], steps[j], n_in)
+            if row_sq != NULL:
+                row_sq[j] = r
+            else:
+                sq[0] += r
+        return
+    # short rows by column blocks (x in registers: any copy will do; the rule
+    # reads steps, not delta, so steps serves as both)
+    if row_sq != NULL:
+        for j in range(h0, h1):
+            row_sq[j] = _row_squares(W + j * n_in, n_in)
+        sq = NULL
+    _backprop_layer(st, W + h0 * n_in, _at(V, h0 * n_in), NULL,
+                    <const floating*>inputs.cur[0], steps + h0, steps + h0, sq, n_in, h1 - h0)
+
+
+cdef inline double _row_squares(const floating* w, Py_ssize_t n) noexcept nogil:
+    # sum w[i]^2 in double (cyp_row_squares: the online L2 term's share of a row)
+    if floating is float:
+        return cyp_row_squares_f(w, n)
+    else:
+        return cyp_row_squares_d(w, n)
 
 
 cdef inline void _plan_inputs(cyp_inputs* inputs, const Layout* L, const Slots* ws,
@@ -987,6 +1040,15 @@ cdef inline double _block_step(floating* params, floating* grad, const Layout* L
 # not depend on timing, so the same n_threads gives the same weights bit for
 # bit whatever the OpenMP runtime does (fewer threads, or none at all).
 
+cdef inline void _fp_leave(cyp_fp_mode own, cyp_fp_mode caller_mode) noexcept nogil:
+    """The end of a parallel region's floating-point mode: the calling thread
+    (thread 0) gets back the mode it had on entering the region (the
+    kernel's), every other thread the caller's from before the kernel.  (A
+    worker OpenMP creates in a region inherits the flushed mode of the thread
+    that made it; giving it back its own would leave it flushed.)"""
+    cyp_fp_restore(own if threadid() == 0 else caller_mode)
+
+
 cdef inline double _chunk_gradient(floating* params, floating* grad, const Layout* L,
                                    const Slots* ws, floating* work, const floating* X,
                                    const floating* Y, const Py_ssize_t* ids, Py_ssize_t lo,
@@ -1015,10 +1077,13 @@ cdef double _split_batch(floating* params, floating* grad, const Layout* L, cons
                          floating* work, floating* extra, double* chunk_loss,
                          const floating* X, const floating* Y, const Py_ssize_t* ids,
                          Py_ssize_t nb, Py_ssize_t lanes, Py_ssize_t n_chunks,
-                         Py_ssize_t n_params, int flush, cyp_interrupt* intr) noexcept nogil:
+                         Py_ssize_t n_params, int flush, cyp_fp_mode caller_mode,
+                         cyp_interrupt* intr) noexcept nogil:
     """Add the gradients of samples ids[:nb] to ``grad`` (zero on entry) on up to
     n_chunks threads; return their summed loss.  ``flush``: every thread runs
-    with subnormals flushed to zero (csrc/cyprop_fpmode.h), as the caller does.
+    with subnormals flushed to zero (csrc/cyprop_fpmode.h), as the caller does;
+    the other threads then take the caller's mode from before the kernel,
+    ``caller_mode`` (see _fp_leave).
 
     ``extra`` holds n_chunks - 1 slots of n_params + ws.end elements (a
     gradient buffer, then a workspace) for chunks 1..n_chunks-1;
@@ -1047,7 +1112,7 @@ cdef double _split_batch(floating* params, floating* grad, const Layout* L, cons
             memset(G, 0, n_params * sizeof(floating))
             chunk_loss[c] = _chunk_gradient(params, G, L, ws, G + n_params, X, Y, ids, lo, hi,
                                             lanes, False, intr, &stop)
-        cyp_fp_restore(mode)
+        _fp_leave(mode, caller_mode)
     if stop:
         return 0
     # grad += chunk 1's buffer, then chunk 2's, ...: each thread one slice of
@@ -1061,7 +1126,7 @@ cdef double _split_batch(floating* params, floating* grad, const Layout* L, cons
             Gd = extra + (d - 1) * slot + lo
             for k in range(hi - lo):
                 G[k] = G[k] + Gd[k]
-        cyp_fp_restore(mode)
+        _fp_leave(mode, caller_mode)
     for c in range(n_chunks):
         total += chunk_loss[c]
     return total
@@ -1251,7 +1316,10 @@ def train_epochs(floating[::1] params, floating[::1] grad, floating[::1] velocit
         many chunks of samples, one thread each (OpenMP), whose gradients are
         added in chunk order; 1 runs the serial loop.  The same n_threads
         gives the same weights bit for bit, with or without OpenMP.  Online
-        mode ignores it.
+        mode (without sample weights): the first layer's rows are split
+        between up to this many threads, at multiples of 16 rows (see
+        network_online_threads.pxi); every n_threads gives one thread's
+        bits.
     rprop : None, or iRprop-'s constants ``(increase, decrease, step_min,
         step_max)`` (batch and mini-batch modes): each update moves every
         parameter by its own step size against the sign of the batch's
@@ -1311,6 +1379,11 @@ def train_epochs(floating[::1] params, floating[::1] grad, floating[::1] velocit
     cdef Step st_w                       # one weighted online sample's step
     cdef cyp_inputs inputs   # online: the copies of the sample's input (_plan_inputs)
     cdef cyp_fp_mode fp_mode
+    # online on n_chunks > 1 threads (_online_epoch_threads): signals, rows' squares
+    cdef int* signals = NULL
+    cdef void* signals_mem = NULL
+    cdef double* row_sq = NULL
+    cdef Py_ssize_t id_stride = order.strides[1] // <Py_ssize_t>sizeof(Py_ssize_t)
 
     _prologue(&L, &ws, sizes, w_off, b_off, n_off, acts, n_params, work.shape[0],
               X.shape[0], X.shape[1], Y.shape[0], Y.shape[1])
@@ -1367,7 +1440,24 @@ def train_epochs(floating[::1] params, floating[::1] grad, floating[::1] velocit
         # no more chunks than the largest batch has lane blocks
         m = min(batch_size, n_samples)
         n_chunks = min(<Py_ssize_t>n_threads, (m + lanes - 1) // lanes)
-    if n_chunks > 1:
+    if batch_size == 0 and n_threads > 1 and SW == NULL and order.strides[1] >= 0 \
+            and order.strides[1] % <Py_ssize_t>sizeof(Py_ssize_t) == 0:
+        # online: W_0's rows split, at multiples of _SPLIT_ROWS
+        n_chunks = min(<Py_ssize_t>n_threads, (sizes[1] + _SPLIT_ROWS - 1) // _SPLIT_ROWS)
+        if n_chunks > 1:
+            extra = <floating*>malloc((n_chunks - 1) * ws.end * sizeof(floating))
+            # the signals (and the stop flag), each on a cache line of its own,
+            # then the rows' squares, from a line of their own
+            signals_mem = malloc((n_chunks + 2) * _SIGNAL_STRIDE * sizeof(int)
+                                 + (sizes[1] + 8) * sizeof(double) + 64)
+            if extra == NULL or signals_mem == NULL:
+                free(extra)
+                free(signals_mem)
+                raise MemoryError(f"no memory for the per-thread buffers of "
+                                  f"n_threads={n_threads}")
+            signals = <int*>(<char*>signals_mem + (-<Py_ssize_t>signals_mem & 63))
+            row_sq = <double*>(signals + (n_chunks + 2) * _SIGNAL_STRIDE)
+    elif n_chunks > 1:
         extra = <floating*>malloc((n_chunks - 1) * (n_params + ws.end) * sizeof(floating))
         chunk_loss = <double*>malloc(n_chunks * sizeof(double))
         batch_ids = <Py_ssize_t*>malloc(m * sizeof(Py_ssize_t))
@@ -1391,7 +1481,11 @@ def train_epochs(floating[::1] params, floating[::1] grad, floating[::1] velocit
                 memcpy(&backup[n_params], V, n_state * sizeof(floating))
             t_start = st.t
             total = 0
-            if batch_size == 0:
+            if batch_size == 0 and n_chunks > 1:
+                total = _online_epoch_threads(P, V, &L, &ws, W, extra, &st, &X[0, 0], &Y[0, 0],
+                                              &order[e, 0], id_stride, n_samples, n_chunks,
+                                              signals, row_sq, flush_denormals, fp_mode, &intr)
+            elif batch_size == 0:
                 for s in range(n_samples):
                     # one sample (the place for a per-sample poll)
                     if cyp_interrupted(&intr): break
@@ -1424,7 +1518,8 @@ def train_epochs(floating[::1] params, floating[::1] grad, floating[::1] velocit
                             batch_ids[q] = order[e, start + q]
                         total += _split_batch(P, G, &L, &ws, W, extra, chunk_loss, &X[0, 0],
                                               &Y[0, 0], batch_ids, batch_end - start, lanes,
-                                              n_chunks, n_params, flush_denormals, &intr)
+                                              n_chunks, n_params, flush_denormals, fp_mode,
+                                              &intr)
                         s = batch_end
                     while s < batch_end:
                         m = min(lanes, batch_end - s)
@@ -1493,6 +1588,7 @@ def train_epochs(floating[::1] params, floating[::1] grad, floating[::1] velocit
     free(extra)
     free(chunk_loss)
     free(batch_ids)
+    free(signals_mem)
     cyp_interrupt_raise(&intr)  # Ctrl-C: the weights are those of the last completed epoch
     return failed
 
@@ -1681,3 +1777,6 @@ def loss(const floating[::1] params, floating[::1] work,
 
 # blocked online schedule (train_epochs_blocked), kept in its own file
 include "network_blocked.pxi"
+
+# online training on more than one thread (train_epochs, n_threads > 1)
+include "network_online_threads.pxi"

@@ -1,0 +1,191 @@
+# Online training (one update per sample, the sequential schedule) on more
+# than one thread: the same trajectory as _sample_step's loop, bit for bit.
+#
+# Included at the end of network_kernels.pxi (it uses that file's helpers
+# and _split_row from network_blocked.pxi).
+#
+# Each sample depends on the weights the previous one left, so the samples
+# stay in order; what splits is the first layer, whose rows W_0[j] (and
+# their velocity or Adam moments) are divided between the threads at
+# multiples of _SPLIT_ROWS rows for the whole epoch: each thread keeps its
+# rows in its core's cache (thread 0 the last ones).  Per sample:
+#
+#   (1) every thread, its rows: the previous sample's deferred update of row
+#       j fused with z_j = W_0[j] . x + b_j (or, with the L2 term, z_j alone:
+#       the update ran in (3));                      then it signals "z ready"
+#   (2) thread 0: the layers above the first, forward and backward with
+#       their updates (_sample_upper), down to the first layer's delta;
+#                                                    then it signals "delta ready"
+#   (3) every thread, its rows: the steps eta * delta_j and the biases' update
+#       (_layer_steps), then with the L2 term the update of W_0[j]
+#       (_first_layer_l2), each old row's sum of squares to row_sq[j]; thread
+#       0 adds them to the sample's loss in row order once the next "z
+#       ready" signals say they are there.
+#
+# So the only values that cross between cores per sample are z and delta
+# (and the squares): a thread's rows, their velocity or moments, and its
+# biases and steps stay in its core's cache.
+#
+# Every weight is computed by the same operations as on one thread (each row's
+# update and dot product is one call of the same helper), and the loss is
+# summed in the same order, so every n_threads gives one thread's bits.  Each
+# thread reads its own copies of the input rows (its own slot of scratch:
+# _plan_inputs picks each row's copy against that thread's copies).  The
+# signals are per-thread counters (cyp_publish / cyp_wait_for), one cache
+# line each.
+
+cdef enum:
+    _SIGNAL_STRIDE = 16   # ints: one 64-byte line per signal
+
+
+cdef inline void _rows_z(floating* W, const floating* b, const floating* x, floating* z,
+                         Py_ssize_t h0, Py_ssize_t h1, Py_ssize_t n_in) noexcept nogil:
+    # z_j = W_0[j] . x + b_j for rows h0..h1-1 (as _layer_z computes each)
+    cdef Py_ssize_t j
+    for j in range(h0, h1):
+        z[j] = _dot(W + j * n_in, x, n_in) + b[j]
+
+
+cdef inline cyp_inputs _planned_inputs(const Layout* L, const Slots* ws, floating* work,
+                                      const floating* params,
+                                      const floating* velocity) noexcept nogil:
+    # _plan_inputs' copies in this workspace
+    cdef cyp_inputs inputs
+    _plan_inputs(&inputs, L, ws, work, params, velocity)
+    return inputs
+
+
+cdef double _online_epoch_threads(floating* params, floating* velocity, const Layout* L,
+                                  const Slots* ws, floating* work, floating* extra,
+                                  Step* st, const floating* X, const floating* Y,
+                                  const Py_ssize_t* ids, Py_ssize_t id_stride, Py_ssize_t n,
+                                  Py_ssize_t n_threads, int* signals, double* row_sq,
+                                  int flush, cyp_fp_mode caller_mode,
+                                  cyp_interrupt* intr) noexcept nogil:
+    """One online epoch over samples ids[0], ids[id_stride], ... on up to
+    n_threads threads, as above; returns the summed loss (with the L2
+    penalty, as _sample_step's loop sums it).
+
+    ``extra`` holds n_threads - 1 workspaces of ws.end elements (thread t
+    > 0 uses the t-th for its input copies); ``signals`` (n_threads + 1) *
+    _SIGNAL_STRIDE ints, 64-byte aligned, and ``row_sq`` (sizes[1],),
+    64-byte aligned, are scratch.  ``st``
+    changes as the loop's own Step would (Adam's t, lr_t).  Stops before a
+    sample when intr says so (intr.stopped; the caller restores the epoch's
+    weights).  ``flush``: every thread runs with subnormals flushed to zero;
+    then the others take ``caller_mode`` (_fp_leave).
+    """
+    cdef Py_ssize_t n_x = L.sizes[0], H = L.sizes[1], n_y = L.sizes[L.n_layers]
+    cdef floating* W0 = params + L.w_off[0]
+    cdef floating* V0 = _at(velocity, L.w_off[0])
+    cdef floating* b0 = params + L.b_off[0]
+    cdef floating* z0 = work + ws.z + L.n_off[0]
+    cdef floating* V_b0 = _at(velocity, L.b_off[0])
+    cdef bint l2 = st.l2 != 0
+    # where thread 0's _sample_upper left the first layer's delta (read by all)
+    # (written once, at the first sample: a line the threads only read)
+    cdef floating* first_delta = NULL
+    cdef floating** delta_slot = &first_delta
+    cdef floating* delta
+    # the sample at which every thread stops (Ctrl-C), on a line of its own
+    cdef int* stop_p = &signals[(n_threads + 1) * _SIGNAL_STRIDE]
+    cdef double total = 0
+    cdef double* total_p = &total
+    cdef double my_total
+    cdef Py_ssize_t s, j, q, tid, team, h0, h1, c
+    cdef bint pending
+    cdef double loss_s, sq_s, sq
+    cdef floating* my_work
+    cdef floating* steps
+    cdef const floating* x
+    cdef Step my_st
+    cdef cyp_inputs my_in, rows_in
+    cdef cyp_fp_mode mode
+    for c in range((n_threads + 1) * _SIGNAL_STRIDE):
+        signals[c] = -1
+    stop_p[0] = -2
+    with parallel(num_threads=_team(n_threads)):
+        mode = cyp_fp_flush(flush)
+        tid = threadid()
+        team = cyp_team_size()
+        # thread 0 takes the last rows: their biases' tail shares a cache line
+        # with the next layer's weights, which thread 0 updates
+        h0 = _split_row(team - 1 - tid, team, <int>H)
+        h1 = _split_row(team - tid, team, <int>H)
+        my_work = work if tid == 0 else extra + (tid - 1) * ws.end
+        # this thread's rows' steps eta * delta_j, in its own workspace
+        steps = my_work + (ws.steps if l2 else ws.pending)
+        my_st = st[0]
+        # (assigned, not filled through a pointer: so Cython makes it private)
+        my_in = _planned_inputs(L, ws, my_work, params, velocity)
+        pending = False
+        loss_s = 0
+        sq_s = 0
+        my_total = 0   # (thread 0's sum, stored once at the end)
+        s = 0
+        while s < n:
+            q = ids[s * id_stride]
+            if my_st.opt == CYP_OPT_ADAM:
+                _adam_tick(&my_st)
+            x = _next_input(&my_in, X + q * n_x, n_x)
+            # (1) forward pass, first layer: this thread's rows
+            if pending:
+                # with the previous sample's deferred update on the way
+                rows_in = my_in
+                rows_in.pick = my_in.pick + h0
+                _deferred_layer(&my_st, W0 + h0 * n_x, _at(V0, h0 * n_x), &rows_in,
+                                steps + h0, b0 + h0, z0 + h0, n_x, h1 - h0)
+            else:
+                _rows_z(W0, b0, x, z0, h0, h1, n_x)
+            cyp_publish(&signals[(tid + 1) * _SIGNAL_STRIDE], <int>s)
+            # (2) thread 0: the rest of the sample
+            if tid == 0:
+                for c in range(1, team):
+                    cyp_wait_for(&signals[(c + 1) * _SIGNAL_STRIDE], <int>s)
+                if l2 and s > 0:
+                    # the previous sample's penalty: its rows' squares are in
+                    sq = sq_s
+                    for j in range(H):
+                        sq = sq + row_sq[j]
+                    my_total = my_total + (loss_s + 0.5 * my_st.l2 * sq * my_st.l2_loss_scale)
+                if cyp_interrupted(intr):
+                    cyp_flag_set(stop_p, <int>s)
+                else:
+                    sq_s = 0
+                    loss_s = _sample_upper(params, velocity, L, ws, work, &my_st, Y + q * n_y,
+                                           NULL, &sq_s, &delta)
+                    if s == 0:
+                        delta_slot[0] = delta
+                    if not l2:
+                        my_total = my_total + loss_s
+                cyp_publish(&signals[0], <int>s)
+            else:
+                cyp_wait_for(&signals[0], <int>s)
+            if cyp_flag_get(stop_p) == s:   # (set before the signal)
+                break
+            # (3) this thread's rows: steps and biases, then the weights' update
+            # now with the L2 term, else deferred to the next sample's (1)
+            _layer_steps(&my_st, b0 + h0, _at(V_b0, h0), steps + h0, delta_slot[0] + h0,
+                         L.train_bias, h1 - h0)
+            if l2:
+                _first_layer_l2(params, velocity, L, &my_st, &my_in, steps, h0, h1, NULL,
+                                row_sq)
+            else:
+                pending = True
+            s = s + 1
+        if cyp_flag_get(stop_p) < 0:
+            if pending:
+                # the last sample's deferred update (as _apply_pending)
+                for j in range(h0, h1):
+                    _row_step(&my_st, W0 + j * n_x, _at(V0, j * n_x), x, steps[j], n_x)
+            cyp_barrier()
+            if tid == 0:
+                if l2:
+                    sq = sq_s
+                    for j in range(H):
+                        sq = sq + row_sq[j]
+                    my_total = my_total + (loss_s + 0.5 * my_st.l2 * sq * my_st.l2_loss_scale)
+                st[0] = my_st
+                total_p[0] = my_total
+        _fp_leave(mode, caller_mode)
+    return total
