@@ -95,6 +95,11 @@ cdef extern from "cyprop_simd.h" nogil:
                              double lam, cyp_hyper_d h, Py_ssize_t n)
     double cyp_l2_row_step_f(int opt, float* w, float* v, const float* a, float step,
                              float lam, cyp_hyper_f h, Py_ssize_t n)
+    # back = W^T delta alone, as cyp_backprop_layer forms it (the threaded online epoch)
+    void cyp_layer_back_d(const double* W, double* back, const double* delta, Py_ssize_t n_in,
+                          Py_ssize_t n_out)
+    void cyp_layer_back_f(const float* W, float* back, const float* delta, Py_ssize_t n_in,
+                          Py_ssize_t n_out)
     # sum w^2 of a row, in double (the L2 term's share of an online step)
     double cyp_row_squares_d(const double* w, Py_ssize_t n)
     double cyp_row_squares_f(const float* w, Py_ssize_t n)

@@ -498,6 +498,38 @@ CYP_ALWAYS_INLINE void CYP_FN(cyp_backprop_layer_opt)(int opt, int l2, T *CYP_RE
                                   a + i, delta, steps, lam, h, n_in, n_out, n_in - i);
 }
 
+/* back = W^T delta alone (n_out rows of stride n_in; W unchanged): each
+ * back[i] summed over the rows j ascending from 0 by the same operations as
+ * cyp_backprop_layer's, which forms it while it updates W, so the two give
+ * the same bits.  The threaded online epoch takes the backward pass first
+ * (cyp_layer_back) and the updates after, once the other threads have the
+ * first layer's delta. */
+CYP_ALWAYS_INLINE void CYP_FN(cyp_back_columns)(const T *CYP_RESTRICT W, T *CYP_RESTRICT back,
+        const T *CYP_RESTRICT delta, Py_ssize_t n_in, Py_ssize_t n_out, Py_ssize_t m)
+{
+    T acc[CYP_DOT_LANES(T)];
+    CYP_OMP_SIMD
+    for (Py_ssize_t k = 0; k < m; k++) acc[k] = 0;
+    for (Py_ssize_t j = 0; j < n_out; j++) {
+        const T *CYP_RESTRICT w = W + j * n_in;
+        const T d = delta[j];
+        CYP_OMP_SIMD
+        for (Py_ssize_t k = 0; k < m; k++) acc[k] += w[k] * d;
+    }
+    CYP_OMP_SIMD
+    for (Py_ssize_t k = 0; k < m; k++) back[k] = acc[k];
+}
+
+static inline void CYP_FN(cyp_layer_back)(const T *CYP_RESTRICT W, T *CYP_RESTRICT back,
+        const T *CYP_RESTRICT delta, Py_ssize_t n_in, Py_ssize_t n_out)
+{
+    Py_ssize_t i = 0;
+    for (; i + CYP_DOT_LANES(T) <= n_in; i += CYP_DOT_LANES(T))
+        CYP_FN(cyp_back_columns)(W + i, back + i, delta, n_in, n_out, CYP_DOT_LANES(T));
+    if (i < n_in)
+        CYP_FN(cyp_back_columns)(W + i, back + i, delta, n_in, n_out, n_in - i);
+}
+
 /* Apply an accumulated gradient: the rule with step scale * (eta * g[i]),
  * taken in double; then g = 0. */
 CYP_ALWAYS_INLINE void CYP_FN(cyp_apply_gradient_opt)(int opt, T *CYP_RESTRICT w,

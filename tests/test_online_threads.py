@@ -132,7 +132,8 @@ def test_none_splits_only_what_pays():
     big = [784, 128, 10]
     small = [64, 32, 10]
     assert _threads.online_split_work(big) >= _threads.MIN_ONLINE_SPLIT
-    assert _threads.online_split_work([64, 100, 10], adam=True) >= _threads.MIN_ONLINE_SPLIT
+    assert _threads.online_split_work([256, 128, 10], adam=True) >= _threads.MIN_ONLINE_SPLIT
+    assert _threads.online_split_work([64, 100, 10], adam=True) < _threads.MIN_ONLINE_SPLIT
     assert _threads.online_split_work([64, 100, 10]) < _threads.MIN_ONLINE_SPLIT
     assert _threads.resolve_n_threads(None, 0, 10**5, 0, _threads.online_split_work(big)) \
         == _threads.available_threads()
@@ -157,8 +158,10 @@ def test_none_splits_only_what_pays():
     assert seen[-1][4] == 64 * 100 * 8
 
 
-def test_one_chunk_for_fewer_than_two_row_tiles():
-    # 16 hidden units: one tile of rows, so n_threads=2 runs one thread
-    net, X, Y = make_problem(6, [8, 16, 2], "tanh", "sigmoid", "squared_error", 20)
-    _assert_same_bits(_fits(net, X, Y, (1, 2), epochs=2, learning_rate=0.05,
-                            optimizer="adam", seed=0))
+def test_narrow_first_layers():
+    # 16 hidden units (two cache lines of float64 rows: two chunks) and 8
+    # (one: one thread)
+    for hidden in (16, 8):
+        net, X, Y = make_problem(6, [8, hidden, 2], "tanh", "sigmoid", "squared_error", 20)
+        _assert_same_bits(_fits(net, X, Y, (1, 2), epochs=2, learning_rate=0.05,
+                                optimizer="adam", seed=0))

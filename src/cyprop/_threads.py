@@ -25,9 +25,10 @@ loop.
   :data:`MAX_THREADS`).
 
 The sequential online schedule splits the first layer's rows instead (at
-multiples of 16 rows; see ``network_online_threads.pxi``): the samples stay in
-order, each thread updates its rows of ``W_0`` and forms their part of the
-next sample's ``z``, and thread 0 runs the layers above.  Every
+multiples of 8 rows in float64, 16 in float32; see
+``network_online_threads.pxi``): the samples stay in order, each thread
+updates its rows of ``W_0`` and forms their part of the next sample's
+``z``, and thread 0 runs the layers above (and takes fewer rows).  Every
 ``n_threads`` gives the bits of one thread there.
 
 :func:`show_config` reports whether this build has OpenMP.
@@ -93,16 +94,20 @@ def _available_cores():
         return os.cpu_count() or 1
 
 
-MIN_ONLINE_SPLIT = 50_000
+MIN_ONLINE_SPLIT = 100_000
 """``n_threads=None`` splits the sequential online schedule's first layer
 only when :func:`online_split_work` is at least this: each sample then
-costs two hand-overs between cores (a round trip of 70-170 ns on the machine
-below, about 520 ns when the VM places its two vCPUs far apart), which the
-halved first layer must pay for.  Measured with ``bench/threads.py --tables
-online-split`` on an AMD EPYC (family 26, Zen 5, AVX-512, 2 cores), 2
-threads against 1: Adam 64-32-10 (16,384) 1.25x, 64-100-10 (51,200)
-1.16-1.23x, 256-128-10 1.79x, 784-128-10 1.96x; SGD 64-100-10 (6,400)
-1.18x, 784-128-10 with L2 (100,352) 1.74x."""
+costs two hand-overs between cores, which the halved first layer must pay
+for.  Measured with ``bench/threads.py --tables online-split`` on an AMD
+EPYC (family 26, Zen 5, AVX-512, 2 cores of a KVM guest), 2 threads against
+1.  While the two vCPUs exchange a cache line in 70-230 ns (round trip): Adam
+64-32-10 (work 16,384) 1.23-1.38x, 64-100-10 (51,200) 1.39-1.52x, with L2
+1.18-1.30x, 256-128-10 (262,144) 1.79-1.88x, 784-128-10 with L2 1.76-2.02x;
+SGD 64-100-10 (6,400) 1.03-1.22x, 784-128-10 with L2 (100,352) 1.76-2.13x.
+In the VM's spells of 520-590 ns round trips the small ones lose (64-32-10
+Adam 0.68x, 64-100-10 SGD 0.41x): hence a threshold well above their break-
+even.  ``n_threads=2`` splits any first layer of at least two cache lines of
+rows."""
 
 
 def online_split_work(layer_sizes, adam=False):

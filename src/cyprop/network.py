@@ -601,10 +601,11 @@ class Network:
             one thread: each element is the same BLAS dot product; SciPy's
             BLAS itself runs single-threaded during a blocked fit).  The
             sequential online schedule splits the first layer's rows between
-            the threads (at multiples of 16 rows; the samples stay in order:
-            each thread updates its rows and forms their part of the next
-            sample's ``z``, thread 0 runs the layers above), with the bits of
-            one thread for every count; ``None`` splits it when
+            the threads (at multiples of 8 rows in float64, 16 in float32;
+            the samples stay in order: each thread updates its rows and
+            forms their part of the next sample's ``z``, thread 0 runs the
+            layers above, and takes fewer rows), with the bits of one thread
+            for every count; ``None`` splits it when
             ``n_in * n_hidden`` (times 8 with Adam) is at least
             ``cyprop._threads.MIN_ONLINE_SPLIT``, and not with
             ``sample_weight``.  A build without OpenMP runs everything on one

@@ -1317,9 +1317,9 @@ def train_epochs(floating[::1] params, floating[::1] grad, floating[::1] velocit
         added in chunk order; 1 runs the serial loop.  The same n_threads
         gives the same weights bit for bit, with or without OpenMP.  Online
         mode (without sample weights): the first layer's rows are split
-        between up to this many threads, at multiples of 16 rows (see
-        network_online_threads.pxi); every n_threads gives one thread's
-        bits.
+        between up to this many threads, at multiples of a cache line of z
+        (see network_online_threads.pxi); every n_threads gives one
+        thread's bits.
     rprop : None, or iRprop-'s constants ``(increase, decrease, step_min,
         step_max)`` (batch and mini-batch modes): each update moves every
         parameter by its own step size against the sign of the batch's
@@ -1442,14 +1442,14 @@ def train_epochs(floating[::1] params, floating[::1] grad, floating[::1] velocit
         n_chunks = min(<Py_ssize_t>n_threads, (m + lanes - 1) // lanes)
     if batch_size == 0 and n_threads > 1 and SW == NULL and order.strides[1] >= 0 \
             and order.strides[1] % <Py_ssize_t>sizeof(Py_ssize_t) == 0:
-        # online: W_0's rows split, at multiples of _SPLIT_ROWS
-        n_chunks = min(<Py_ssize_t>n_threads, (sizes[1] + _SPLIT_ROWS - 1) // _SPLIT_ROWS)
+        # online: W_0's rows split, at multiples of a cache line of z (_online_row)
+        n_chunks = min(<Py_ssize_t>n_threads, (sizes[1] * sizeof(floating) + 63) // 64)
         if n_chunks > 1:
             extra = <floating*>malloc((n_chunks - 1) * ws.end * sizeof(floating))
             # the signals (and the stop flag), each on a cache line of its own,
-            # then the rows' squares, from a line of their own
+            # then the rows' squares (two halves), from a line of their own
             signals_mem = malloc((n_chunks + 2) * _SIGNAL_STRIDE * sizeof(int)
-                                 + (sizes[1] + 8) * sizeof(double) + 64)
+                                 + (2 * sizes[1] + 8) * sizeof(double) + 64)
             if extra == NULL or signals_mem == NULL:
                 free(extra)
                 free(signals_mem)

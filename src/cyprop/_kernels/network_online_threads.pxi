@@ -1,33 +1,36 @@
 # Online training (one update per sample, the sequential schedule) on more
 # than one thread: the same trajectory as _sample_step's loop, bit for bit.
 #
-# Included at the end of network_kernels.pxi (it uses that file's helpers
-# and _split_row from network_blocked.pxi).
+# Included at the end of network_kernels.pxi (it uses that file's helpers).
 #
 # Each sample depends on the weights the previous one left, so the samples
 # stay in order; what splits is the first layer, whose rows W_0[j] (and
-# their velocity or Adam moments) are divided between the threads at
-# multiples of _SPLIT_ROWS rows for the whole epoch: each thread keeps its
-# rows in its core's cache (thread 0 the last ones).  Per sample:
+# their velocity or Adam moments, their biases and steps) are divided
+# between the threads for the whole epoch (_online_row): each thread keeps
+# its rows in its core's cache.  Per sample:
 #
 #   (1) every thread, its rows: the previous sample's deferred update of row
 #       j fused with z_j = W_0[j] . x + b_j (or, with the L2 term, z_j alone:
 #       the update ran in (3));                      then it signals "z ready"
-#   (2) thread 0: the layers above the first, forward and backward with
-#       their updates (_sample_upper), down to the first layer's delta;
-#                                                    then it signals "delta ready"
+#   (2) thread 0: the layers above the first, forward, and backward down to
+#       the first layer's delta without updating them (_sample_chain);
+#                                                    then it signals "delta ready";
+#       then their updates (_upper_updates), while the others run (3)
 #   (3) every thread, its rows: the steps eta * delta_j and the biases' update
 #       (_layer_steps), then with the L2 term the update of W_0[j]
-#       (_first_layer_l2), each old row's sum of squares to row_sq[j]; thread
-#       0 adds them to the sample's loss in row order once the next "z
-#       ready" signals say they are there.
+#       (_first_layer_l2), each old row's sum of squares to row_sq[j] (two
+#       halves, by the sample's parity); thread 0 adds them to the sample's
+#       loss in row order after the next sample's "delta ready".
 #
-# So the only values that cross between cores per sample are z and delta
-# (and the squares): a thread's rows, their velocity or moments, and its
-# biases and steps stay in its core's cache.
+# Only z, the first layer's delta and the squares cross between cores per
+# sample.  Thread 0 takes the last rows (their biases' tail may share a cache
+# line with the next layer's weights, which it updates), and fewer of them:
+# as many as leave it, with the upper layers' updates, the others' share of
+# weights (rows at multiples of a cache line of z).
 #
 # Every weight is computed by the same operations as on one thread (each row's
-# update and dot product is one call of the same helper), and the loss is
+# update and dot product is one call of the same helper; cyp_layer_back forms
+# W^T delta as cyp_backprop_layer does while it updates), and the loss is
 # summed in the same order, so every n_threads gives one thread's bits.  Each
 # thread reads its own copies of the input rows (its own slot of scratch:
 # _plan_inputs picks each row's copy against that thread's copies).  The
@@ -44,6 +47,88 @@ cdef inline void _rows_z(floating* W, const floating* b, const floating* x, floa
     cdef Py_ssize_t j
     for j in range(h0, h1):
         z[j] = _dot(W + j * n_in, x, n_in) + b[j]
+
+
+cdef inline Py_ssize_t _online_start0(Py_ssize_t team, Py_ssize_t H, Py_ssize_t n_x,
+                                     Py_ssize_t n_upper, Py_ssize_t grain) noexcept nogil:
+    """The first row of thread 0's share (the last rows) among team threads:
+    it gets r0 rows where r0 n_x + n_upper = r n_x, with r the others' rows
+    each (the upper layers' n_upper parameters are its own), at a multiple
+    of grain rows."""
+    cdef double r0
+    cdef Py_ssize_t start
+    if team <= 1:
+        return 0
+    r0 = (<double>(H * n_x + n_upper)) / (team * n_x) - (<double>n_upper) / n_x
+    start = <Py_ssize_t>((H - r0) / grain + 0.5) * grain
+    return max(<Py_ssize_t>0, min(H, start))
+
+
+cdef inline Py_ssize_t _online_row(Py_ssize_t c, Py_ssize_t team, Py_ssize_t H,
+                                   Py_ssize_t start0, Py_ssize_t grain) noexcept nogil:
+    """First row of chunk c of team (row H for c == team): chunks 0 .. team-2
+    split rows [0, start0) at multiples of grain; chunk team-1, thread 0's,
+    is [start0, H)."""
+    cdef Py_ssize_t tiles
+    if c >= team:
+        return H
+    if c == team - 1:
+        return start0
+    tiles = (start0 + grain - 1) // grain
+    return min(start0, c * tiles // (team - 1) * grain)
+
+
+cdef inline double _sample_chain(floating* params, const Layout* L, const Slots* ws,
+                                 floating* work, const floating* t,
+                                 floating* deltas) noexcept nogil:
+    """_sample_upper's passes without its updates: the layers above the first
+    forward, the output delta, and the backward pass down to the first layer
+    (back = W^T delta, cyp_layer_back), layer l's delta to deltas + n_off[l].
+    Returns the sample's loss (without the penalty)."""
+    cdef const Py_ssize_t* sizes = L.sizes
+    cdef const Py_ssize_t* n_off = L.n_off
+    cdef floating* z = work + ws.z
+    cdef floating* a = work + ws.a
+    cdef floating* back = work + ws.back
+    cdef Py_ssize_t l = L.n_layers - 1
+    cdef double sample_loss
+    _activate(L.acts[0], z + n_off[0], a + n_off[0], sizes[1])
+    _forward_from(L, 1, params, a + n_off[0], z, a)
+    sample_loss = _output_delta(L.loss, L.acts[l], z + n_off[l], a + n_off[l], t,
+                                deltas + n_off[l], sizes[L.n_layers])
+    for l in range(L.n_layers - 1, 0, -1):
+        _layer_back(params + L.w_off[l], back, deltas + n_off[l], sizes[l], sizes[l + 1])
+        _hidden_delta(L.acts[l - 1], back, z + n_off[l - 1], a + n_off[l - 1],
+                      deltas + n_off[l - 1], sizes[l])
+    return sample_loss
+
+
+cdef inline void _upper_updates(floating* params, floating* velocity, const Layout* L,
+                                const Slots* ws, floating* work, const Step* st,
+                                const floating* deltas, double* sq) noexcept nogil:
+    """The updates _sample_upper makes with its backward pass, from the deltas
+    _sample_chain left: layers n_layers-1 down to 1, each its biases, then
+    its weights by the rule (with the L2 term ``*sq +=`` its old rows' sums
+    of squares, in the same order as there)."""
+    cdef const Py_ssize_t* sizes = L.sizes
+    cdef floating* a = work + ws.a
+    cdef floating* steps = work + ws.steps
+    cdef Py_ssize_t l
+    for l in range(L.n_layers - 1, 0, -1):
+        _layer_steps(st, params + L.b_off[l], _at(velocity, L.b_off[l]), steps,
+                     deltas + L.n_off[l], L.train_bias, sizes[l + 1])
+        _backprop_layer(st, params + L.w_off[l], _at(velocity, L.w_off[l]), NULL,
+                        a + L.n_off[l - 1], deltas + L.n_off[l], steps, sq, sizes[l],
+                        sizes[l + 1])
+
+
+cdef inline void _layer_back(const floating* W, floating* back, const floating* delta,
+                             Py_ssize_t n_in, Py_ssize_t n_out) noexcept nogil:
+    # back = W^T delta, summed as _backprop_layer sums it (cyp_layer_back)
+    if floating is float:
+        cyp_layer_back_f(W, back, delta, n_in, n_out)
+    else:
+        cyp_layer_back_d(W, back, delta, n_in, n_out)
 
 
 cdef inline cyp_inputs _planned_inputs(const Layout* L, const Slots* ws, floating* work,
@@ -68,8 +153,9 @@ cdef double _online_epoch_threads(floating* params, floating* velocity, const La
 
     ``extra`` holds n_threads - 1 workspaces of ws.end elements (thread t
     > 0 uses the t-th for its input copies); ``signals`` (n_threads + 1) *
-    _SIGNAL_STRIDE ints, 64-byte aligned, and ``row_sq`` (sizes[1],),
-    64-byte aligned, are scratch.  ``st``
+    _SIGNAL_STRIDE ints, 64-byte aligned, and ``row_sq`` (2 * sizes[1],),
+    64-byte aligned (the rows' squares of even and odd samples), are
+    scratch.  ``st``
     changes as the loop's own Step would (Adam's t, lr_t).  Stops before a
     sample when intr says so (intr.stopped; the caller restores the epoch's
     weights).  ``flush``: every thread runs with subnormals flushed to zero;
@@ -82,11 +168,12 @@ cdef double _online_epoch_threads(floating* params, floating* velocity, const La
     cdef floating* z0 = work + ws.z + L.n_off[0]
     cdef floating* V_b0 = _at(velocity, L.b_off[0])
     cdef bint l2 = st.l2 != 0
-    # where thread 0's _sample_upper left the first layer's delta (read by all)
-    # (written once, at the first sample: a line the threads only read)
-    cdef floating* first_delta = NULL
-    cdef floating** delta_slot = &first_delta
-    cdef floating* delta
+    # every layer's delta (thread 0's, in its workspace's block slot, unused
+    # online); the first layer's is read by all
+    cdef floating* deltas = work + ws.zB
+    cdef floating* delta0 = deltas + L.n_off[0]
+    cdef Py_ssize_t grain = 64 // sizeof(floating)   # rows per cache line of z
+    cdef Py_ssize_t n_upper = 0, start0
     # the sample at which every thread stops (Ctrl-C), on a line of its own
     cdef int* stop_p = &signals[(n_threads + 1) * _SIGNAL_STRIDE]
     cdef double total = 0
@@ -94,13 +181,15 @@ cdef double _online_epoch_threads(floating* params, floating* velocity, const La
     cdef double my_total
     cdef Py_ssize_t s, j, q, tid, team, h0, h1, c
     cdef bint pending
-    cdef double loss_s, sq_s, sq
+    cdef double loss_s, loss_prev, sq_s, sq
     cdef floating* my_work
     cdef floating* steps
     cdef const floating* x
     cdef Step my_st
     cdef cyp_inputs my_in, rows_in
     cdef cyp_fp_mode mode
+    for c in range(1, L.n_layers):
+        n_upper += L.sizes[c] * L.sizes[c + 1] + L.sizes[c + 1]
     for c in range((n_threads + 1) * _SIGNAL_STRIDE):
         signals[c] = -1
     stop_p[0] = -2
@@ -108,10 +197,10 @@ cdef double _online_epoch_threads(floating* params, floating* velocity, const La
         mode = cyp_fp_flush(flush)
         tid = threadid()
         team = cyp_team_size()
-        # thread 0 takes the last rows: their biases' tail shares a cache line
-        # with the next layer's weights, which thread 0 updates
-        h0 = _split_row(team - 1 - tid, team, <int>H)
-        h1 = _split_row(team - tid, team, <int>H)
+        # thread 0 takes the last rows, and fewer (_online_start0)
+        start0 = _online_start0(team, H, n_x, n_upper, grain)
+        h0 = _online_row(team - 1 - tid, team, H, start0, grain)
+        h1 = _online_row(team - tid, team, H, start0, grain)
         my_work = work if tid == 0 else extra + (tid - 1) * ws.end
         # this thread's rows' steps eta * delta_j, in its own workspace
         steps = my_work + (ws.steps if l2 else ws.pending)
@@ -142,34 +231,38 @@ cdef double _online_epoch_threads(floating* params, floating* velocity, const La
             if tid == 0:
                 for c in range(1, team):
                     cyp_wait_for(&signals[(c + 1) * _SIGNAL_STRIDE], <int>s)
-                if l2 and s > 0:
-                    # the previous sample's penalty: its rows' squares are in
-                    sq = sq_s
-                    for j in range(H):
-                        sq = sq + row_sq[j]
-                    my_total = my_total + (loss_s + 0.5 * my_st.l2 * sq * my_st.l2_loss_scale)
                 if cyp_interrupted(intr):
                     cyp_flag_set(stop_p, <int>s)
+                    cyp_publish(&signals[0], <int>s)
                 else:
-                    sq_s = 0
-                    loss_s = _sample_upper(params, velocity, L, ws, work, &my_st, Y + q * n_y,
-                                           NULL, &sq_s, &delta)
-                    if s == 0:
-                        delta_slot[0] = delta
-                    if not l2:
+                    loss_prev = loss_s
+                    loss_s = _sample_chain(params, L, ws, work, Y + q * n_y, deltas)
+                    cyp_publish(&signals[0], <int>s)
+                    if l2 and s > 0:
+                        # the previous sample's loss with its penalty: its rows'
+                        # squares are in (double-buffered: the others now write
+                        # this sample's into the other half)
+                        sq = sq_s
+                        for j in range(H):
+                            sq = sq + row_sq[((s - 1) % 2) * H + j]
+                        my_total = my_total + (loss_prev
+                                               + 0.5 * my_st.l2 * sq * my_st.l2_loss_scale)
+                    elif not l2:
                         my_total = my_total + loss_s
-                cyp_publish(&signals[0], <int>s)
+                    # the layers above: their updates while the others run (3)
+                    sq_s = 0
+                    _upper_updates(params, velocity, L, ws, work, &my_st, deltas, &sq_s)
             else:
                 cyp_wait_for(&signals[0], <int>s)
             if cyp_flag_get(stop_p) == s:   # (set before the signal)
                 break
             # (3) this thread's rows: steps and biases, then the weights' update
             # now with the L2 term, else deferred to the next sample's (1)
-            _layer_steps(&my_st, b0 + h0, _at(V_b0, h0), steps + h0, delta_slot[0] + h0,
+            _layer_steps(&my_st, b0 + h0, _at(V_b0, h0), steps + h0, delta0 + h0,
                          L.train_bias, h1 - h0)
             if l2:
                 _first_layer_l2(params, velocity, L, &my_st, &my_in, steps, h0, h1, NULL,
-                                row_sq)
+                                row_sq + (s % 2) * H)
             else:
                 pending = True
             s = s + 1
@@ -183,7 +276,7 @@ cdef double _online_epoch_threads(floating* params, floating* velocity, const La
                 if l2:
                     sq = sq_s
                     for j in range(H):
-                        sq = sq + row_sq[j]
+                        sq = sq + row_sq[((n - 1) % 2) * H + j]
                     my_total = my_total + (loss_s + 0.5 * my_st.l2 * sq * my_st.l2_loss_scale)
                 st[0] = my_st
                 total_p[0] = my_total
