@@ -201,7 +201,10 @@ static inline void CYP_FN(cyp_gemm_rank)(T *CYP_RESTRICT W, Py_ssize_t n_rows,
 
 /* An 8 x 8 tile transposed in registers: out[c][r] = in[r][c], 24 two-input
  * shuffles in three rounds (pairs of rows, pairs of pairs, halves).  Vectors
- * of 8 values: zmm for double, ymm for float. */
+ * of 8 values: zmm for double, ymm for float (GCC's and Clang's vector
+ * extensions, CYP_VEC_EXT; MSVC, whose build includes this file too, moves
+ * the values one at a time in cyp_gemm_transpose below). */
+#if CYP_VEC_EXT
 typedef T CYP_FN(cyp_v8) __attribute__((vector_size(8 * sizeof(T))));
 typedef T CYP_FN(cyp_v8u) __attribute__((vector_size(8 * sizeof(T)), aligned(sizeof(T))));
 #if defined(__clang__) || __GNUC__ >= 12
@@ -234,6 +237,9 @@ CYP_ALWAYS_INLINE void CYP_FN(cyp_transpose8)(CYP_FN(cyp_v8) r[8])
         r[i + 4] = CYP_SHUF8_(u[i], u[i + 4], 4, 5, 6, 7, 12, 13, 14, 15);
     }
 }
+#undef CYP_SHUF8_
+#undef CYP_MASK8_
+#endif /* CYP_VEC_EXT */
 
 /* XbT[i * kp + s] = Xb[s * n_k + i] for s < m, zero for m <= s < kp: 8 x 8
  * tiles in registers (samples past m read as zero), the columns past the
@@ -241,8 +247,13 @@ CYP_ALWAYS_INLINE void CYP_FN(cyp_transpose8)(CYP_FN(cyp_v8) r[8])
 static inline void CYP_FN(cyp_gemm_transpose)(const T *CYP_RESTRICT Xb, Py_ssize_t m,
         Py_ssize_t n_k, T *CYP_RESTRICT XbT, Py_ssize_t kp)
 {
+#if CYP_VEC_EXT
     const Py_ssize_t i8 = n_k / 8 * 8;
+#else
+    const Py_ssize_t i8 = 0;
+#endif
     for (Py_ssize_t s0 = 0; s0 < kp; s0 += 8) {
+#if CYP_VEC_EXT
         for (Py_ssize_t i0 = 0; i0 < i8; i0 += 8) {
             CYP_FN(cyp_v8) r[8];
             for (int a = 0; a < 8; a++)
@@ -252,14 +263,13 @@ static inline void CYP_FN(cyp_gemm_transpose)(const T *CYP_RESTRICT Xb, Py_ssize
             for (int c = 0; c < 8; c++)
                 *(CYP_FN(cyp_v8u) *)(XbT + (i0 + c) * kp + s0) = r[c];
         }
+#endif
         for (Py_ssize_t i = i8; i < n_k; i++)
             for (Py_ssize_t s = s0; s < s0 + 8; s++)
                 XbT[i * kp + s] = s < m ? Xb[s * n_k + i] : 0;
     }
 }
 
-#undef CYP_SHUF8_
-#undef CYP_MASK8_
 #undef L_
 #undef CYP_TILE_SWITCH_
 #undef CYP_VECS_SWITCH_

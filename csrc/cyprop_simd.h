@@ -324,6 +324,17 @@ static inline int cyp_pick_copy(const cyp_inputs *in, const void *w, const void 
 #define CYP_GEMM_VECTORS 0
 #endif
 
+/* GCC's and Clang's vector extensions (vector_size, shuffles): the 8 x 8
+ * register transposes (cyp_transpose8).  MSVC has none: the same moves one
+ * value at a time there. */
+#ifndef CYP_VEC_EXT   /* (-DCYP_VEC_EXT=0 tests the other path with GCC) */
+#if defined(__GNUC__) || defined(__clang__)
+#define CYP_VEC_EXT 1
+#else
+#define CYP_VEC_EXT 0
+#endif
+#endif
+
 /* The row loops, once per type. */
 #define CYP_CAT_(a, b) a##_##b
 #define CYP_CAT(a, b) CYP_CAT_(a, b)
