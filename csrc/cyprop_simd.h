@@ -189,6 +189,15 @@ CYP_ALWAYS_INLINE float cyp_exp_f(float x)
  * (cyp_backprop_layer); see cyp_l2_row_step_opt. */
 #define CYP_L2_ROW_MIN 128
 
+/* Batch blocks of 16 samples in float where one vector holds 16 floats
+ * (AVX-512); 8 samples otherwise (one vector of doubles, two or one of
+ * floats), see the kernels' _block16_step. */
+#if defined(__AVX512F__)
+#define CYP_WIDE_F32 1
+#else
+#define CYP_WIDE_F32 0
+#endif
+
 /* Bytes in one vector register of the build (zmm, ymm, xmm). */
 #if defined(__AVX512F__)
 #define CYP_VEC_BYTES 64

@@ -45,7 +45,10 @@ cdef extern from "cyprop_simd.h" nogil:
     void cyp_axpy_d(double*, const double*, double, Py_ssize_t)
     void cyp_axpy_f(float*, const float*, float, Py_ssize_t)
 
-    # a block of 8 samples side by side, [unit][lane] (batch and mini-batch)
+    # a block of 8 samples side by side, [unit][lane] (batch and mini-batch);
+    # 16 in float where CYP_WIDE_F32 (AVX-512: one vector of 16 floats)
+    enum:
+        CYP_WIDE_F32
     void cyp_block8_forward_d(const double* W, const double* b, const double* a, double* z,
                               Py_ssize_t n_in, Py_ssize_t n_out)
     void cyp_block8_forward_f(const float* W, const float* b, const float* a, float* z,
@@ -54,12 +57,20 @@ cdef extern from "cyprop_simd.h" nogil:
                            Py_ssize_t n_out)
     void cyp_block8_back_f(const float* W, const float* d, float* back, Py_ssize_t n_in,
                            Py_ssize_t n_out)
-    void cyp_block8_transpose_d(const double* a, double* aT, Py_ssize_t n)
-    void cyp_block8_transpose_f(const float* a, float* aT, Py_ssize_t n)
-    void cyp_block8_grad_d(double* G, const double* d, const double* aT, Py_ssize_t n_in,
-                           Py_ssize_t n_out)
-    void cyp_block8_grad_f(float* G, const float* d, const float* aT, Py_ssize_t n_in,
-                           Py_ssize_t n_out)
+    void cyp_block16_forward_d(const double* W, const double* b, const double* a, double* z,
+                               Py_ssize_t n_in, Py_ssize_t n_out)
+    void cyp_block16_forward_f(const float* W, const float* b, const float* a, float* z,
+                               Py_ssize_t n_in, Py_ssize_t n_out)
+    void cyp_block16_back_d(const double* W, const double* d, double* back, Py_ssize_t n_in,
+                            Py_ssize_t n_out)
+    void cyp_block16_back_f(const float* W, const float* d, float* back, Py_ssize_t n_in,
+                            Py_ssize_t n_out)
+    void cyp_block_transpose_d(const double* a, double* aT, Py_ssize_t n, Py_ssize_t lanes)
+    void cyp_block_transpose_f(const float* a, float* aT, Py_ssize_t n, Py_ssize_t lanes)
+    void cyp_block8_grad_d(double* G, const double* d, Py_ssize_t ds, const double* aT,
+                           Py_ssize_t n_in, Py_ssize_t n_out)
+    void cyp_block8_grad_f(float* G, const float* d, Py_ssize_t ds, const float* aT,
+                           Py_ssize_t n_in, Py_ssize_t n_out)
 
     # the update rule: one parameter, one row fused with a pass, a gradient
     void cyp_update_one_d(int opt, double* w, double* v, Py_ssize_t k, double step, cyp_hyper_d h)

@@ -751,56 +751,72 @@ static inline void CYP_FN(cyp_sub_steps)(T *CYP_RESTRICT z, const T *CYP_RESTRIC
  * registers and each loaded vector serves several rows. */
 #define CYP_TILE 8
 
-/* ROWS (a constant: CYP_TILE, 4 or 1) output rows of cyp_block8_combine from
- * row r: ROWS independent chains of fused sums per lane, so that the adds'
- * latency overlaps (one chain per register). */
-CYP_ALWAYS_INLINE void CYP_FN(cyp_block8_tile)(const int ROWS, const T *CYP_RESTRICT M,
-        Py_ssize_t rs, Py_ssize_t ks, const T *CYP_RESTRICT in, const T *CYP_RESTRICT bias,
-        T *CYP_RESTRICT out, Py_ssize_t n_k, Py_ssize_t r)
+/* ROWS (a constant: CYP_TILE, 4 or 1) output rows of cyp_block_combine from
+ * row r, LANES (a constant: 8, or 16 for float with AVX-512) samples per
+ * row: ROWS independent chains of fused sums per lane, so that the adds'
+ * latency overlaps (one chain per register).  Each lane's sums are the same
+ * whatever LANES is. */
+CYP_ALWAYS_INLINE void CYP_FN(cyp_block_tile)(const int LANES, const int ROWS,
+        const T *CYP_RESTRICT M, Py_ssize_t rs, Py_ssize_t ks, const T *CYP_RESTRICT in,
+        const T *CYP_RESTRICT bias, T *CYP_RESTRICT out, Py_ssize_t n_k, Py_ssize_t r)
 {
-    T o[CYP_TILE][8];
+    T o[CYP_TILE][16];
     const T *m = M + r * rs;
     for (int q = 0; q < ROWS; q++)
-        for (int s = 0; s < 8; s++)
+        for (int s = 0; s < LANES; s++)
             o[q][s] = 0;
     for (Py_ssize_t k = 0; k < n_k; k++) {
-        const T *ik = in + k * 8;
+        const T *ik = in + k * LANES;
         for (int q = 0; q < ROWS; q++) {
             const T u = m[q * rs + k * ks];
             CYP_OMP_SIMD
-            for (int s = 0; s < 8; s++)
+            for (int s = 0; s < LANES; s++)
                 o[q][s] += ik[s] * u;
         }
     }
-    T *orow = out + r * 8;
+    T *orow = out + r * LANES;
     for (int q = 0; q < ROWS; q++) {
         if (bias) {
             CYP_OMP_SIMD
-            for (int s = 0; s < 8; s++)
-                orow[q * 8 + s] = o[q][s] + bias[r + q];
+            for (int s = 0; s < LANES; s++)
+                orow[q * LANES + s] = o[q][s] + bias[r + q];
         } else {
             CYP_OMP_SIMD
-            for (int s = 0; s < 8; s++)
-                orow[q * 8 + s] = o[q][s];
+            for (int s = 0; s < LANES; s++)
+                orow[q * LANES + s] = o[q][s];
         }
     }
 }
 
 /* out[r][s] = (sum_k in[k][s] * M[r * rs + k * ks], k ascending from 0)
- * (+ bias[r] when bias is not NULL), for r < n_out, k < n_k: the forward
- * sums (M = W, rs = n_in, ks = 1) and W^T delta (M = W, rs = 1, ks = n_in)
- * in one loop nest, CYP_TILE output rows per pass, then 4, then 1. */
-static inline void CYP_FN(cyp_block8_combine)(const T *CYP_RESTRICT M, Py_ssize_t rs,
-        Py_ssize_t ks, const T *CYP_RESTRICT in, const T *CYP_RESTRICT bias,
+ * (+ bias[r] when bias is not NULL), for r < n_out, k < n_k, s < LANES: the
+ * forward sums (M = W, rs = n_in, ks = 1) and W^T delta (M = W, rs = 1,
+ * ks = n_in) in one loop nest, CYP_TILE output rows per pass, then 4, then 1. */
+CYP_ALWAYS_INLINE void CYP_FN(cyp_block_combine)(const int LANES, const T *CYP_RESTRICT M,
+        Py_ssize_t rs, Py_ssize_t ks, const T *CYP_RESTRICT in, const T *CYP_RESTRICT bias,
         T *CYP_RESTRICT out, Py_ssize_t n_k, Py_ssize_t n_out)
 {
     Py_ssize_t r = 0;
     for (; r + CYP_TILE <= n_out; r += CYP_TILE)
-        CYP_FN(cyp_block8_tile)(CYP_TILE, M, rs, ks, in, bias, out, n_k, r);
+        CYP_FN(cyp_block_tile)(LANES, CYP_TILE, M, rs, ks, in, bias, out, n_k, r);
     for (; r + 4 <= n_out; r += 4)
-        CYP_FN(cyp_block8_tile)(4, M, rs, ks, in, bias, out, n_k, r);
+        CYP_FN(cyp_block_tile)(LANES, 4, M, rs, ks, in, bias, out, n_k, r);
     for (; r < n_out; r++)
-        CYP_FN(cyp_block8_tile)(1, M, rs, ks, in, bias, out, n_k, r);
+        CYP_FN(cyp_block_tile)(LANES, 1, M, rs, ks, in, bias, out, n_k, r);
+}
+
+static inline void CYP_FN(cyp_block8_combine)(const T *CYP_RESTRICT M, Py_ssize_t rs,
+        Py_ssize_t ks, const T *CYP_RESTRICT in, const T *CYP_RESTRICT bias,
+        T *CYP_RESTRICT out, Py_ssize_t n_k, Py_ssize_t n_out)
+{
+    CYP_FN(cyp_block_combine)(8, M, rs, ks, in, bias, out, n_k, n_out);
+}
+
+static inline void CYP_FN(cyp_block16_combine)(const T *CYP_RESTRICT M, Py_ssize_t rs,
+        Py_ssize_t ks, const T *CYP_RESTRICT in, const T *CYP_RESTRICT bias,
+        T *CYP_RESTRICT out, Py_ssize_t n_k, Py_ssize_t n_out)
+{
+    CYP_FN(cyp_block_combine)(16, M, rs, ks, in, bias, out, n_k, n_out);
 }
 
 /* z[j][s] = (sum_i a[i][s] * W[j][i], i ascending from 0) + b[j]. */
@@ -817,29 +833,44 @@ static inline void CYP_FN(cyp_block8_back)(const T *CYP_RESTRICT W, const T *CYP
     CYP_FN(cyp_block8_combine)(W, 1, n_in, d, NULL, back, n_out, n_in);
 }
 
-/* aT[s][i] = a[i][s]: a block's activations one sample per row. */
-static inline void CYP_FN(cyp_block8_transpose)(const T *CYP_RESTRICT a, T *CYP_RESTRICT aT,
-                                              Py_ssize_t n)
+/* The same with 16 samples per row (float with AVX-512: one vector). */
+static inline void CYP_FN(cyp_block16_forward)(const T *CYP_RESTRICT W, const T *CYP_RESTRICT b,
+        const T *CYP_RESTRICT a, T *CYP_RESTRICT z, Py_ssize_t n_in, Py_ssize_t n_out)
 {
-    for (Py_ssize_t i = 0; i < n; i++)
-        for (int s = 0; s < 8; s++)
-            aT[s * n + i] = a[i * 8 + s];
+    CYP_FN(cyp_block16_combine)(W, n_in, 1, a, b, z, n_in, n_out);
 }
 
-/* G[j][i] += sum_s d[j][s] * a[i][s] for every j, i, summed as cyp_dot sums
- * 8 lanes: ((p0 + p4) + (p1 + p5)) + ((p2 + p6) + (p3 + p7)) with the
- * products rounded first; aT is a transposed (cyp_block8_transpose), so the
- * loop runs along i.  The products must not be contracted into the sums
+static inline void CYP_FN(cyp_block16_back)(const T *CYP_RESTRICT W, const T *CYP_RESTRICT d,
+        T *CYP_RESTRICT back, Py_ssize_t n_in, Py_ssize_t n_out)
+{
+    CYP_FN(cyp_block16_combine)(W, 1, n_in, d, NULL, back, n_out, n_in);
+}
+
+/* aT[s][i] = a[i][s] (s < lanes): a block's activations one sample per row. */
+static inline void CYP_FN(cyp_block_transpose)(const T *CYP_RESTRICT a, T *CYP_RESTRICT aT,
+                                             Py_ssize_t n, Py_ssize_t lanes)
+{
+    for (Py_ssize_t i = 0; i < n; i++)
+        for (Py_ssize_t s = 0; s < lanes; s++)
+            aT[s * n + i] = a[i * lanes + s];
+}
+
+/* G[j][i] += sum_s d[j][s] * a[i][s] for every j, i, s < 8, summed as
+ * cyp_dot sums 8 lanes: ((p0 + p4) + (p1 + p5)) + ((p2 + p6) + (p3 + p7))
+ * with the products rounded first; d's rows are ds apart (8, or 16 for one
+ * half of a 16-sample block: the halves then go in one after the other, as
+ * two 8-sample blocks would); aT is a transposed (cyp_block_transpose), so
+ * the loop runs along i.  The products must not be contracted into the sums
  * (an FMA there would change the last bits): hence CYP_NO_CONTRACT. */
 CYP_NO_CONTRACT void CYP_FN(cyp_block8_grad)(T *CYP_RESTRICT G, const T *CYP_RESTRICT d,
-        const T *CYP_RESTRICT aT, Py_ssize_t n_in, Py_ssize_t n_out)
+        Py_ssize_t ds, const T *CYP_RESTRICT aT, Py_ssize_t n_in, Py_ssize_t n_out)
 {
     CYP_NO_CONTRACT_BODY
     const T *a0 = aT, *a1 = a0 + n_in, *a2 = a1 + n_in, *a3 = a2 + n_in;
     const T *a4 = a3 + n_in, *a5 = a4 + n_in, *a6 = a5 + n_in, *a7 = a6 + n_in;
     Py_ssize_t j = 0;
     for (; j + 2 <= n_out; j += 2) {   /* two rows per pass: each a[i] loaded once */
-        const T *dj = d + j * 8, *dk = dj + 8;
+        const T *dj = d + j * ds, *dk = dj + ds;
         T d0 = dj[0], d1 = dj[1], d2 = dj[2], d3 = dj[3];
         T d4 = dj[4], d5 = dj[5], d6 = dj[6], d7 = dj[7];
         T e0 = dk[0], e1 = dk[1], e2 = dk[2], e3 = dk[3];
@@ -860,7 +891,7 @@ CYP_NO_CONTRACT void CYP_FN(cyp_block8_grad)(T *CYP_RESTRICT G, const T *CYP_RES
         }
     }
     for (; j < n_out; j++) {
-        const T *dj = d + j * 8;
+        const T *dj = d + j * ds;
         T d0 = dj[0], d1 = dj[1], d2 = dj[2], d3 = dj[3];
         T d4 = dj[4], d5 = dj[5], d6 = dj[6], d7 = dj[7];
         T *g = G + j * n_in;

@@ -50,6 +50,9 @@ cdef enum:
     # one sample per SIMD lane (node buffers laid out [unit][lane]).  The
     # gradient is the same sum of per-sample gradients, summed in blocks.
     BLOCK = 8
+    # float with AVX-512 (CYP_WIDE_F32): 16 samples side by side, one vector
+    # of floats, summed as two blocks of 8 (_block_step)
+    WIDE = 16
 
 ACTIVATIONS = {
     "identity": ACT_IDENTITY, "sigmoid": ACT_SIGMOID, "tanh": ACT_TANH,
@@ -79,12 +82,13 @@ cdef struct Slots:
     # Where each scratch buffer starts in `work` (element offsets); _slots
     # is the one description of the workspace.  Per sample: z, a (n_nodes),
     # delta, delta_prev, back, pending (widest).  Per block of samples,
-    # [unit][lane]: zB, aB (n_nodes * BLOCK), xB (sizes[0] * BLOCK), dB, dpB,
-    # backB, aT (widest * BLOCK), col (3 output columns), yB, mask (output * BLOCK).
+    # [unit][lane]: zB, aB (n_nodes * WIDE), xB (sizes[0] * WIDE), dB, dpB,
+    # backB, aT (widest * WIDE), col (3 output columns), yB, mask (output *
+    # WIDE), half (5 output columns of 8 lanes: a 16-lane block's halves).
     # Online: xc, the copies of the sample's input (see _plan_inputs), and
     # pick, their choice per first-layer row (bytes).
     Py_ssize_t z, a, delta, delta_prev, back, pending, steps
-    Py_ssize_t zB, aB, xB, dB, dpB, backB, aT, col, yB, mask, xc, pick
+    Py_ssize_t zB, aB, xB, dB, dpB, backB, aT, col, yB, mask, half, xc, pick
     Py_ssize_t end             # the workspace's length
 
 
@@ -211,11 +215,43 @@ cdef inline void _block8_grad(floating* G, const floating* delta, const floating
                               floating* aT, Py_ssize_t n_in, Py_ssize_t n_out) noexcept nogil:
     # G[j, i] += sum over lanes of delta[j, :] a[i, :] (aT: scratch, BLOCK * n_in)
     if floating is float:
-        cyp_block8_transpose_f(a, aT, n_in)
-        cyp_block8_grad_f(G, delta, aT, n_in, n_out)
+        cyp_block_transpose_f(a, aT, n_in, BLOCK)
+        cyp_block8_grad_f(G, delta, BLOCK, aT, n_in, n_out)
     else:
-        cyp_block8_transpose_d(a, aT, n_in)
-        cyp_block8_grad_d(G, delta, aT, n_in, n_out)
+        cyp_block_transpose_d(a, aT, n_in, BLOCK)
+        cyp_block8_grad_d(G, delta, BLOCK, aT, n_in, n_out)
+
+
+cdef inline void _block16_forward(const floating* W, const floating* b, const floating* a,
+                                  floating* z, Py_ssize_t n_in, Py_ssize_t n_out) noexcept nogil:
+    # _block8_forward on 16 lanes (each lane's sums the same)
+    if floating is float:
+        cyp_block16_forward_f(W, b, a, z, n_in, n_out)
+    else:
+        cyp_block16_forward_d(W, b, a, z, n_in, n_out)
+
+
+cdef inline void _block16_back(const floating* W, const floating* delta, floating* back,
+                               Py_ssize_t n_in, Py_ssize_t n_out) noexcept nogil:
+    # _block8_back on 16 lanes
+    if floating is float:
+        cyp_block16_back_f(W, delta, back, n_in, n_out)
+    else:
+        cyp_block16_back_d(W, delta, back, n_in, n_out)
+
+
+cdef inline void _block16_grad(floating* G, const floating* delta, const floating* a,
+                               floating* aT, Py_ssize_t n_in, Py_ssize_t n_out) noexcept nogil:
+    # G[j, i] += the 8-lane sum of lanes 0-7, then that of lanes 8-15: as two
+    # blocks of 8 add theirs (aT: scratch, WIDE * n_in)
+    if floating is float:
+        cyp_block_transpose_f(a, aT, n_in, WIDE)
+        cyp_block8_grad_f(G, delta, WIDE, aT, n_in, n_out)
+        cyp_block8_grad_f(G, delta + BLOCK, WIDE, aT + BLOCK * n_in, n_in, n_out)
+    else:
+        cyp_block_transpose_d(a, aT, n_in, WIDE)
+        cyp_block8_grad_d(G, delta, WIDE, aT, n_in, n_out)
+        cyp_block8_grad_d(G, delta + BLOCK, WIDE, aT + BLOCK * n_in, n_in, n_out)
 
 
 cdef inline void _sigmoid(const floating* z, floating* a, Py_ssize_t n) noexcept nogil:
@@ -880,15 +916,20 @@ cdef inline void _lane_gather(const floating* src, floating* col, Py_ssize_t lan
 cdef inline double _block_step(floating* params, floating* grad, const Layout* L,
                                const Slots* ws, floating* work, const floating* X,
                                const floating* Y, const Py_ssize_t* ids, Py_ssize_t m,
-                               Py_ssize_t lanes, const floating* sw) noexcept nogil:
+                               Py_ssize_t lanes, const floating* sw,
+                               double* second=NULL) noexcept nogil:
     """Add the gradients of samples ids[:m] to ``grad``; return their summed loss.
 
     With sample weights ``sw`` (indexed like X's rows; NULL: none) each
     sample's loss and gradient are multiplied by its weight.
 
-    ``lanes`` (4 or BLOCK, >= m) samples side by side, buffers laid out
+    ``lanes`` (4, BLOCK or WIDE, >= m) samples side by side, buffers laid out
     [unit][lane]; lanes m..lanes-1 carry zero inputs and zero deltas, so
-    they add nothing.
+    they add nothing.  WIDE (16, float with AVX-512) is two blocks of BLOCK
+    in one: every sum comes out as from the two blocks one after the other
+    (the gradients of lanes 0-7 go in first, then those of lanes 8-15; each
+    half's loss is summed on its own, the second's to ``second[0]``, for the
+    caller to add after the first).
     """
     cdef const Py_ssize_t* sizes = L.sizes
     cdef const Py_ssize_t* w_off = L.w_off
@@ -916,8 +957,9 @@ cdef inline double _block_step(floating* params, floating* grad, const Layout* L
     cdef floating* dj
     cdef floating* swap
     cdef const floating* a_prev
-    cdef double total = 0
+    cdef double total = 0, total2 = 0
     cdef floating total_bias
+    cdef Py_ssize_t h
     cdef floating* cz = col
     cdef floating* ca = col + n_last
     cdef floating* cd = col + 2 * n_last
@@ -944,6 +986,8 @@ cdef inline double _block_step(floating* params, floating* grad, const Layout* L
         al = aB + n_off[l] * lanes
         if lanes == BLOCK:   # the same sums, tiled
             _block8_forward(W, b, a_prev, zl, n_in, n_out)
+        elif lanes == WIDE:
+            _block16_forward(W, b, a_prev, zl, n_in, n_out)
         else:
             for j in range(n_out):
                 for s in range(lanes):
@@ -971,19 +1015,34 @@ cdef inline double _block_step(floating* params, floating* grad, const Layout* L
             if s < m:
                 _lane_gather(zl, cz, s, lanes, n_last)
                 _lane_gather(al, ca, s, lanes, n_last)
+                # (each sum written as one expression: the compiler may fuse its
+                # multiply-add, and does so alike for both halves)
                 if sw != NULL:
-                    total += sw[ids[s]] * _output_delta(L.loss, ACT_SOFTMAX, cz, ca,
-                                                        Y + ids[s] * n_last, cd, n_last)
+                    if s < BLOCK:
+                        total += sw[ids[s]] * _output_delta(L.loss, ACT_SOFTMAX, cz, ca,
+                                                            Y + ids[s] * n_last, cd, n_last)
+                    else:
+                        total2 += sw[ids[s]] * _output_delta(L.loss, ACT_SOFTMAX, cz, ca,
+                                                             Y + ids[s] * n_last, cd, n_last)
                     for k in range(n_last):
                         delta[k * lanes + s] = cd[k] * sw[ids[s]]
                     continue
-                total += _output_delta(L.loss, ACT_SOFTMAX, cz, ca, Y + ids[s] * n_last, cd,
-                                       n_last)
+                if s < BLOCK:
+                    total += _output_delta(L.loss, ACT_SOFTMAX, cz, ca, Y + ids[s] * n_last, cd,
+                                           n_last)
+                else:
+                    total2 += _output_delta(L.loss, ACT_SOFTMAX, cz, ca, Y + ids[s] * n_last, cd,
+                                            n_last)
                 for k in range(n_last):
                     delta[k * lanes + s] = cd[k]
             else:
                 for k in range(n_last):
                     delta[k * lanes + s] = 0
+    elif lanes == WIDE:   # each half as a block of BLOCK would be
+        total = _half_output(L, acts[l], zl, al, yB, mask, delta, n_last, 0, sw != NULL,
+                             work + ws.half)
+        total2 = _half_output(L, acts[l], zl, al, yB, mask, delta, n_last, 1, sw != NULL,
+                              work + ws.half)
     elif L.loss == LOSS_CROSS_ENTROPY:   # with sigmoid outputs
         total = _sigmoid_xent(zl, al, yB, mask, delta, n_last * lanes)
     elif sw != NULL:                     # squared error, weighted
@@ -1001,16 +1060,24 @@ cdef inline double _block_step(floating* params, floating* grad, const Layout* L
         G = grad + w_off[l]
         a_prev = xB if l == 0 else aB + n_off[l - 1] * lanes
         if L.train_bias:
+            # each block of BLOCK lanes summed on its own, in lane order
             for j in range(n_out):
                 dj = delta + j * lanes
-                total_bias = 0
-                for s in range(lanes):
-                    total_bias += dj[s]
-                grad[b_off[l] + j] += total_bias
+                h = 0
+                while h < lanes:
+                    total_bias = 0
+                    for s in range(h, min(h + BLOCK, lanes)):
+                        total_bias += dj[s]
+                    grad[b_off[l] + j] += total_bias
+                    h += BLOCK
         if lanes == BLOCK:   # the same sums, tiled
             _block8_grad(G, delta, a_prev, aT, n_in, n_out)
             if l > 0:
                 _block8_back(W, delta, back, n_in, n_out)
+        elif lanes == WIDE:
+            _block16_grad(G, delta, a_prev, aT, n_in, n_out)
+            if l > 0:
+                _block16_back(W, delta, back, n_in, n_out)
         else:
             if l > 0:
                 for i in range(n_in * lanes):
@@ -1027,6 +1094,43 @@ cdef inline double _block_step(floating* params, floating* grad, const Layout* L
             swap = delta
             delta = delta_prev
             delta_prev = swap
+    if second != NULL:
+        second[0] = total2
+    return total
+
+
+cdef inline double _half_output(const Layout* L, int act, const floating* zl,
+                                const floating* al, const floating* yB, const floating* mask,
+                                floating* delta, Py_ssize_t n_last, Py_ssize_t h,
+                                bint weighted, floating* half) noexcept nogil:
+    """The output deltas and summed loss of lanes 8h..8h+7 of a WIDE block
+    (sigmoid cross-entropy or squared error), computed on a copy laid out as
+    a block of BLOCK (``half``: scratch, 5 * n_last * BLOCK) so that the sum
+    runs in that block's order."""
+    cdef floating* z8 = half
+    cdef floating* a8 = half + n_last * BLOCK
+    cdef floating* y8 = half + 2 * n_last * BLOCK
+    cdef floating* m8 = half + 3 * n_last * BLOCK
+    cdef floating* d8 = half + 4 * n_last * BLOCK
+    cdef Py_ssize_t k, s, n = n_last * BLOCK
+    cdef double total
+    for k in range(n_last):
+        for s in range(BLOCK):
+            z8[k * BLOCK + s] = zl[k * WIDE + h * BLOCK + s]
+            a8[k * BLOCK + s] = al[k * WIDE + h * BLOCK + s]
+            y8[k * BLOCK + s] = yB[k * WIDE + h * BLOCK + s]
+            m8[k * BLOCK + s] = mask[k * WIDE + h * BLOCK + s]
+    if L.loss == LOSS_CROSS_ENTROPY:
+        total = _sigmoid_xent(z8, a8, y8, m8, d8, n)
+    elif weighted:
+        total = _squared_error_weighted(a8, y8, m8, d8, n)
+        _hidden_delta(act, d8, z8, a8, d8, n)
+    else:
+        total = _squared_error(a8, y8, m8, d8, n)
+        _hidden_delta(act, d8, z8, a8, d8, n)
+    for k in range(n_last):
+        for s in range(BLOCK):
+            delta[k * WIDE + h * BLOCK + s] = d8[k * BLOCK + s]
     return total
 
 
@@ -1058,11 +1162,17 @@ cdef inline double _chunk_gradient(floating* params, floating* grad, const Layou
     loss.  ``poll``: this chunk runs on the calling thread (chunk 0 of a static
     schedule) and polls for Ctrl-C, raising ``stop`` for every chunk."""
     cdef Py_ssize_t s = lo, m
-    cdef double total = 0
+    cdef double total = 0, second
     while s < hi:
         m = min(lanes, hi - s)
         if lanes == 4:
             total += _block_step(params, grad, L, ws, work, X, Y, ids + s, m, 4, NULL)
+        elif floating is float and CYP_WIDE_F32 and hi - s > BLOCK:
+            # two blocks of BLOCK in one (the same sums, in the same order)
+            m = min(<Py_ssize_t>WIDE, hi - s)
+            total += _block_step(params, grad, L, ws, work, X, Y, ids + s, m, WIDE, NULL,
+                                 &second)
+            total += second
         else:
             total += _block_step(params, grad, L, ws, work, X, Y, ids + s, m, BLOCK, NULL)
         s += m
@@ -1154,16 +1264,17 @@ cdef inline Slots _slots(const Layout* L) noexcept nogil:
     s.back = n;       n += L.widest
     s.pending = n;    n += L.widest
     s.steps = n;      n += L.widest
-    s.zB = n;         n += L.n_nodes * BLOCK
-    s.aB = n;         n += L.n_nodes * BLOCK
-    s.xB = n;         n += n_x * BLOCK
-    s.dB = n;         n += L.widest * BLOCK
-    s.dpB = n;        n += L.widest * BLOCK
-    s.backB = n;      n += L.widest * BLOCK
-    s.aT = n;         n += L.widest * BLOCK
+    s.zB = n;         n += L.n_nodes * WIDE
+    s.aB = n;         n += L.n_nodes * WIDE
+    s.xB = n;         n += n_x * WIDE
+    s.dB = n;         n += L.widest * WIDE
+    s.dpB = n;        n += L.widest * WIDE
+    s.backB = n;      n += L.widest * WIDE
+    s.aT = n;         n += L.widest * WIDE
     s.col = n;        n += 3 * n_last
-    s.yB = n;         n += n_last * BLOCK
-    s.mask = n;       n += n_last * BLOCK
+    s.yB = n;         n += n_last * WIDE
+    s.mask = n;       n += n_last * WIDE
+    s.half = n;       n += 5 * n_last * BLOCK
     # 2 samples x CYP_MAX_COPIES copies, each placed at a chosen residue
     # (skipping < 4096 bytes, at most 1024 elements), 64-byte alignment room
     s.xc = n;         n += 2 * CYP_MAX_COPIES * (n_x + 1024) + 16
@@ -1359,7 +1470,7 @@ def train_epochs(floating[::1] params, floating[::1] grad, floating[::1] velocit
     cdef Py_ssize_t e, s, q, m, start, batch_end
     # small batches fill 4 lanes (one AVX2 vector of doubles) rather than 8
     cdef Py_ssize_t lanes = 4 if 0 < batch_size <= 4 else BLOCK
-    cdef Py_ssize_t ids[BLOCK]
+    cdef Py_ssize_t ids[WIDE]
     cdef floating* P = &params[0]
     cdef floating* G = _ptr_or_null(grad)
     cdef floating* V = _ptr_or_null(velocity)
@@ -1375,7 +1486,7 @@ def train_epochs(floating[::1] params, floating[::1] grad, floating[::1] velocit
     cdef double* chunk_loss = NULL
     cdef Py_ssize_t* batch_ids = NULL
     cdef const floating* SW = NULL       # sample weights
-    cdef double r, wsum, btotal
+    cdef double r, r2, wsum, btotal
     cdef Step st_w                       # one weighted online sample's step
     cdef cyp_inputs inputs   # online: the copies of the sample's input (_plan_inputs)
     cdef cyp_fp_mode fp_mode
@@ -1523,19 +1634,30 @@ def train_epochs(floating[::1] params, floating[::1] grad, floating[::1] velocit
                         s = batch_end
                     while s < batch_end:
                         m = min(lanes, batch_end - s)
+                        if floating is float and CYP_WIDE_F32 and lanes == BLOCK:
+                            # two blocks of BLOCK in one where there are more than BLOCK
+                            m = min(<Py_ssize_t>WIDE, batch_end - s)
                         for q in range(m):
                             ids[q] = order[e, s + q]
                         # a literal lane count per call site lets the compiler
-                        # specialise the block step for 4 and 8 lanes
+                        # specialise the block step for 4, 8 and 16 lanes
+                        r2 = 0
                         if lanes == 4:
                             r = _block_step(P, G, &L, &ws, W, &X[0, 0], &Y[0, 0], ids, m, 4, SW)
+                        elif m > BLOCK:
+                            r = _block_step(P, G, &L, &ws, W, &X[0, 0], &Y[0, 0], ids, m,
+                                            WIDE, SW, &r2)
                         else:
                             r = _block_step(P, G, &L, &ws, W, &X[0, 0], &Y[0, 0], ids, m,
                                             BLOCK, SW)
                         if SW == NULL:
                             total += r
+                            if m > BLOCK:
+                                total += r2
                         else:
                             btotal += r
+                            if m > BLOCK:
+                                btotal += r2
                         s += m
                         if cyp_interrupted(&intr): break
                     if intr.stopped: break
