@@ -172,6 +172,8 @@ def test_show_config(capsys):
     scipy = importlib.util.find_spec("scipy") is not None
     assert info["blocked_products"] == ("own" if kernels.own_products()
                                         else "scipy" if scipy else None)
+    assert info["flush_denormals"] == kernels.can_flush_denormals()
+    assert "subnormals flushed to zero while training" in out
 
 
 def test_sweep_fits_are_single_threaded(monkeypatch):

@@ -585,6 +585,13 @@ _PARAMETERS_DOC = """
         Loss evaluations of "lbfgs".
     dtype : {"float64", "float32"} or None, default None
         Precision of the network; None follows ``X`` (float32 stays float32).
+    n_threads : int or None, default None
+        Threads per fit (see :meth:`cyprop.Network.fit`): None splits what
+        pays on this machine, -1 all available, k that many.
+    flush_denormals : bool, default True
+        Train with subnormal numbers flushed to zero (see
+        :meth:`cyprop.Network.fit`): the weights differ from IEEE
+        arithmetic's only by values below the smallest normal number.
 """
 
 _ATTRIBUTES_DOC = """
