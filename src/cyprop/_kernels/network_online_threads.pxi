@@ -41,7 +41,7 @@ cdef enum:
     _SIGNAL_STRIDE = 16   # ints: one 64-byte line per signal
 
 
-cdef inline void _rows_z(floating* W, const floating* b, const floating* x, floating* z,
+cdef inline void _rows_z(const floating* W, const floating* b, const floating* x, floating* z,
                          Py_ssize_t h0, Py_ssize_t h1, Py_ssize_t n_in) noexcept nogil:
     # z_j = W_0[j] . x + b_j for rows h0..h1-1 (as _layer_z computes each)
     cdef Py_ssize_t j
@@ -152,14 +152,14 @@ cdef double _online_epoch_threads(floating* params, floating* velocity, const La
     penalty, as _sample_step's loop sums it).
 
     ``extra`` holds n_threads - 1 workspaces of ws.end elements (thread t
-    > 0 uses the t-th for its input copies); ``signals`` (n_threads + 1) *
-    _SIGNAL_STRIDE ints, 64-byte aligned, and ``row_sq`` (2 * sizes[1],),
-    64-byte aligned (the rows' squares of even and odd samples), are
-    scratch.  ``st``
-    changes as the loop's own Step would (Adam's t, lr_t).  Stops before a
-    sample when intr says so (intr.stopped; the caller restores the epoch's
-    weights).  ``flush``: every thread runs with subnormals flushed to zero;
-    then the others take ``caller_mode`` (_fp_leave).
+    > 0 uses the t-th for its input copies); ``signals`` (n_threads + 2) *
+    _SIGNAL_STRIDE ints, 64-byte aligned (one line per signal and one for
+    the stop flag), and ``row_sq`` (2 * sizes[1],), 64-byte aligned (the
+    rows' squares of even and odd samples), are scratch.  ``st`` changes as
+    the loop's own Step would (Adam's t, lr_t).  Stops before a sample when
+    intr says so (intr.stopped; the caller restores the epoch's weights).
+    ``flush``: every thread runs with subnormals flushed to zero; then the
+    others take ``caller_mode`` (_fp_leave).
     """
     cdef Py_ssize_t n_x = L.sizes[0], H = L.sizes[1], n_y = L.sizes[L.n_layers]
     cdef floating* W0 = params + L.w_off[0]
