@@ -716,14 +716,12 @@ cdef inline double _sample_rest(floating* params, floating* velocity, const Layo
     """
     cdef double sample_loss, sq = 0
     cdef floating* steps
-    cdef floating* first_delta
     if st.l2 == 0:
-        return _sample_upper(params, velocity, L, ws, work, st, t, first_steps, &sq,
-                             &first_delta)
+        return _sample_upper(params, velocity, L, ws, work, st, t, first_steps, &sq)
     # with the L2 term the first layer is updated now, not deferred (its
     # penalty share needs the old W_0, read in this same pass)
     steps = work + ws.steps
-    sample_loss = _sample_upper(params, velocity, L, ws, work, st, t, steps, &sq, &first_delta)
+    sample_loss = _sample_upper(params, velocity, L, ws, work, st, t, steps, &sq)
     _first_layer_l2(params, velocity, L, st, inputs, steps, 0, L.sizes[1], &sq, NULL)
     # the sample's loss with the penalty l2 / (2 n) ||W||^2, n = 1
     return sample_loss + 0.5 * st.l2 * sq * st.l2_loss_scale
@@ -732,16 +730,15 @@ cdef inline double _sample_rest(floating* params, floating* velocity, const Layo
 cdef inline double _sample_upper(floating* params, floating* velocity, const Layout* L,
                                  const Slots* ws, floating* work, const Step* st,
                                  const floating* t, floating* first_steps,
-                                 double* sq, floating** first_delta) noexcept nogil:
+                                 double* sq) noexcept nogil:
     """_sample_rest but the first layer's weights: activates the first
     layer, runs the layers above it forward, the backward pass fused with
     the update of every layer above the first (with the L2 term, ``*sq +=``
     their old rows' sums of squares, the output layer's first), updates the
     first layer's biases and writes its steps eta * delta_j to
-    ``first_steps`` (with ``first_steps`` NULL, neither: the threaded
-    epoch's threads do it for their rows).  ``*first_delta``: where the
-    first layer's delta is.  Returns the sample's loss without the
-    penalty."""
+    ``first_steps``.  Returns the sample's loss without the penalty.  (The
+    threaded epoch runs the same passes as _sample_chain and
+    _upper_updates.)"""
     cdef const Py_ssize_t* sizes = L.sizes
     cdef const Py_ssize_t* n_off = L.n_off
     cdef floating* z = work + ws.z
@@ -783,10 +780,8 @@ cdef inline double _sample_upper(floating* params, floating* velocity, const Lay
         delta = delta_prev
         delta_prev = swap
     # the first layer: biases now, W_0's steps for the caller
-    first_delta[0] = delta
-    if first_steps != NULL:
-        _layer_steps(st, params + L.b_off[0], _at(velocity, L.b_off[0]), first_steps, delta,
-                     L.train_bias, sizes[1])
+    _layer_steps(st, params + L.b_off[0], _at(velocity, L.b_off[0]), first_steps, delta,
+                 L.train_bias, sizes[1])
     return sample_loss
 
 
