@@ -191,7 +191,7 @@ CYP_ALWAYS_INLINE float cyp_exp_f(float x)
 
 /* Batch blocks of 16 samples in float where one vector holds 16 floats
  * (AVX-512); 8 samples otherwise (one vector of doubles, two or one of
- * floats), see the kernels' _block16_step. */
+ * floats), see the kernels' _block_step. */
 #if defined(__AVX512F__)
 #define CYP_WIDE_F32 1
 #else

@@ -49,22 +49,14 @@ cdef extern from "cyprop_simd.h" nogil:
     # 16 in float where CYP_WIDE_F32 (AVX-512: one vector of 16 floats)
     enum:
         CYP_WIDE_F32
-    void cyp_block8_forward_d(const double* W, const double* b, const double* a, double* z,
-                              Py_ssize_t n_in, Py_ssize_t n_out)
-    void cyp_block8_forward_f(const float* W, const float* b, const float* a, float* z,
-                              Py_ssize_t n_in, Py_ssize_t n_out)
-    void cyp_block8_back_d(const double* W, const double* d, double* back, Py_ssize_t n_in,
-                           Py_ssize_t n_out)
-    void cyp_block8_back_f(const float* W, const float* d, float* back, Py_ssize_t n_in,
-                           Py_ssize_t n_out)
-    void cyp_block16_forward_d(const double* W, const double* b, const double* a, double* z,
-                               Py_ssize_t n_in, Py_ssize_t n_out)
-    void cyp_block16_forward_f(const float* W, const float* b, const float* a, float* z,
-                               Py_ssize_t n_in, Py_ssize_t n_out)
-    void cyp_block16_back_d(const double* W, const double* d, double* back, Py_ssize_t n_in,
-                            Py_ssize_t n_out)
-    void cyp_block16_back_f(const float* W, const float* d, float* back, Py_ssize_t n_in,
-                            Py_ssize_t n_out)
+    void cyp_block_forward_d(const double* W, const double* b, const double* a, double* z,
+                             Py_ssize_t n_in, Py_ssize_t n_out, Py_ssize_t lanes)
+    void cyp_block_forward_f(const float* W, const float* b, const float* a, float* z,
+                             Py_ssize_t n_in, Py_ssize_t n_out, Py_ssize_t lanes)
+    void cyp_block_back_d(const double* W, const double* d, double* back, Py_ssize_t n_in,
+                          Py_ssize_t n_out, Py_ssize_t lanes)
+    void cyp_block_back_f(const float* W, const float* d, float* back, Py_ssize_t n_in,
+                          Py_ssize_t n_out, Py_ssize_t lanes)
     void cyp_block_transpose_d(const double* a, double* aT, Py_ssize_t n, Py_ssize_t lanes)
     void cyp_block_transpose_f(const float* a, float* aT, Py_ssize_t n, Py_ssize_t lanes)
     void cyp_block8_grad_d(double* G, const double* d, Py_ssize_t ds, const double* aT,

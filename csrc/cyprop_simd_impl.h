@@ -805,45 +805,27 @@ CYP_ALWAYS_INLINE void CYP_FN(cyp_block_combine)(const int LANES, const T *CYP_R
         CYP_FN(cyp_block_tile)(LANES, 1, M, rs, ks, in, bias, out, n_k, r);
 }
 
-static inline void CYP_FN(cyp_block8_combine)(const T *CYP_RESTRICT M, Py_ssize_t rs,
-        Py_ssize_t ks, const T *CYP_RESTRICT in, const T *CYP_RESTRICT bias,
-        T *CYP_RESTRICT out, Py_ssize_t n_k, Py_ssize_t n_out)
+/* z[j][s] = (sum_i a[i][s] * W[j][i], i ascending from 0) + b[j], for the
+ * block's lanes (8, or 16: float with AVX-512). */
+static inline void CYP_FN(cyp_block_forward)(const T *CYP_RESTRICT W, const T *CYP_RESTRICT b,
+        const T *CYP_RESTRICT a, T *CYP_RESTRICT z, Py_ssize_t n_in, Py_ssize_t n_out,
+        Py_ssize_t lanes)
 {
-    CYP_FN(cyp_block_combine)(8, M, rs, ks, in, bias, out, n_k, n_out);
+    if (lanes == 16)
+        CYP_FN(cyp_block_combine)(16, W, n_in, 1, a, b, z, n_in, n_out);
+    else
+        CYP_FN(cyp_block_combine)(8, W, n_in, 1, a, b, z, n_in, n_out);
 }
 
-static inline void CYP_FN(cyp_block16_combine)(const T *CYP_RESTRICT M, Py_ssize_t rs,
-        Py_ssize_t ks, const T *CYP_RESTRICT in, const T *CYP_RESTRICT bias,
-        T *CYP_RESTRICT out, Py_ssize_t n_k, Py_ssize_t n_out)
+/* back[i][s] = sum_j d[j][s] * W[j][i], j ascending from 0 (W^T delta), for
+ * the block's lanes (8 or 16). */
+static inline void CYP_FN(cyp_block_back)(const T *CYP_RESTRICT W, const T *CYP_RESTRICT d,
+        T *CYP_RESTRICT back, Py_ssize_t n_in, Py_ssize_t n_out, Py_ssize_t lanes)
 {
-    CYP_FN(cyp_block_combine)(16, M, rs, ks, in, bias, out, n_k, n_out);
-}
-
-/* z[j][s] = (sum_i a[i][s] * W[j][i], i ascending from 0) + b[j]. */
-static inline void CYP_FN(cyp_block8_forward)(const T *CYP_RESTRICT W, const T *CYP_RESTRICT b,
-        const T *CYP_RESTRICT a, T *CYP_RESTRICT z, Py_ssize_t n_in, Py_ssize_t n_out)
-{
-    CYP_FN(cyp_block8_combine)(W, n_in, 1, a, b, z, n_in, n_out);
-}
-
-/* back[i][s] = sum_j d[j][s] * W[j][i], j ascending from 0 (W^T delta). */
-static inline void CYP_FN(cyp_block8_back)(const T *CYP_RESTRICT W, const T *CYP_RESTRICT d,
-        T *CYP_RESTRICT back, Py_ssize_t n_in, Py_ssize_t n_out)
-{
-    CYP_FN(cyp_block8_combine)(W, 1, n_in, d, NULL, back, n_out, n_in);
-}
-
-/* The same with 16 samples per row (float with AVX-512: one vector). */
-static inline void CYP_FN(cyp_block16_forward)(const T *CYP_RESTRICT W, const T *CYP_RESTRICT b,
-        const T *CYP_RESTRICT a, T *CYP_RESTRICT z, Py_ssize_t n_in, Py_ssize_t n_out)
-{
-    CYP_FN(cyp_block16_combine)(W, n_in, 1, a, b, z, n_in, n_out);
-}
-
-static inline void CYP_FN(cyp_block16_back)(const T *CYP_RESTRICT W, const T *CYP_RESTRICT d,
-        T *CYP_RESTRICT back, Py_ssize_t n_in, Py_ssize_t n_out)
-{
-    CYP_FN(cyp_block16_combine)(W, 1, n_in, d, NULL, back, n_out, n_in);
+    if (lanes == 16)
+        CYP_FN(cyp_block_combine)(16, W, 1, n_in, d, NULL, back, n_out, n_in);
+    else
+        CYP_FN(cyp_block_combine)(8, W, 1, n_in, d, NULL, back, n_out, n_in);
 }
 
 /* aT[s][i] = a[i][s] (s < lanes): a block's activations one sample per row. */

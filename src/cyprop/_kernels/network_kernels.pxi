@@ -193,65 +193,42 @@ cdef inline void _axpy(floating* y, const floating* x, floating w, Py_ssize_t n)
 
 # a block of BLOCK (8) samples, [unit][lane] (csrc/cyprop_simd_impl.h)
 
-cdef inline void _block8_forward(const floating* W, const floating* b, const floating* a,
-                                 floating* z, Py_ssize_t n_in, Py_ssize_t n_out) noexcept nogil:
-    # z[j, :] = sum_i W[j, i] a[i, :] + b[j]
+cdef inline void _block_forward(const floating* W, const floating* b, const floating* a,
+                                floating* z, Py_ssize_t n_in, Py_ssize_t n_out,
+                                Py_ssize_t lanes) noexcept nogil:
+    # z[j, :] = sum_i W[j, i] a[i, :] + b[j] (lanes: BLOCK or WIDE)
     if floating is float:
-        cyp_block8_forward_f(W, b, a, z, n_in, n_out)
+        cyp_block_forward_f(W, b, a, z, n_in, n_out, lanes)
     else:
-        cyp_block8_forward_d(W, b, a, z, n_in, n_out)
+        cyp_block_forward_d(W, b, a, z, n_in, n_out, lanes)
 
 
-cdef inline void _block8_back(const floating* W, const floating* delta, floating* back,
-                              Py_ssize_t n_in, Py_ssize_t n_out) noexcept nogil:
+cdef inline void _block_back(const floating* W, const floating* delta, floating* back,
+                             Py_ssize_t n_in, Py_ssize_t n_out, Py_ssize_t lanes) noexcept nogil:
     # back[i, :] = sum_j W[j, i] delta[j, :]
     if floating is float:
-        cyp_block8_back_f(W, delta, back, n_in, n_out)
+        cyp_block_back_f(W, delta, back, n_in, n_out, lanes)
     else:
-        cyp_block8_back_d(W, delta, back, n_in, n_out)
+        cyp_block_back_d(W, delta, back, n_in, n_out, lanes)
 
 
-cdef inline void _block8_grad(floating* G, const floating* delta, const floating* a,
-                              floating* aT, Py_ssize_t n_in, Py_ssize_t n_out) noexcept nogil:
-    # G[j, i] += sum over lanes of delta[j, :] a[i, :] (aT: scratch, BLOCK * n_in)
+cdef inline void _block_grad(floating* G, const floating* delta, const floating* a,
+                             floating* aT, Py_ssize_t n_in, Py_ssize_t n_out,
+                             Py_ssize_t lanes) noexcept nogil:
+    # G[j, i] += sum over lanes of delta[j, :] a[i, :], each BLOCK of lanes
+    # summed by its own 8-lane tree and added in lane order, as separate
+    # blocks of BLOCK would add theirs (aT: scratch, lanes * n_in)
+    cdef Py_ssize_t h = 0
     if floating is float:
-        cyp_block_transpose_f(a, aT, n_in, BLOCK)
-        cyp_block8_grad_f(G, delta, BLOCK, aT, n_in, n_out)
+        cyp_block_transpose_f(a, aT, n_in, lanes)
     else:
-        cyp_block_transpose_d(a, aT, n_in, BLOCK)
-        cyp_block8_grad_d(G, delta, BLOCK, aT, n_in, n_out)
-
-
-cdef inline void _block16_forward(const floating* W, const floating* b, const floating* a,
-                                  floating* z, Py_ssize_t n_in, Py_ssize_t n_out) noexcept nogil:
-    # _block8_forward on 16 lanes (each lane's sums the same)
-    if floating is float:
-        cyp_block16_forward_f(W, b, a, z, n_in, n_out)
-    else:
-        cyp_block16_forward_d(W, b, a, z, n_in, n_out)
-
-
-cdef inline void _block16_back(const floating* W, const floating* delta, floating* back,
-                               Py_ssize_t n_in, Py_ssize_t n_out) noexcept nogil:
-    # _block8_back on 16 lanes
-    if floating is float:
-        cyp_block16_back_f(W, delta, back, n_in, n_out)
-    else:
-        cyp_block16_back_d(W, delta, back, n_in, n_out)
-
-
-cdef inline void _block16_grad(floating* G, const floating* delta, const floating* a,
-                               floating* aT, Py_ssize_t n_in, Py_ssize_t n_out) noexcept nogil:
-    # G[j, i] += the 8-lane sum of lanes 0-7, then that of lanes 8-15: as two
-    # blocks of 8 add theirs (aT: scratch, WIDE * n_in)
-    if floating is float:
-        cyp_block_transpose_f(a, aT, n_in, WIDE)
-        cyp_block8_grad_f(G, delta, WIDE, aT, n_in, n_out)
-        cyp_block8_grad_f(G, delta + BLOCK, WIDE, aT + BLOCK * n_in, n_in, n_out)
-    else:
-        cyp_block_transpose_d(a, aT, n_in, WIDE)
-        cyp_block8_grad_d(G, delta, WIDE, aT, n_in, n_out)
-        cyp_block8_grad_d(G, delta + BLOCK, WIDE, aT + BLOCK * n_in, n_in, n_out)
+        cyp_block_transpose_d(a, aT, n_in, lanes)
+    while h < lanes:
+        if floating is float:
+            cyp_block8_grad_f(G, delta + h, lanes, aT + h * n_in, n_in, n_out)
+        else:
+            cyp_block8_grad_d(G, delta + h, lanes, aT + h * n_in, n_in, n_out)
+        h += BLOCK
 
 
 cdef inline void _sigmoid(const floating* z, floating* a, Py_ssize_t n) noexcept nogil:
@@ -979,10 +956,8 @@ cdef inline double _block_step(floating* params, floating* grad, const Layout* L
         b = params + b_off[l]
         zl = zB + n_off[l] * lanes
         al = aB + n_off[l] * lanes
-        if lanes == BLOCK:   # the same sums, tiled
-            _block8_forward(W, b, a_prev, zl, n_in, n_out)
-        elif lanes == WIDE:
-            _block16_forward(W, b, a_prev, zl, n_in, n_out)
+        if lanes >= BLOCK:   # the same sums, tiled
+            _block_forward(W, b, a_prev, zl, n_in, n_out, lanes)
         else:
             for j in range(n_out):
                 for s in range(lanes):
@@ -1065,14 +1040,10 @@ cdef inline double _block_step(floating* params, floating* grad, const Layout* L
                         total_bias += dj[s]
                     grad[b_off[l] + j] += total_bias
                     h += BLOCK
-        if lanes == BLOCK:   # the same sums, tiled
-            _block8_grad(G, delta, a_prev, aT, n_in, n_out)
+        if lanes >= BLOCK:   # the same sums, tiled
+            _block_grad(G, delta, a_prev, aT, n_in, n_out, lanes)
             if l > 0:
-                _block8_back(W, delta, back, n_in, n_out)
-        elif lanes == WIDE:
-            _block16_grad(G, delta, a_prev, aT, n_in, n_out)
-            if l > 0:
-                _block16_back(W, delta, back, n_in, n_out)
+                _block_back(W, delta, back, n_in, n_out, lanes)
         else:
             if l > 0:
                 for i in range(n_in * lanes):
