@@ -1013,14 +1013,8 @@ cdef inline double _block_step(floating* params, floating* grad, const Layout* L
                              work + ws.half)
         total2 = _half_output(L, acts[l], zl, al, yB, mask, delta, n_last, 1, sw != NULL,
                               work + ws.half)
-    elif L.loss == LOSS_CROSS_ENTROPY:   # with sigmoid outputs
-        total = _sigmoid_xent(zl, al, yB, mask, delta, n_last * lanes)
-    elif sw != NULL:                     # squared error, weighted
-        total = _squared_error_weighted(al, yB, mask, delta, n_last * lanes)
-        _hidden_delta(acts[l], delta, zl, al, delta, n_last * lanes)
-    else:                                # squared error: delta = (a - t) f'(z)
-        total = _squared_error(al, yB, mask, delta, n_last * lanes)
-        _hidden_delta(acts[l], delta, zl, al, delta, n_last * lanes)
+    else:
+        total = _lanes_output(L, acts[l], zl, al, yB, mask, delta, n_last * lanes, sw != NULL)
 
     # backward pass: dW[j, i] += sum over lanes of delta[j, :] a[i, :]
     for l in range(n_layers - 1, -1, -1):
@@ -1065,6 +1059,23 @@ cdef inline double _block_step(floating* params, floating* grad, const Layout* L
     return total
 
 
+cdef inline double _lanes_output(const Layout* L, int act, const floating* z,
+                                 const floating* a, const floating* y, const floating* mask,
+                                 floating* delta, Py_ssize_t n, bint weighted) noexcept nogil:
+    """Output deltas and their summed loss over n values laid out [unit][lane]
+    (a sigmoid output with cross-entropy, or squared error, ``mask`` the
+    lanes in use or, ``weighted``, their sample weights)."""
+    cdef double total
+    if L.loss == LOSS_CROSS_ENTROPY:   # with sigmoid outputs
+        return _sigmoid_xent(z, a, y, mask, delta, n)
+    if weighted:                      # squared error, weighted
+        total = _squared_error_weighted(a, y, mask, delta, n)
+    else:                             # squared error: delta = (a - t) f'(z)
+        total = _squared_error(a, y, mask, delta, n)
+    _hidden_delta(act, delta, z, a, delta, n)
+    return total
+
+
 cdef inline double _half_output(const Layout* L, int act, const floating* zl,
                                 const floating* al, const floating* yB, const floating* mask,
                                 floating* delta, Py_ssize_t n_last, Py_ssize_t h,
@@ -1086,14 +1097,7 @@ cdef inline double _half_output(const Layout* L, int act, const floating* zl,
             a8[k * BLOCK + s] = al[k * WIDE + h * BLOCK + s]
             y8[k * BLOCK + s] = yB[k * WIDE + h * BLOCK + s]
             m8[k * BLOCK + s] = mask[k * WIDE + h * BLOCK + s]
-    if L.loss == LOSS_CROSS_ENTROPY:
-        total = _sigmoid_xent(z8, a8, y8, m8, d8, n)
-    elif weighted:
-        total = _squared_error_weighted(a8, y8, m8, d8, n)
-        _hidden_delta(act, d8, z8, a8, d8, n)
-    else:
-        total = _squared_error(a8, y8, m8, d8, n)
-        _hidden_delta(act, d8, z8, a8, d8, n)
+    total = _lanes_output(L, act, z8, a8, y8, m8, d8, n, weighted)
     for k in range(n_last):
         for s in range(BLOCK):
             delta[k * WIDE + h * BLOCK + s] = d8[k * BLOCK + s]
