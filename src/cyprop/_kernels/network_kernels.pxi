@@ -1123,6 +1123,33 @@ cdef inline void _fp_leave(cyp_fp_mode own, cyp_fp_mode caller_mode) noexcept no
     cyp_fp_restore(own if threadid() == 0 else caller_mode)
 
 
+cdef inline Py_ssize_t _lane_block(floating* params, floating* grad, const Layout* L,
+                                   const Slots* ws, floating* work, const floating* X,
+                                   const floating* Y, const Py_ssize_t* ids, Py_ssize_t left,
+                                   Py_ssize_t lanes, const floating* sw,
+                                   double* total) noexcept nogil:
+    """The next lane block of a batch: _block_step on the first of the
+    ``left`` samples ids[0], ids[1], ... (at most ``lanes``, 4 or BLOCK; WIDE
+    where this build runs 16-lane blocks in this type and more than BLOCK are
+    left), its loss added to ``*total`` (a WIDE block's halves one after the
+    other, as two blocks of BLOCK would add theirs).  Returns the samples it
+    took.  (A literal lane count per call lets the compiler specialise
+    _block_step for 4, 8 and 16 lanes.)"""
+    cdef Py_ssize_t m
+    cdef double second
+    if lanes == 4:
+        m = min(<Py_ssize_t>4, left)
+        total[0] += _block_step(params, grad, L, ws, work, X, Y, ids, m, 4, sw)
+    elif floating is float and CYP_WIDE_F32 and left > BLOCK:
+        m = min(<Py_ssize_t>WIDE, left)
+        total[0] += _block_step(params, grad, L, ws, work, X, Y, ids, m, WIDE, sw, &second)
+        total[0] += second
+    else:
+        m = min(<Py_ssize_t>BLOCK, left)
+        total[0] += _block_step(params, grad, L, ws, work, X, Y, ids, m, BLOCK, sw)
+    return m
+
+
 cdef inline double _chunk_gradient(floating* params, floating* grad, const Layout* L,
                                    const Slots* ws, floating* work, const floating* X,
                                    const floating* Y, const Py_ssize_t* ids, Py_ssize_t lo,
@@ -1131,21 +1158,10 @@ cdef inline double _chunk_gradient(floating* params, floating* grad, const Layou
     """Samples ids[lo:hi] one lane block at a time into ``grad``; their summed
     loss.  ``poll``: this chunk runs on the calling thread (chunk 0 of a static
     schedule) and polls for Ctrl-C, raising ``stop`` for every chunk."""
-    cdef Py_ssize_t s = lo, m
-    cdef double total = 0, second
+    cdef Py_ssize_t s = lo
+    cdef double total = 0
     while s < hi:
-        m = min(lanes, hi - s)
-        if lanes == 4:
-            total += _block_step(params, grad, L, ws, work, X, Y, ids + s, m, 4, NULL)
-        elif floating is float and CYP_WIDE_F32 and hi - s > BLOCK:
-            # two blocks of BLOCK in one (the same sums, in the same order)
-            m = min(<Py_ssize_t>WIDE, hi - s)
-            total += _block_step(params, grad, L, ws, work, X, Y, ids + s, m, WIDE, NULL,
-                                 &second)
-            total += second
-        else:
-            total += _block_step(params, grad, L, ws, work, X, Y, ids + s, m, BLOCK, NULL)
-        s += m
+        s += _lane_block(params, grad, L, ws, work, X, Y, ids + s, hi - s, lanes, NULL, &total)
         if poll and cyp_interrupted(intr):
             cyp_flag_set(stop, 1)
         if cyp_flag_get(stop):
@@ -1456,7 +1472,7 @@ def train_epochs(floating[::1] params, floating[::1] grad, floating[::1] velocit
     cdef double* chunk_loss = NULL
     cdef Py_ssize_t* batch_ids = NULL
     cdef const floating* SW = NULL       # sample weights
-    cdef double r, r2, wsum, btotal
+    cdef double wsum, btotal
     cdef Step st_w                       # one weighted online sample's step
     cdef cyp_inputs inputs   # online: the copies of the sample's input (_plan_inputs)
     cdef cyp_fp_mode fp_mode
@@ -1603,32 +1619,11 @@ def train_epochs(floating[::1] params, floating[::1] grad, floating[::1] velocit
                                               &intr)
                         s = batch_end
                     while s < batch_end:
-                        m = min(lanes, batch_end - s)
-                        if floating is float and CYP_WIDE_F32 and lanes == BLOCK:
-                            # two blocks of BLOCK in one where there are more than BLOCK
-                            m = min(<Py_ssize_t>WIDE, batch_end - s)
-                        for q in range(m):
+                        for q in range(min(<Py_ssize_t>WIDE, batch_end - s)):
                             ids[q] = order[e, s + q]
-                        # a literal lane count per call site lets the compiler
-                        # specialise the block step for 4, 8 and 16 lanes
-                        r2 = 0
-                        if lanes == 4:
-                            r = _block_step(P, G, &L, &ws, W, &X[0, 0], &Y[0, 0], ids, m, 4, SW)
-                        elif m > BLOCK:
-                            r = _block_step(P, G, &L, &ws, W, &X[0, 0], &Y[0, 0], ids, m,
-                                            WIDE, SW, &r2)
-                        else:
-                            r = _block_step(P, G, &L, &ws, W, &X[0, 0], &Y[0, 0], ids, m,
-                                            BLOCK, SW)
-                        if SW == NULL:
-                            total += r
-                            if m > BLOCK:
-                                total += r2
-                        else:
-                            btotal += r
-                            if m > BLOCK:
-                                btotal += r2
-                        s += m
+                        s += _lane_block(P, G, &L, &ws, W, &X[0, 0], &Y[0, 0], ids,
+                                         batch_end - s, lanes, SW,
+                                         &total if SW == NULL else &btotal)
                         if cyp_interrupted(&intr): break
                     if intr.stopped: break
                     if SW != NULL:
