@@ -83,6 +83,29 @@ def test_all_ones_weights_are_no_weights(mode, batch_size, dtype):
     np.testing.assert_allclose(h1.loss, h2.loss, rtol=1e-12 if dtype == "float64" else 1e-6)
 
 
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
+@pytest.mark.parametrize("n_in", [12, 150])   # short rows and long (the L2 row pass)
+@pytest.mark.parametrize("optimizer, momentum, nesterov", [
+    ("sgd", 0.0, False), ("sgd", 0.9, False), ("sgd", 0.9, True), ("adam", 0.0, False)])
+def test_deferred_l2_update_keeps_the_bits(optimizer, momentum, nesterov, n_in, dtype):
+    # Online with the L2 term, the first layer's update is deferred to the
+    # next sample's forward pass (and the sample's loss completed there);
+    # with sample weights it is not (their l2 changes per sample).  All-ones
+    # weights must give the same weights and losses, bit for bit.
+    rng = np.random.default_rng(n_in)
+    X = rng.normal(size=(23, n_in))
+    Y = rng.integers(0, 4, size=23)
+    net = cyprop.Network([n_in, 19, 4], "relu", "softmax", "cross_entropy", dtype=dtype,
+                         seed=2)
+    other = net.copy()
+    kwargs = dict(epochs=3, learning_rate=0.01, optimizer=optimizer, momentum=momentum,
+                  nesterov=nesterov, l2=0.05, seed=7, n_threads=1)
+    h1 = net.fit(X, Y, **kwargs)
+    h2 = other.fit(X, Y, sample_weight=np.ones(23), **kwargs)
+    np.testing.assert_array_equal(net.parameters, other.parameters)
+    np.testing.assert_array_equal(h1.loss, h2.loss)
+
+
 @pytest.mark.parametrize("l2", [0.0, 0.3])
 def test_integer_weights_repeat_samples(l2):
     X, Y, _, net, _, _ = _problem("float64")

@@ -599,6 +599,7 @@ def train_epochs_blocked(floating[::1] params, floating[::1] velocity, floating[
     st.l2 = 0   # the blocked algebra has no L2 term (resolve_schedule refuses it)
     st.l2_loss_scale = 1   # nor Adam (the same)
     st.adam_eta = st.beta_1 = st.beta_2 = st.eps = st.t = st.lr_t = st.lr_pending = 0
+    st.defer_l2 = False
     st.stride = n_params
     st.opt = CYP_OPT_SGD if momentum == 0 else CYP_OPT_MOMENTUM
     if momentum == 0:

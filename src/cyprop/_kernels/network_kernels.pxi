@@ -106,6 +106,8 @@ cdef struct Step:
     double t               # updates taken so far
     double lr_t            # eta * sqrt(1 - beta_2^t) / (1 - beta_1^t) of update t
     double lr_pending      # that of the deferred first-layer update (update t - 1)
+    bint defer_l2          # online: defer W_0's update with the L2 term too
+                           # (see train_epochs)
     Py_ssize_t stride      # where the second state starts in velocity (_second_offset)
     cyp_rprop_consts rprop     # iRprop-'s constants (opt == CYP_OPT_RPROP)
 
@@ -329,15 +331,24 @@ cdef inline void _update_one(const Step* st, floating* w, floating* v, Py_ssize_
 
 cdef inline void _deferred_layer(const Step* st, floating* W, floating* V,
                                  const cyp_inputs* inputs, const floating* steps,
-                                 const floating* b, floating* z, Py_ssize_t n_in,
+                                 const floating* b, floating* z, double* sq, Py_ssize_t n_in,
                                  Py_ssize_t n_out) noexcept nogil:
     # row j of W moves by steps[j] * a_old, then z[j] = W[j] . x + b[j] (one
     # pass over W; the rule chosen once for the layer; the previous sample's
     # update, so Adam's lr_pending); a_old and x are the previous and this
-    # sample's inputs, in the copies inputs.pick[j] names
+    # sample's inputs, in the copies inputs.pick[j] names.  With sq (not
+    # NULL) the rule has the L2 term and *sq += each old row's sum of squares,
+    # rows in order
     if floating is float:
-        cyp_deferred_layer_f(st.opt, W, V, inputs, steps, _hyper_f(st, st.lr_pending), b, z,
-                             n_in, n_out)
+        if sq != NULL:
+            cyp_deferred_layer_l2_f(st.opt, W, V, inputs, steps, <float>(st.eta * st.l2), sq,
+                                    _hyper_f(st, st.lr_pending), b, z, n_in, n_out)
+        else:
+            cyp_deferred_layer_f(st.opt, W, V, inputs, steps, _hyper_f(st, st.lr_pending), b,
+                                 z, n_in, n_out)
+    elif sq != NULL:
+        cyp_deferred_layer_l2_d(st.opt, W, V, inputs, steps, st.eta * st.l2, sq,
+                                _hyper_d(st, st.lr_pending), b, z, n_in, n_out)
     else:
         cyp_deferred_layer_d(st.opt, W, V, inputs, steps, _hyper_d(st, st.lr_pending), b, z,
                              n_in, n_out)
@@ -633,45 +644,66 @@ cdef inline void _layer_z(const Layout* L, Py_ssize_t l, const floating* params,
         zl[j] = _dot(W + j * n_in, a_prev, n_in) + b[j]
 
 
+cdef struct Deferred:
+    # the first layer's update that _sample_step left to the next sample
+    const void* x       # the input it takes (inputs.cur[0] of its sample); NULL: none
+    double loss         # with the L2 term: its sample's loss without the penalty,
+    double sq           # and the layers above's old sums of squares (W_0's old
+                        # rows are read with the update)
+
+
 cdef inline double _sample_step(floating* params, floating* velocity, const Layout* L,
                                 const Slots* ws, floating* work, const Step* st,
                                 const floating* x, const floating* t,
-                                const floating** pending_x,
-                                const cyp_inputs* inputs) noexcept nogil:
+                                Deferred* pend, const cyp_inputs* inputs) noexcept nogil:
     """Online SGD on one sample: forward pass, then a backward pass fused with
     the update (one pass over each W computes W^T delta with the old weights
-    and updates W).  Returns the sample's loss.
+    and updates W).  Returns the sample's loss; with the L2 term deferred
+    (below), the previous sample's (0 for the first; _apply_pending returns
+    the last one's), so that the losses are added in the same order.
 
     The first layer's weight update is deferred to the next sample: its
     steps eta * delta_j are left in the ``pending`` slot (sizes[1] long) and
-    ``pending_x[0]`` points at this sample's input; the next call applies
-    them in the same pass over W_0 (and its velocity) as its forward dot
-    products, and _apply_pending applies them at the end of an epoch.  Every
-    weight comes out exactly as without deferring (the same update rule, the
-    same order of the sums), but W_0, the largest matrix of a typical
-    network, is read and written once per sample instead of read twice and
-    written once.
+    ``pend.x`` points at this sample's input; the next call applies them in
+    the same pass over W_0 (and its velocity) as its forward dot products,
+    and _apply_pending applies them at the end of an epoch.  Every weight
+    comes out exactly as without deferring (the same update rule, the same
+    order of the sums), but W_0, the largest matrix of a typical network, is
+    read and written once per sample instead of read twice and written once.
+    With the L2 term (``st.defer_l2``) the same pass also sums the old rows'
+    squares for the penalty, so the sample's loss is complete only then.
 
     ``x`` is ``inputs.cur[0]``: the sample's input is read from the copies
     _next_input made (see _plan_inputs), the previous one's from
     ``inputs.old``.
     """
     cdef floating* pending = work + ws.pending
-    cdef double sample_loss
+    cdef double done = 0, sq = 0
     # forward pass, first layer: with the previous sample's deferred update
     # applied on the way (W_0 row by row: update, then dot with this x)
-    if pending_x[0] != NULL:
+    if pend.x != NULL and st.l2 != 0:
+        sq = pend.sq   # (the layers above's, then W_0's old rows, in row order)
         _deferred_layer(st, params + L.w_off[0], _at(velocity, L.w_off[0]), inputs,
-                        pending, params + L.b_off[0], work + ws.z + L.n_off[0],
+                        pending, params + L.b_off[0], work + ws.z + L.n_off[0], &sq,
+                        L.sizes[0], L.sizes[1])
+        # the previous sample's loss with its penalty l2 / (2 n) ||W||^2, n = 1
+        done = pend.loss + 0.5 * st.l2 * sq * st.l2_loss_scale
+    elif pend.x != NULL:
+        _deferred_layer(st, params + L.w_off[0], _at(velocity, L.w_off[0]), inputs,
+                        pending, params + L.b_off[0], work + ws.z + L.n_off[0], NULL,
                         L.sizes[0], L.sizes[1])
     else:
         _layer_z(L, 0, params, x, work + ws.z)
-    sample_loss = _sample_rest(params, velocity, L, ws, work, st, inputs, t, pending)
-    if st.l2 == 0:   # (with the L2 term W_0 was updated already)
-        pending_x[0] = x
-    else:
-        pending_x[0] = NULL
-    return sample_loss
+    if st.l2 == 0:
+        pend.x = x
+        return _sample_upper(params, velocity, L, ws, work, st, t, pending, &sq)
+    if st.defer_l2:
+        pend.sq = 0
+        pend.loss = _sample_upper(params, velocity, L, ws, work, st, t, pending, &pend.sq)
+        pend.x = x
+        return done
+    pend.x = NULL
+    return _sample_rest(params, velocity, L, ws, work, st, inputs, t, pending)
 
 
 cdef inline double _sample_rest(floating* params, floating* velocity, const Layout* L,
@@ -861,18 +893,27 @@ cdef inline const floating* _next_input(cyp_inputs* inputs, const floating* x,
     return <const floating*>inputs.cur[0]
 
 
-cdef inline void _apply_pending(floating* params, floating* velocity, const Layout* L,
-                                const Slots* ws, floating* work, const Step* st,
-                                const floating** pending_x) noexcept nogil:
-    """Apply a first-layer update that _sample_step deferred, if any."""
+cdef inline double _apply_pending(floating* params, floating* velocity, const Layout* L,
+                                  const Slots* ws, floating* work, const Step* st,
+                                  Deferred* pend, const cyp_inputs* inputs) noexcept nogil:
+    """Apply a first-layer update that _sample_step deferred, if any.  Returns
+    its sample's loss when the update has the L2 term (the loss waited for
+    the old rows' squares), else 0."""
     cdef Py_ssize_t j, n_in = L.sizes[0]
-    cdef const floating* pending = work + ws.pending
-    if pending_x[0] == NULL:
-        return
+    cdef floating* pending = work + ws.pending
+    cdef double sq
+    if pend.x == NULL:
+        return 0
+    pend.x = NULL
+    if st.l2 != 0:
+        # (the sample's input is still inputs.cur, its Adam step still lr_t)
+        sq = pend.sq
+        _first_layer_l2(params, velocity, L, st, inputs, pending, 0, L.sizes[1], &sq, NULL)
+        return pend.loss + 0.5 * st.l2 * sq * st.l2_loss_scale
     for j in range(L.sizes[1]):
         _row_step(st, params + L.w_off[0] + j * n_in, _at(velocity, L.w_off[0] + j * n_in),
-                  pending_x[0], pending[j], n_in)
-    pending_x[0] = NULL
+                  <const floating*>inputs.cur[0], pending[j], n_in)
+    return 0
 
 
 # ----------------------------------------------------------------------------
@@ -1463,7 +1504,7 @@ def train_epochs(floating[::1] params, floating[::1] grad, floating[::1] velocit
     cdef floating* W = &work[0]
     cdef double total
     cdef Py_ssize_t failed = -1
-    cdef const floating* pending_x = NULL
+    cdef Deferred pend
     cdef Py_ssize_t n_state = n_params   # velocity elements to back up (Adam, rprop: more)
     cdef double t_start = 0
     # n_threads > 1 (batch modes): per-chunk gradients and workspaces, losses, sample ids
@@ -1531,7 +1572,15 @@ def train_epochs(floating[::1] params, floating[::1] grad, floating[::1] velocit
             raise ValueError(f"sample_weight has {sample_weight.shape[0]} values for "
                              f"{X.shape[0]} samples")
         SW = &sample_weight[0]
+    # with the L2 term, W_0's online update is deferred too (_sample_step)
+    # unless sample weights change l2 per sample; not for float32 rows
+    # shorter than CYP_L2_ROW_MIN, whose column blocks were faster (per-sample
+    # Adam on digits' 64 inputs: 2.2 against 2.4 us per sample)
+    st.defer_l2 = SW == NULL and (floating is double or L.sizes[0] >= CYP_L2_ROW_MIN)
     st_w = st
+    pend.x = NULL
+    pend.loss = 0
+    pend.sq = 0
     if batch_size > 0 and n_threads > 1 and SW == NULL:
         # (weighted batches are not split: one thread)
         # no more chunks than the largest batch has lane blocks
@@ -1596,12 +1645,12 @@ def train_epochs(floating[::1] params, floating[::1] grad, floating[::1] velocit
                         st_w.l2 = st.l2 / SW[q]
                         total += _sample_step(P, V, &L, &ws, W, &st_w,
                                               _next_input(&inputs, &X[q, 0], L.sizes[0]),
-                                              &Y[q, 0], &pending_x, &inputs)
+                                              &Y[q, 0], &pend, &inputs)
                         continue
                     total += _sample_step(P, V, &L, &ws, W, &st,
                                           _next_input(&inputs, &X[q, 0], L.sizes[0]),
-                                          &Y[q, 0], &pending_x, &inputs)
-                _apply_pending(P, V, &L, &ws, W, &st, &pending_x)
+                                          &Y[q, 0], &pend, &inputs)
+                total += _apply_pending(P, V, &L, &ws, W, &st, &pend, &inputs)
             else:
                 start = 0
                 while start < n_samples:

@@ -223,7 +223,7 @@ cdef double _online_epoch_threads(floating* params, floating* velocity, const La
                 rows_in = my_in
                 rows_in.pick = my_in.pick + h0
                 _deferred_layer(&my_st, W0 + h0 * n_x, _at(V0, h0 * n_x), &rows_in,
-                                steps + h0, b0 + h0, z0 + h0, n_x, h1 - h0)
+                                steps + h0, b0 + h0, z0 + h0, NULL, n_x, h1 - h0)
             else:
                 _rows_z(W0, b0, x, z0, h0, h1, n_x)
             cyp_publish(&signals[(tid + 1) * _SIGNAL_STRIDE], <int>s)
