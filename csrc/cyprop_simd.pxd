@@ -74,11 +74,13 @@ cdef extern from "cyprop_simd.h" nogil:
                               const float* steps, cyp_hyper_f h, const float* b,
                               float* z, Py_ssize_t n_in, Py_ssize_t n_out)
     void cyp_deferred_layer_l2_d(int opt, double* W, double* V, const cyp_inputs* inputs,
-                                 const double* steps, double lam, double* sq, cyp_hyper_d h,
-                                 const double* b, double* z, Py_ssize_t n_in, Py_ssize_t n_out)
+                                 const double* steps, double lam, double* sq, double* row_sq,
+                                 cyp_hyper_d h, const double* b, double* z, Py_ssize_t n_in,
+                                 Py_ssize_t n_out)
     void cyp_deferred_layer_l2_f(int opt, float* W, float* V, const cyp_inputs* inputs,
-                                 const float* steps, float lam, double* sq, cyp_hyper_f h,
-                                 const float* b, float* z, Py_ssize_t n_in, Py_ssize_t n_out)
+                                 const float* steps, float lam, double* sq, double* row_sq,
+                                 cyp_hyper_f h, const float* b, float* z, Py_ssize_t n_in,
+                                 Py_ssize_t n_out)
     void cyp_row_step_d(int opt, double* w, double* v, const double* a, double step,
                         cyp_hyper_d h, Py_ssize_t n)
     void cyp_row_step_f(int opt, float* w, float* v, const float* a, float step,

@@ -613,23 +613,26 @@ static inline void CYP_FN(cyp_rprop_apply)(T *CYP_RESTRICT w, T *CYP_RESTRICT g,
  * by row: row j of W (n_out rows of n_in; V, the velocity, laid out alike or
  * NULL) moves by steps[j] * a_old, then z[j] = row_j . x + b[j]; a_old and x
  * are the copies in `in` that row j reads (cyp_inputs in cyprop_simd.h).
- * With the L2 term (l2 set; lam = eta * l2) the rule is cyp_rule_l2 and
- * *sq += each old row's sum of squares, rows in order (cyp_deferred_dot_opt). */
+ * With the L2 term (l2 set; lam = eta * l2) the rule is cyp_rule_l2, and
+ * each old row's sum of squares (cyp_deferred_dot_opt) goes to row_sq[j],
+ * or with row_sq NULL is added to *sq, rows in order. */
 CYP_ALWAYS_INLINE void CYP_FN(cyp_deferred_layer_opt)(int opt, int l2, T *CYP_RESTRICT W,
         T *CYP_RESTRICT V, const cyp_inputs *in, const T *CYP_RESTRICT steps, T lam,
-        double *sq, CYP_FN(cyp_hyper) h, const T *CYP_RESTRICT b, T *CYP_RESTRICT z,
-        Py_ssize_t n_in, Py_ssize_t n_out)
+        double *sq, double *row_sq, CYP_FN(cyp_hyper) h, const T *CYP_RESTRICT b,
+        T *CYP_RESTRICT z, Py_ssize_t n_in, Py_ssize_t n_out)
 {
     /* a_old and x: the copies of the previous and this sample's input that
      * row j reads (in->pick[j]; the same values in every copy) */
     for (Py_ssize_t j = 0; j < n_out; j++) {
         int c = in->pick[j];
-        double row_sq = 0;
+        double r = 0;
         z[j] = CYP_FN(cyp_deferred_dot_opt)(opt, l2, W + j * n_in, V ? V + j * n_in : NULL,
                                             (const T *)in->old[c], steps[j], lam, h,
-                                            (const T *)in->cur[c], n_in, &row_sq) + b[j];
-        if (l2)
-            *sq += row_sq;
+                                            (const T *)in->cur[c], n_in, &r) + b[j];
+        if (l2 && row_sq)
+            row_sq[j] = r;
+        else if (l2)
+            *sq += r;
     }
 }
 
@@ -641,19 +644,20 @@ static inline void CYP_FN(cyp_deferred_layer)(int opt, T *CYP_RESTRICT W, T *CYP
         const T *CYP_RESTRICT b, T *CYP_RESTRICT z, Py_ssize_t n_in, Py_ssize_t n_out)
 {
     CYP_FOR_EACH_OPT(opt, CYP_FN(cyp_deferred_layer_opt),
-                     (0, W, V, in, steps, 0, NULL, h, b, z, n_in, n_out))
+                     (0, W, V, in, steps, 0, NULL, NULL, h, b, z, n_in, n_out))
 }
 
-/* The same with the L2 term (lam = eta * l2; *sq += the old rows' sums of
- * squares).  A function of its own, so that the plain one's code stays as
- * compact as before (per-sample Adam on digits, float32: 3% faster so). */
+/* The same with the L2 term (lam = eta * l2; the old rows' sums of squares
+ * to row_sq[j], or added to *sq when row_sq is NULL).  A function of its own,
+ * so that the plain one's code stays as compact as before (per-sample Adam
+ * on digits, float32: 3% faster so). */
 static inline void CYP_FN(cyp_deferred_layer_l2)(int opt, T *CYP_RESTRICT W,
         T *CYP_RESTRICT V, const cyp_inputs *in, const T *CYP_RESTRICT steps, T lam,
-        double *sq, CYP_FN(cyp_hyper) h, const T *CYP_RESTRICT b, T *CYP_RESTRICT z,
-        Py_ssize_t n_in, Py_ssize_t n_out)
+        double *sq, double *row_sq, CYP_FN(cyp_hyper) h, const T *CYP_RESTRICT b,
+        T *CYP_RESTRICT z, Py_ssize_t n_in, Py_ssize_t n_out)
 {
     CYP_FOR_EACH_OPT(opt, CYP_FN(cyp_deferred_layer_opt),
-                     (1, W, V, in, steps, lam, sq, h, b, z, n_in, n_out))
+                     (1, W, V, in, steps, lam, sq, row_sq, h, b, z, n_in, n_out))
 }
 
 static inline void CYP_FN(cyp_row_step)(int opt, T *CYP_RESTRICT w, T *CYP_RESTRICT v,

@@ -331,24 +331,24 @@ cdef inline void _update_one(const Step* st, floating* w, floating* v, Py_ssize_
 
 cdef inline void _deferred_layer(const Step* st, floating* W, floating* V,
                                  const cyp_inputs* inputs, const floating* steps,
-                                 const floating* b, floating* z, double* sq, Py_ssize_t n_in,
-                                 Py_ssize_t n_out) noexcept nogil:
+                                 const floating* b, floating* z, double* sq, double* row_sq,
+                                 Py_ssize_t n_in, Py_ssize_t n_out) noexcept nogil:
     # row j of W moves by steps[j] * a_old, then z[j] = W[j] . x + b[j] (one
     # pass over W; the rule chosen once for the layer; the previous sample's
     # update, so Adam's lr_pending); a_old and x are the previous and this
-    # sample's inputs, in the copies inputs.pick[j] names.  With sq (not
-    # NULL) the rule has the L2 term and *sq += each old row's sum of squares,
-    # rows in order
-    if floating is float:
-        if sq != NULL:
+    # sample's inputs, in the copies inputs.pick[j] names.  With sq or row_sq
+    # (not NULL) the rule has the L2 term, and each old row's sum of squares
+    # goes to row_sq[j] (row_sq not NULL) or is added to *sq, rows in order
+    if sq != NULL or row_sq != NULL:
+        if floating is float:
             cyp_deferred_layer_l2_f(st.opt, W, V, inputs, steps, <float>(st.eta * st.l2), sq,
-                                    _hyper_f(st, st.lr_pending), b, z, n_in, n_out)
+                                    row_sq, _hyper_f(st, st.lr_pending), b, z, n_in, n_out)
         else:
-            cyp_deferred_layer_f(st.opt, W, V, inputs, steps, _hyper_f(st, st.lr_pending), b,
-                                 z, n_in, n_out)
-    elif sq != NULL:
-        cyp_deferred_layer_l2_d(st.opt, W, V, inputs, steps, st.eta * st.l2, sq,
-                                _hyper_d(st, st.lr_pending), b, z, n_in, n_out)
+            cyp_deferred_layer_l2_d(st.opt, W, V, inputs, steps, st.eta * st.l2, sq, row_sq,
+                                    _hyper_d(st, st.lr_pending), b, z, n_in, n_out)
+    elif floating is float:
+        cyp_deferred_layer_f(st.opt, W, V, inputs, steps, _hyper_f(st, st.lr_pending), b, z,
+                             n_in, n_out)
     else:
         cyp_deferred_layer_d(st.opt, W, V, inputs, steps, _hyper_d(st, st.lr_pending), b, z,
                              n_in, n_out)
@@ -685,13 +685,13 @@ cdef inline double _sample_step(floating* params, floating* velocity, const Layo
         sq = pend.sq   # (the layers above's, then W_0's old rows, in row order)
         _deferred_layer(st, params + L.w_off[0], _at(velocity, L.w_off[0]), inputs,
                         pending, params + L.b_off[0], work + ws.z + L.n_off[0], &sq,
-                        L.sizes[0], L.sizes[1])
+                        NULL, L.sizes[0], L.sizes[1])
         # the previous sample's loss with its penalty l2 / (2 n) ||W||^2, n = 1
         done = pend.loss + 0.5 * st.l2 * sq * st.l2_loss_scale
     elif pend.x != NULL:
         _deferred_layer(st, params + L.w_off[0], _at(velocity, L.w_off[0]), inputs,
                         pending, params + L.b_off[0], work + ws.z + L.n_off[0], NULL,
-                        L.sizes[0], L.sizes[1])
+                        NULL, L.sizes[0], L.sizes[1])
     else:
         _layer_z(L, 0, params, x, work + ws.z)
     if st.l2 == 0:

@@ -10,17 +10,19 @@
 # its rows in its core's cache.  Per sample:
 #
 #   (1) every thread, its rows: the previous sample's deferred update of row
-#       j fused with z_j = W_0[j] . x + b_j (or, with the L2 term, z_j alone:
-#       the update ran in (3));                      then it signals "z ready"
+#       j fused with z_j = W_0[j] . x + b_j; with the L2 term each old row's
+#       sum of squares to row_sq[j] (two halves, by the previous sample's
+#       parity), which thread 0 adds to that sample's loss in row order
+#       after this sample's "delta ready";          then it signals "z ready"
 #   (2) thread 0: the layers above the first, forward, and backward down to
 #       the first layer's delta without updating them (_sample_chain);
 #                                                    then it signals "delta ready";
 #       then their updates (_upper_updates), while the others run (3)
 #   (3) every thread, its rows: the steps eta * delta_j and the biases' update
-#       (_layer_steps), then with the L2 term the update of W_0[j]
-#       (_first_layer_l2), each old row's sum of squares to row_sq[j] (two
-#       halves, by the sample's parity); thread 0 adds them to the sample's
-#       loss in row order after the next sample's "delta ready".
+#       (_layer_steps).  (With the L2 term but not st.defer_l2, the float32
+#       rows that one thread updates by column blocks, the update of W_0[j]
+#       runs here, _first_layer_l2, its squares to this sample's half, and
+#       (1) computes z_j alone.)
 #
 # Only z, the first layer's delta and the squares cross between cores per
 # sample.  Thread 0 takes the last rows (their biases' tail may share a cache
@@ -168,6 +170,9 @@ cdef double _online_epoch_threads(floating* params, floating* velocity, const La
     cdef floating* z0 = work + ws.z + L.n_off[0]
     cdef floating* V_b0 = _at(velocity, L.b_off[0])
     cdef bint l2 = st.l2 != 0
+    # the first layer's update deferred to the next sample's (1), as on one
+    # thread (with the L2 term unless st.defer_l2 says otherwise)
+    cdef bint defer = not l2 or st.defer_l2
     # every layer's delta (thread 0's, in its workspace's block slot, unused
     # online); the first layer's is read by all
     cdef floating* deltas = work + ws.zB
@@ -203,7 +208,7 @@ cdef double _online_epoch_threads(floating* params, floating* velocity, const La
         h1 = _online_row(team - tid, team, H, start0, grain)
         my_work = work if tid == 0 else extra + (tid - 1) * ws.end
         # this thread's rows' steps eta * delta_j, in its own workspace
-        steps = my_work + (ws.steps if l2 else ws.pending)
+        steps = my_work + (ws.pending if defer else ws.steps)
         my_st = st[0]
         # (assigned, not filled through a pointer: so Cython makes it private)
         my_in = _planned_inputs(L, ws, my_work, params, velocity)
@@ -222,8 +227,11 @@ cdef double _online_epoch_threads(floating* params, floating* velocity, const La
                 # with the previous sample's deferred update on the way
                 rows_in = my_in
                 rows_in.pick = my_in.pick + h0
+                # (with the L2 term each old row's squares to row_sq, the
+                # previous sample's half)
                 _deferred_layer(&my_st, W0 + h0 * n_x, _at(V0, h0 * n_x), &rows_in,
-                                steps + h0, b0 + h0, z0 + h0, NULL, n_x, h1 - h0)
+                                steps + h0, b0 + h0, z0 + h0, NULL,
+                                row_sq + ((s - 1) % 2) * H + h0 if l2 else NULL, n_x, h1 - h0)
             else:
                 _rows_z(W0, b0, x, z0, h0, h1, n_x)
             cyp_publish(&signals[(tid + 1) * _SIGNAL_STRIDE], <int>s)
@@ -257,18 +265,22 @@ cdef double _online_epoch_threads(floating* params, floating* velocity, const La
             if cyp_flag_get(stop_p) == s:   # (set before the signal)
                 break
             # (3) this thread's rows: steps and biases, then the weights' update
-            # now with the L2 term, else deferred to the next sample's (1)
+            # deferred to the next sample's (1), or now (the L2 term without
+            # st.defer_l2)
             _layer_steps(&my_st, b0 + h0, _at(V_b0, h0), steps + h0, delta0 + h0,
                          L.train_bias, h1 - h0)
-            if l2:
+            if not defer:
                 _first_layer_l2(params, velocity, L, &my_st, &my_in, steps, h0, h1, NULL,
                                 row_sq + (s % 2) * H)
             else:
                 pending = True
             s = s + 1
         if cyp_flag_get(stop_p) < 0:
-            if pending:
+            if pending and l2:
                 # the last sample's deferred update (as _apply_pending)
+                _first_layer_l2(params, velocity, L, &my_st, &my_in, steps, h0, h1, NULL,
+                                row_sq + ((n - 1) % 2) * H)
+            elif pending:
                 for j in range(h0, h1):
                     _row_step(&my_st, W0 + j * n_x, _at(V0, j * n_x), x, steps[j], n_x)
             cyp_barrier()
