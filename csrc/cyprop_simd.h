@@ -184,6 +184,25 @@ CYP_ALWAYS_INLINE float cyp_exp_f(float x)
  * there on, now that the partial sums are added in one vector sum). */
 #define CYP_DOT_LANES(T) ((Py_ssize_t)(128 / sizeof(T)))
 
+/* A row's sum of squares (the online L2 term's share of the loss) is
+ * taken in 16 partial sums of doubles, lanes[i % 16] (cyp_square_lanes),
+ * added at the end as a halving tree, upper half onto lower: the same order
+ * in every build, and 16 independent chains, so that a separate pass of
+ * squares is not bound by the latency of one vector of adds. */
+#define CYP_HALVE16_(h)                                                        \
+    CYP_OMP_SIMD                                                               \
+    for (int k = 0; k < (h); k++) lanes[k] += lanes[k + (h)];
+static inline double cyp_sum16(double *CYP_RESTRICT lanes)
+{
+    /* constant trip counts, so that each step is one vector add */
+    CYP_HALVE16_(8)
+    CYP_HALVE16_(4)
+    CYP_HALVE16_(2)
+    CYP_HALVE16_(1)
+    return lanes[0];
+}
+#undef CYP_HALVE16_
+
 /* The online L2 path updates a first layer of at least this many inputs row
  * by row (cyp_l2_row_step), a narrower one by column blocks
  * (cyp_backprop_layer); see cyp_l2_row_step_opt. */

@@ -276,37 +276,53 @@ CYP_ALWAYS_INLINE void CYP_FN(cyp_rule_l2)(int opt, T *CYP_RESTRICT w, T *CYP_RE
     }
 }
 
-#if CYP_TREE_DOT
+/* lanes[k] += w[k]^2 (in double) for k < 16; with first set, lanes[k] =
+ * w[k]^2 instead, which is the same sum from zero lanes (0 + x is x): the
+ * lanes are never zeroed first, which GCC's AVX2 build does with a slow
+ * `rep stos` (128 bytes; 1 us per digits sample in 100 rows). */
+CYP_ALWAYS_INLINE void CYP_FN(cyp_square_chunk)(double *CYP_RESTRICT lanes,
+        const T *CYP_RESTRICT w, int first)
+{
+    if (first) {
+        CYP_OMP_SIMD
+        for (Py_ssize_t k = 0; k < 16; k++) lanes[k] = (double)w[k] * (double)w[k];
+    } else {
+        CYP_OMP_SIMD
+        for (Py_ssize_t k = 0; k < 16; k++) lanes[k] += (double)w[k] * (double)w[k];
+    }
+}
+
 /* lanes[k % 16] += w[i]^2 (in double) for i0 <= i < n: whole chunks of 16,
- * then the rest into lanes[0 ..] (cyp_row_squares). */
+ * then the rest into lanes[0 ..] (cyp_row_squares); from i0 = 0 the lanes
+ * start empty (they need no zeroing). */
 CYP_ALWAYS_INLINE void CYP_FN(cyp_square_lanes)(double *CYP_RESTRICT lanes,
         const T *CYP_RESTRICT w, Py_ssize_t i0, Py_ssize_t n)
 {
-    for (; i0 + 16 <= n; i0 += 16) {
-        CYP_OMP_SIMD
-        for (Py_ssize_t k = 0; k < 16; k++) lanes[k] += (double)w[i0 + k] * (double)w[i0 + k];
+    if (i0 == 0 && n < 16) {   /* a short row: its squares, then zeros */
+        for (Py_ssize_t k = 0; k < 16; k++)
+            lanes[k] = k < n ? (double)w[k] * (double)w[k] : 0.0;
+        return;
     }
+    if (i0 == 0) {   /* (the first chunk out of the loop: the lanes stay in registers) */
+        CYP_FN(cyp_square_chunk)(lanes, w, 1);
+        i0 = 16;
+    }
+    for (; i0 + 16 <= n; i0 += 16) CYP_FN(cyp_square_chunk)(lanes, w + i0, 0);
     for (Py_ssize_t k = 0; k < n - i0; k++) lanes[k] += (double)w[i0 + k] * (double)w[i0 + k];
 }
-#endif
 
 /* sum w[i]^2 over a row, in double, for the L2 term's share of an online
- * sample's loss, in the order the earlier row-by-row step fused into its
- * update loop (so the reported losses kept their bits): in the AVX-512 build
- * 16 lanes (cyp_square_lanes) and a halving tree, elsewhere the vector sum of
- * `omp simd reduction`. */
+ * sample's loss: 16 lanes (cyp_square_lanes) and a halving tree (cyp_sum16),
+ * in every build.  (Until the seventh session the baseline and AVX2 builds
+ * summed with `omp simd reduction`, one vector of partial sums, whose
+ * latency bound a pass of its own: online SGD with l2 on 784-128-10 took 3x
+ * as long as without in the AVX2 build.  Their losses changed in the last
+ * bits; no weight changed.) */
 static inline double CYP_FN(cyp_row_squares)(const T *CYP_RESTRICT w, Py_ssize_t n)
 {
-#if CYP_TREE_DOT
-    double lanes[16] = {0};
+    double lanes[16];
     CYP_FN(cyp_square_lanes)(lanes, w, 0, n);
-    return cyp_sum_lanes_d(lanes);
-#else
-    double s = 0;
-    CYP_OMP_SIMD_SUM(s)
-    for (Py_ssize_t i = 0; i < n; i++) s += (double)w[i] * (double)w[i];
-    return s;
-#endif
+    return cyp_sum16(lanes);
 }
 
 /* A first-layer weight row's online step with the L2 term: cyp_rule_l2
@@ -322,11 +338,11 @@ CYP_ALWAYS_INLINE void CYP_FN(cyp_l2_row_step_opt)(int opt, T *CYP_RESTRICT w,
         T *CYP_RESTRICT v, const T *CYP_RESTRICT a, T step,
         T lam, CYP_FN(cyp_hyper) h, Py_ssize_t n, double *sq)
 {
-#if CYP_TREE_DOT
-    /* AVX-512: the old row's squares summed in 16 lanes (cyp_square_lanes) and a halving tree
-     * (GCC compiled the fused reduction below, there, as a serial chain of
-     * scalar adds through the stack, once per row) */
-    double lanes[16] = {0};
+    /* the old row's squares summed in 16 lanes (cyp_square_lanes) and a
+     * halving tree (an `omp simd reduction` fused in here, GCC compiled for
+     * AVX-512 as a serial chain of scalar adds through the stack, once per
+     * row) */
+    double lanes[16];
     Py_ssize_t i0 = 0;
     if (opt == CYP_OPT_ADAM) {
         /* Adam waits on its square roots and divisions: summing the squares
@@ -341,25 +357,18 @@ CYP_ALWAYS_INLINE void CYP_FN(cyp_l2_row_step_opt)(int opt, T *CYP_RESTRICT w,
         return;
     }
     for (; i0 + 16 <= n; i0 += 16) {
+        if (i0 == 0)
+            CYP_FN(cyp_square_chunk)(lanes, w, 1);
+        else
+            CYP_FN(cyp_square_chunk)(lanes, w + i0, 0);
         CYP_OMP_SIMD
-        for (Py_ssize_t k = 0; k < 16; k++) {
-            lanes[k] += (double)w[i0 + k] * (double)w[i0 + k];
+        for (Py_ssize_t k = 0; k < 16; k++)
             CYP_FN(cyp_rule_l2)(opt, w, v, i0 + k, step, a[i0 + k], lam, h);
-        }
     }
     CYP_FN(cyp_square_lanes)(lanes, w, i0, n);   /* the tail's squares (old row) */
     CYP_OMP_SIMD
     for (Py_ssize_t i = i0; i < n; i++) CYP_FN(cyp_rule_l2)(opt, w, v, i, step, a[i], lam, h);
-    *sq = cyp_sum_lanes_d(lanes);
-    return;
-#endif
-    double s = 0;
-    CYP_OMP_SIMD_SUM(s)
-    for (Py_ssize_t i = 0; i < n; i++) {
-        s += (double)w[i] * (double)w[i];
-        CYP_FN(cyp_rule_l2)(opt, w, v, i, step, a[i], lam, h);
-    }
-    *sq = s;
+    *sq = cyp_sum16(lanes);
 }
 
 static inline double CYP_FN(cyp_l2_row_step)(int opt, T *CYP_RESTRICT w, T *CYP_RESTRICT v,
@@ -383,29 +392,44 @@ CYP_ALWAYS_INLINE void CYP_FN(cyp_step_rule)(int opt, int l2, T *CYP_RESTRICT w,
         CYP_FN(cyp_rule)(opt, w, v, k, g1, g2, h);
 }
 
+/* One chunk of cyp_deferred_chunks from i: the rule on w[i + k], then
+ * acc[k] += w[i + k] * x[i + k]. */
+CYP_ALWAYS_INLINE void CYP_FN(cyp_deferred_chunk)(int opt, int l2, T *CYP_RESTRICT w,
+        T *CYP_RESTRICT v, const T *CYP_RESTRICT a_old, T step, T lam, CYP_FN(cyp_hyper) h,
+        const T *CYP_RESTRICT x, Py_ssize_t i, T *CYP_RESTRICT acc)
+{
+    CYP_OMP_SIMD
+    for (Py_ssize_t k = 0; k < CYP_DOT_LANES(T); k++) {
+        CYP_FN(cyp_step_rule)(opt, l2, w, v, i + k, step, a_old[i + k], lam, h);
+        acc[k] += w[i + k] * x[i + k];
+    }
+}
+
 /* The rule on w[i + k] (step * a_old[i + k]; cyp_step_rule), then acc[k] +=
  * w[i + k] * x[i + k], over the whole chunks of CYP_DOT_LANES(T) values from
  * i = 0; returns where they end (cyp_deferred_dot_opt's long-row loop, in
  * every build).  With squares set (a constant), lanes[k % 16] += the old
- * w[i]^2 first, in double, chunk by chunk of 16 (cyp_square_lanes' order). */
+ * w[i]^2 first, in double, chunk by chunk of 16 (cyp_square_lanes' order,
+ * the lanes starting empty). */
 CYP_ALWAYS_INLINE Py_ssize_t CYP_FN(cyp_deferred_chunks)(int opt, int l2, int squares,
         T *CYP_RESTRICT w, T *CYP_RESTRICT v, const T *CYP_RESTRICT a_old, T step, T lam,
         CYP_FN(cyp_hyper) h, const T *CYP_RESTRICT x, Py_ssize_t n, T *CYP_RESTRICT acc,
         double *CYP_RESTRICT lanes)
 {
     Py_ssize_t i = 0;
+    if (squares && n >= CYP_DOT_LANES(T)) {
+        /* the first chunk out of the loop, its squares starting the lanes
+         * (so that they stay in registers through the loop) */
+        for (Py_ssize_t c = 0; c < CYP_DOT_LANES(T); c += 16)
+            CYP_FN(cyp_square_chunk)(lanes, w + c, c == 0);
+        CYP_FN(cyp_deferred_chunk)(opt, l2, w, v, a_old, step, lam, h, x, 0, acc);
+        i = CYP_DOT_LANES(T);
+    }
     for (; i + CYP_DOT_LANES(T) <= n; i += CYP_DOT_LANES(T)) {
         if (squares)
-            for (Py_ssize_t c = 0; c < CYP_DOT_LANES(T); c += 16) {
-                CYP_OMP_SIMD
-                for (Py_ssize_t k = 0; k < 16; k++)
-                    lanes[k] += (double)w[i + c + k] * (double)w[i + c + k];
-            }
-        CYP_OMP_SIMD
-        for (Py_ssize_t k = 0; k < CYP_DOT_LANES(T); k++) {
-            CYP_FN(cyp_step_rule)(opt, l2, w, v, i + k, step, a_old[i + k], lam, h);
-            acc[k] += w[i + k] * x[i + k];
-        }
+            for (Py_ssize_t c = 0; c < CYP_DOT_LANES(T); c += 16)
+                CYP_FN(cyp_square_chunk)(lanes, w + i + c, 0);
+        CYP_FN(cyp_deferred_chunk)(opt, l2, w, v, a_old, step, lam, h, x, i, acc);
     }
     return i;
 }
@@ -416,9 +440,7 @@ CYP_ALWAYS_INLINE Py_ssize_t CYP_FN(cyp_deferred_chunks)(int opt, int l2, int sq
  * with the updated row, in one pass over w.  The sum is taken in cyp_dot's
  * order (same partial sums, same tail), so the weights and z come out
  * exactly as from the update followed by cyp_dot.  With l2, *sq = the old
- * row's sum of squares (cyp_row_squares' value: in the AVX-512 build summed
- * in the same pass, elsewhere in a pass of its own first, whose vector
- * reduction the compiler orders). */
+ * row's sum of squares, summed in the same pass (cyp_row_squares' value). */
 CYP_ALWAYS_INLINE T CYP_FN(cyp_deferred_dot_opt)(int opt, int l2, T *CYP_RESTRICT w,
         T *CYP_RESTRICT v, const T *CYP_RESTRICT a_old, T step, T lam, CYP_FN(cyp_hyper) h,
         const T *CYP_RESTRICT x, Py_ssize_t n, double *sq)
@@ -435,12 +457,12 @@ CYP_ALWAYS_INLINE T CYP_FN(cyp_deferred_dot_opt)(int opt, int l2, T *CYP_RESTRIC
 #if CYP_TREE_DOT
     {
         T acc[CYP_DOT_LANES(T)] = {0};
-        double lanes[16] = {0};
+        double lanes[16];
         i = CYP_FN(cyp_deferred_chunks)(opt, l2, l2, w, v, a_old, step, lam, h, x, n, acc,
                                         lanes);
         if (l2) {   /* the tail's old squares */
             CYP_FN(cyp_square_lanes)(lanes, w, i, n);
-            *sq = cyp_sum_lanes_d(lanes);
+            *sq = cyp_sum16(lanes);
         }
         CYP_OMP_SIMD
         for (Py_ssize_t k = i; k < n; k++)
@@ -450,13 +472,17 @@ CYP_ALWAYS_INLINE T CYP_FN(cyp_deferred_dot_opt)(int opt, int l2, T *CYP_RESTRIC
         return CYP_FN(cyp_sum_lanes)(acc);
     }
 #endif
-    if (l2) *sq = CYP_FN(cyp_row_squares)(w, n);
+    double lanes[16];
     if (n >= CYP_DOT_LANES(T)) {
         T acc[CYP_DOT_LANES(T)] = {0};
-        i = CYP_FN(cyp_deferred_chunks)(opt, l2, 0, w, v, a_old, step, lam, h, x, n, acc,
-                                        NULL);
+        i = CYP_FN(cyp_deferred_chunks)(opt, l2, l2, w, v, a_old, step, lam, h, x, n, acc,
+                                        lanes);
         CYP_OMP_SIMD_SUM(s)
         for (Py_ssize_t k = 0; k < CYP_DOT_LANES(T); k++) s += acc[k];
+    }
+    if (l2) {   /* the tail's old squares */
+        CYP_FN(cyp_square_lanes)(lanes, w, i, n);
+        *sq = cyp_sum16(lanes);
     }
     CYP_OMP_SIMD
     for (Py_ssize_t k = i; k < n; k++)
