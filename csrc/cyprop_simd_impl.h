@@ -82,7 +82,9 @@ static inline double CYP_FN(cyp_squared_error_weighted)(const T *CYP_RESTRICT a,
  * (cyp_dot_chunks, cyp_deferred_chunks); the rest stays apart on purpose:
  * declaring the partial sums for every row length in the other builds too
  * left the weights unchanged but made the AVX2 build 1.4x (float64) to 1.7x
- * (float32) slower on digits (measured). */
+ * (float32) slower on digits (measured; likely GCC's AVX2 build zeroing the
+ * 128-byte array with `rep stos` per row, as it did for the squares' lanes:
+ * see cyp_square_chunk). */
 #if defined(__AVX512F__)
 #define CYP_TREE_DOT 1
 #else

@@ -719,7 +719,8 @@ cdef inline double _sample_rest(floating* params, floating* velocity, const Layo
     to ``first_steps`` (sizes[1] long): the caller updates W_0 (the
     sequential schedule in the next sample's forward pass, the blocked one
     at the end of its block).  With the L2 term (``st.l2 != 0``, sequential
-    schedule only) W_0 is updated here instead, from the sample's input in
+    schedule only; _sample_step calls this then only when ``st.defer_l2``
+    is off) W_0 is updated here instead, from the sample's input in
     ``inputs`` (the copy each row picks), and ``first_steps`` is not
     written.  Returns the sample's loss.
     """
@@ -727,8 +728,8 @@ cdef inline double _sample_rest(floating* params, floating* velocity, const Layo
     cdef floating* steps
     if st.l2 == 0:
         return _sample_upper(params, velocity, L, ws, work, st, t, first_steps, &sq)
-    # with the L2 term the first layer is updated now, not deferred (its
-    # penalty share needs the old W_0, read in this same pass)
+    # with the L2 term and no deferral, the first layer is updated now (its
+    # penalty share from the old W_0, read in the same pass)
     steps = work + ws.steps
     sample_loss = _sample_upper(params, velocity, L, ws, work, st, t, steps, &sq)
     _first_layer_l2(params, velocity, L, st, inputs, steps, 0, L.sizes[1], &sq, NULL)
