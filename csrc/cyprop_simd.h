@@ -189,19 +189,19 @@ CYP_ALWAYS_INLINE float cyp_exp_f(float x)
  * added at the end as a halving tree, upper half onto lower: the same order
  * in every build, and 16 independent chains, so that a separate pass of
  * squares is not bound by the latency of one vector of adds. */
-#define CYP_HALVE16_(h)                                                        \
+/* acc[k] += acc[k + h] for k < h: one step of a halving tree (upper half
+ * onto lower half; h a constant, so that the step is one vector add) */
+#define CYP_HALVE(acc, h)                                                      \
     CYP_OMP_SIMD                                                               \
-    for (int k = 0; k < (h); k++) lanes[k] += lanes[k + (h)];
+    for (int k = 0; k < (h); k++) (acc)[k] += (acc)[k + (h)];
 static inline double cyp_sum16(double *CYP_RESTRICT lanes)
 {
-    /* constant trip counts, so that each step is one vector add */
-    CYP_HALVE16_(8)
-    CYP_HALVE16_(4)
-    CYP_HALVE16_(2)
-    CYP_HALVE16_(1)
+    CYP_HALVE(lanes, 8)
+    CYP_HALVE(lanes, 4)
+    CYP_HALVE(lanes, 2)
+    CYP_HALVE(lanes, 1)
     return lanes[0];
 }
-#undef CYP_HALVE16_
 
 /* The online L2 path updates a first layer of at least this many inputs row
  * by row (cyp_l2_row_step), a narrower one by column blocks

@@ -91,20 +91,16 @@ static inline double CYP_FN(cyp_squared_error_weighted)(const T *CYP_RESTRICT a,
 #define CYP_TREE_DOT 0
 #endif
 #if CYP_TREE_DOT
-#define CYP_HALVE_(acc, h)                                                     \
-    CYP_OMP_SIMD                                                               \
-    for (int k = 0; k < (h); k++) (acc)[k] += (acc)[k + (h)];
 static inline T CYP_FN(cyp_sum_lanes)(T *CYP_RESTRICT acc)
 {
     /* constant trip counts, so that each step is one vector add */
-    if (CYP_DOT_LANES(T) >= 32) { CYP_HALVE_(acc, 16) }
-    CYP_HALVE_(acc, 8)
-    CYP_HALVE_(acc, 4)
-    CYP_HALVE_(acc, 2)
-    CYP_HALVE_(acc, 1)
+    if (CYP_DOT_LANES(T) >= 32) { CYP_HALVE(acc, 16) }
+    CYP_HALVE(acc, 8)
+    CYP_HALVE(acc, 4)
+    CYP_HALVE(acc, 2)
+    CYP_HALVE(acc, 1)
     return acc[0];
 }
-#undef CYP_HALVE_
 #endif
 
 /* a[i] = exp(z[i] - shift); returns the sum */
@@ -359,10 +355,7 @@ CYP_ALWAYS_INLINE void CYP_FN(cyp_l2_row_step_opt)(int opt, T *CYP_RESTRICT w,
         return;
     }
     for (; i0 + 16 <= n; i0 += 16) {
-        if (i0 == 0)
-            CYP_FN(cyp_square_chunk)(lanes, w, 1);
-        else
-            CYP_FN(cyp_square_chunk)(lanes, w + i0, 0);
+        CYP_FN(cyp_square_chunk)(lanes, w + i0, i0 == 0);
         CYP_OMP_SIMD
         for (Py_ssize_t k = 0; k < 16; k++)
             CYP_FN(cyp_rule_l2)(opt, w, v, i0 + k, step, a[i0 + k], lam, h);
@@ -410,16 +403,16 @@ CYP_ALWAYS_INLINE void CYP_FN(cyp_deferred_chunk)(int opt, int l2, T *CYP_RESTRI
 /* The rule on w[i + k] (step * a_old[i + k]; cyp_step_rule), then acc[k] +=
  * w[i + k] * x[i + k], over the whole chunks of CYP_DOT_LANES(T) values from
  * i = 0; returns where they end (cyp_deferred_dot_opt's long-row loop, in
- * every build).  With squares set (a constant), lanes[k % 16] += the old
+ * every build).  With l2 set (a constant), lanes[k % 16] += the old
  * w[i]^2 first, in double, chunk by chunk of 16 (cyp_square_lanes' order,
  * the lanes starting empty). */
-CYP_ALWAYS_INLINE Py_ssize_t CYP_FN(cyp_deferred_chunks)(int opt, int l2, int squares,
+CYP_ALWAYS_INLINE Py_ssize_t CYP_FN(cyp_deferred_chunks)(int opt, int l2,
         T *CYP_RESTRICT w, T *CYP_RESTRICT v, const T *CYP_RESTRICT a_old, T step, T lam,
         CYP_FN(cyp_hyper) h, const T *CYP_RESTRICT x, Py_ssize_t n, T *CYP_RESTRICT acc,
         double *CYP_RESTRICT lanes)
 {
     Py_ssize_t i = 0;
-    if (squares && n >= CYP_DOT_LANES(T)) {
+    if (l2 && n >= CYP_DOT_LANES(T)) {
         /* the first chunk out of the loop, its squares starting the lanes
          * (so that they stay in registers through the loop) */
         for (Py_ssize_t c = 0; c < CYP_DOT_LANES(T); c += 16)
@@ -428,7 +421,7 @@ CYP_ALWAYS_INLINE Py_ssize_t CYP_FN(cyp_deferred_chunks)(int opt, int l2, int sq
         i = CYP_DOT_LANES(T);
     }
     for (; i + CYP_DOT_LANES(T) <= n; i += CYP_DOT_LANES(T)) {
-        if (squares)
+        if (l2)
             for (Py_ssize_t c = 0; c < CYP_DOT_LANES(T); c += 16)
                 CYP_FN(cyp_square_chunk)(lanes, w + i + c, 0);
         CYP_FN(cyp_deferred_chunk)(opt, l2, w, v, a_old, step, lam, h, x, i, acc);
@@ -460,7 +453,7 @@ CYP_ALWAYS_INLINE T CYP_FN(cyp_deferred_dot_opt)(int opt, int l2, T *CYP_RESTRIC
     {
         T acc[CYP_DOT_LANES(T)] = {0};
         double lanes[16];
-        i = CYP_FN(cyp_deferred_chunks)(opt, l2, l2, w, v, a_old, step, lam, h, x, n, acc,
+        i = CYP_FN(cyp_deferred_chunks)(opt, l2, w, v, a_old, step, lam, h, x, n, acc,
                                         lanes);
         if (l2) {   /* the tail's old squares */
             CYP_FN(cyp_square_lanes)(lanes, w, i, n);
@@ -477,7 +470,7 @@ CYP_ALWAYS_INLINE T CYP_FN(cyp_deferred_dot_opt)(int opt, int l2, T *CYP_RESTRIC
     double lanes[16];
     if (n >= CYP_DOT_LANES(T)) {
         T acc[CYP_DOT_LANES(T)] = {0};
-        i = CYP_FN(cyp_deferred_chunks)(opt, l2, l2, w, v, a_old, step, lam, h, x, n, acc,
+        i = CYP_FN(cyp_deferred_chunks)(opt, l2, w, v, a_old, step, lam, h, x, n, acc,
                                         lanes);
         CYP_OMP_SIMD_SUM(s)
         for (Py_ssize_t k = 0; k < CYP_DOT_LANES(T); k++) s += acc[k];

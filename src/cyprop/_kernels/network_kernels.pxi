@@ -646,7 +646,8 @@ cdef inline void _layer_z(const Layout* L, Py_ssize_t l, const floating* params,
 
 cdef struct Deferred:
     # the first layer's update that _sample_step left to the next sample
-    const void* x       # the input it takes (inputs.cur[0] of its sample); NULL: none
+    bint waiting        # one is left (its steps in the pending slot, its
+                        # sample's input in inputs.cur, until the next copy)
     double loss         # with the L2 term: its sample's loss without the penalty,
     double sq           # and the layers above's old sums of squares (W_0's old
                         # rows are read with the update)
@@ -664,9 +665,10 @@ cdef inline double _sample_step(floating* params, floating* velocity, const Layo
 
     The first layer's weight update is deferred to the next sample: its
     steps eta * delta_j are left in the ``pending`` slot (sizes[1] long) and
-    ``pend.x`` points at this sample's input; the next call applies them in
-    the same pass over W_0 (and its velocity) as its forward dot products,
-    and _apply_pending applies them at the end of an epoch.  Every weight
+    ``pend.waiting`` is set; the next call applies them (with the previous
+    input, ``inputs.old``) in the same pass over W_0 (and its velocity) as
+    its forward dot products, and _apply_pending applies them at the end of
+    an epoch.  Every weight
     comes out exactly as without deferring (the same update rule, the same
     order of the sums), but W_0, the largest matrix of a typical network, is
     read and written once per sample instead of read twice and written once.
@@ -681,28 +683,27 @@ cdef inline double _sample_step(floating* params, floating* velocity, const Layo
     cdef double done = 0, sq = 0
     # forward pass, first layer: with the previous sample's deferred update
     # applied on the way (W_0 row by row: update, then dot with this x)
-    if pend.x != NULL and st.l2 != 0:
-        sq = pend.sq   # (the layers above's, then W_0's old rows, in row order)
+    if pend.waiting:
+        # (with the L2 term: sq = the layers above's, then W_0's old rows, in
+        # row order)
+        sq = pend.sq
         _deferred_layer(st, params + L.w_off[0], _at(velocity, L.w_off[0]), inputs,
-                        pending, params + L.b_off[0], work + ws.z + L.n_off[0], &sq,
-                        NULL, L.sizes[0], L.sizes[1])
+                        pending, params + L.b_off[0], work + ws.z + L.n_off[0],
+                        &sq if st.l2 != 0 else NULL, NULL, L.sizes[0], L.sizes[1])
         # the previous sample's loss with its penalty l2 / (2 n) ||W||^2, n = 1
-        done = pend.loss + 0.5 * st.l2 * sq * st.l2_loss_scale
-    elif pend.x != NULL:
-        _deferred_layer(st, params + L.w_off[0], _at(velocity, L.w_off[0]), inputs,
-                        pending, params + L.b_off[0], work + ws.z + L.n_off[0], NULL,
-                        NULL, L.sizes[0], L.sizes[1])
+        if st.l2 != 0:
+            done = pend.loss + 0.5 * st.l2 * sq * st.l2_loss_scale
     else:
         _layer_z(L, 0, params, x, work + ws.z)
     if st.l2 == 0:
-        pend.x = x
+        pend.waiting = True
         return _sample_upper(params, velocity, L, ws, work, st, t, pending, &sq)
     if st.defer_l2:
         pend.sq = 0
         pend.loss = _sample_upper(params, velocity, L, ws, work, st, t, pending, &pend.sq)
-        pend.x = x
+        pend.waiting = True
         return done
-    pend.x = NULL
+    pend.waiting = False
     return _sample_rest(params, velocity, L, ws, work, st, inputs, t, pending)
 
 
@@ -903,9 +904,9 @@ cdef inline double _apply_pending(floating* params, floating* velocity, const La
     cdef Py_ssize_t j, n_in = L.sizes[0]
     cdef floating* pending = work + ws.pending
     cdef double sq
-    if pend.x == NULL:
+    if not pend.waiting:
         return 0
-    pend.x = NULL
+    pend.waiting = False
     if st.l2 != 0:
         # (the sample's input is still inputs.cur, its Adam step still lr_t)
         sq = pend.sq
@@ -1579,7 +1580,7 @@ def train_epochs(floating[::1] params, floating[::1] grad, floating[::1] velocit
     # Adam on digits' 64 inputs: 2.2 against 2.4 us per sample)
     st.defer_l2 = SW == NULL and (floating is double or L.sizes[0] >= CYP_L2_ROW_MIN)
     st_w = st
-    pend.x = NULL
+    pend.waiting = False
     pend.loss = 0
     pend.sq = 0
     if batch_size > 0 and n_threads > 1 and SW == NULL:
