@@ -344,6 +344,18 @@ def online_split_rows(threads, reps, n=2000):
     return rows
 
 
+def table_head(title, header, align):
+    """A markdown table's title, header and alignment row ("l" or "r" per
+    column)."""
+    print(f"\n## {title}\n")
+    print("| " + " | ".join(header) + " |")
+    print("|" + "|".join("---" if a == "l" else "---:" for a in align) + "|")
+
+
+def table_row(cells):
+    print("| " + " | ".join(cells) + " |")
+
+
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--quick", action="store_true")
@@ -366,49 +378,47 @@ def main(argv=None):
             lib_fused = libs.get("cbench-native", "error: not built")   # a path, or "error: ..."
             lib_c = build_c_blocked(tmp)
             out["online"] = {}
-            print(f"\n## Online SGD, 1 epoch over {n:,} samples, block {BLOCK}\n")
-            print("| network | dtype | contender | seconds | vs C fused | note |")
-            print("|---|---|---|---:|---:|---|")
+            table_head(f"Online SGD, 1 epoch over {n:,} samples, block {BLOCK}",
+                       ["network", "dtype", "contender", "seconds", "vs C fused", "note"],
+                       "lllrrl")
             for sizes in ((784, 128, 10), (3072, 256, 10)):
                 for dtype in (np.float64, np.float32):
                     rows = online_rows(n, sizes, dtype, threads, reps, lib_c, lib_fused)
                     ref = rows[0]["seconds"]
                     for r in rows:
-                        print(f"| {'-'.join(map(str, sizes))} | {dtype.__name__} | "
-                              f"{r['contender']} | {r['seconds']:.4f} | "
-                              f"{r['seconds'] / ref:.2f}x | {r['note']} |")
+                        table_row(["-".join(map(str, sizes)), dtype.__name__, r["contender"],
+                                   f"{r['seconds']:.4f}", f"{r['seconds'] / ref:.2f}x",
+                                   r["note"]])
                     out["online"][f"{sizes}-{dtype.__name__}"] = rows
         if "batch" in args.tables:
-            print(f"\n## Batch and mini-batch, n_threads {threads}\n")
-            print("| task | n_threads | seconds | speed-up |")
-            print("|---|---:|---:|---:|")
+            table_head(f"Batch and mini-batch, n_threads {threads}",
+                       ["task", "n_threads", "seconds", "speed-up"], "lrrr")
             rows = batch_rows(n, threads, reps)
             for r in rows:
-                print(f"| {r['task']} | {r['n_threads']} | {r['seconds']:.4f} | "
-                      f"{r['speedup']:.2f}x |")
+                table_row([r["task"], str(r["n_threads"]), f"{r['seconds']:.4f}",
+                           f"{r['speedup']:.2f}x"])
             out["batch"] = rows
         if "threshold" in args.tables:
-            print(f"\n## Where splitting a batch pays (1 vs {max(threads)} threads, "
-                  f"MIN_SPLIT_WORK = {cyprop._threads.MIN_SPLIT_WORK:,})\n")
-            print("| network | batch_size | multiply-adds per batch | 1 thread (s) | "
-                  f"{max(threads)} threads (s) | speed-up |")
-            print("|---|---:|---:|---:|---:|---:|")
+            table_head(f"Where splitting a batch pays (1 vs {max(threads)} threads, "
+                       f"MIN_SPLIT_WORK = {cyprop._threads.MIN_SPLIT_WORK:,})",
+                       ["network", "batch_size", "multiply-adds per batch", "1 thread (s)",
+                        f"{max(threads)} threads (s)", "speed-up"], "lrrrrr")
             rows = threshold_rows(threads, reps)
             for r in rows:
-                print(f"| {r['network']} | {r['batch_size']} | {r['work']:,} | {r['t1']:.4f} | "
-                      f"{r['tn']:.4f} | {r['speedup']:.2f}x |")
+                table_row([r["network"], str(r["batch_size"]), f"{r['work']:,}",
+                           f"{r['t1']:.4f}", f"{r['tn']:.4f}", f"{r['speedup']:.2f}x"])
             out["threshold"] = rows
         if "online-split" in args.tables:
-            print(f"\n## Online, sequential schedule: the first layer's rows split (1 vs "
-                  f"{max(threads)} threads, MIN_ONLINE_SPLIT = "
-                  f"{cyprop._threads.MIN_ONLINE_SPLIT:,})\n")
-            print("| network | optimizer | l2 | work | 1 thread (ms) | "
-                  f"{max(threads)} threads (ms) | speed-up |")
-            print("|---|---|---:|---:|---:|---:|---:|")
+            table_head(f"Online, sequential schedule: the first layer's rows split (1 vs "
+                       f"{max(threads)} threads, MIN_ONLINE_SPLIT = "
+                       f"{cyprop._threads.MIN_ONLINE_SPLIT:,})",
+                       ["network", "optimizer", "l2", "work", "1 thread (ms)",
+                        f"{max(threads)} threads (ms)", "speed-up"], "llrrrrr")
             rows = online_split_rows(threads, reps)
             for r in rows:
-                print(f"| {r['network']} | {r['optimizer']} | {r['l2']:g} | {r['work']:,} | "
-                      f"{1e3 * r['t1']:.2f} | {1e3 * r['tn']:.2f} | {r['speedup']:.2f}x |")
+                table_row([r["network"], r["optimizer"], f"{r['l2']:g}", f"{r['work']:,}",
+                           f"{1e3 * r['t1']:.2f}", f"{1e3 * r['tn']:.2f}",
+                           f"{r['speedup']:.2f}x"])
             out["online_split"] = rows
     if args.json:
         Path(args.json).write_text(json.dumps(out, indent=1))
